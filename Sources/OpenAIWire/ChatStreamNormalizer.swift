@@ -1,0 +1,179 @@
+import NIOCore
+
+/// Rewrites upstream stream chunks into the framing SPEC 3 promises clients:
+/// one id/created, `role` on the first delta, `finish_reason` only on a choice's
+/// last chunk, indexed tool-call deltas, usage only in one final chunk when asked,
+/// and `[DONE]` at the end. Pure: the I/O around it feeds chunks and writes bytes.
+public struct ChatStreamNormalizer: Sendable {
+    public let model: String
+    public let includeUsage: Bool
+    public let reasoning: ReasoningOutput
+    private var id: String?
+    private var created: Int64
+    private var startedChoices: Set<Int64> = []
+    private var finishedChoices: Set<Int64> = []
+    private var openThinkTags: Set<Int64> = []
+    private var toolCallCounts: [Int64: Int64] = [:]
+    private var usage: JSONObject?
+    /// Chunks written to the client so far (0 means an error can still be a plain HTTP error).
+    public private(set) var emittedChunks = 0
+
+    public init(model: String, includeUsage: Bool, reasoning: ReasoningOutput, created: Int64) {
+        self.model = model
+        self.includeUsage = includeUsage
+        self.reasoning = reasoning
+        self.created = created
+    }
+
+    /// Usage reported by the upstream so far (for accounting even when the client did not ask).
+    public var reportedUsage: JSONObject? { usage }
+
+    public mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
+        if let u = chunk["usage"]?.objectValue { usage = u }
+        if id == nil {
+            id = chunk["id"]?.stringValue ?? CompletionID.make()
+            if let c = chunk["created"]?.intValue { created = c }
+        }
+        guard case .array(let choices)? = chunk["choices"], !choices.isEmpty else { return }
+        var outChoices: [JSON] = []
+        outChoices.reserveCapacity(choices.count)
+        for (position, choiceValue) in choices.enumerated() {
+            guard case .object(let choice) = choiceValue else { continue }
+            if let normalized = normalize(choice: choice, position: position) {
+                outChoices.append(.object(normalized))
+            }
+        }
+        guard !outChoices.isEmpty else { return }
+        var result = chunk
+        result["choices"] = .array(outChoices)
+        write(&result, into: &out)
+    }
+
+    /// The upstream ended. `complete` says whether it ended properly (`[DONE]`, or every
+    /// choice finished); a cut stream is an error, never a silent truncation.
+    public mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
+        guard emittedChunks > 0 else {
+            throw .upstreamFailed(
+                "Empty upstream response (the stream ended with no chunks); the context may be too long.",
+                code: "empty_response")
+        }
+        let unfinished = startedChoices.subtracting(finishedChoices).sorted()
+        if !complete && !unfinished.isEmpty {
+            throw .upstreamFailed("The upstream stream ended unexpectedly before the answer was complete.",
+                code: "upstream_stream_interrupted")
+        }
+        for index in unfinished {
+            var delta: JSONObject = [:]
+            closeThinkTag(index, delta: &delta)
+            finishedChoices.insert(index)
+            let choice: JSON = ["index": .int(index), "delta": .object(delta), "finish_reason": "stop", "logprobs": nil]
+            var chunk: JSONObject = ["choices": [choice]]
+            write(&chunk, into: &out)
+        }
+        if includeUsage {
+            var chunk: JSONObject = ["choices": [], "usage": .object(Usage.normalize(usage))]
+            write(&chunk, into: &out, keepUsage: true)
+        }
+        out.writeImmutableBuffer(SSEFrame.done)
+    }
+
+    /// An error after the stream started: one error event, then `[DONE]` (SPEC 3).
+    public static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
+        SSEFrame.write(error.json, into: &out)
+        out.writeImmutableBuffer(SSEFrame.done)
+    }
+
+    private mutating func write(_ chunk: inout JSONObject, into out: inout ByteBuffer, keepUsage: Bool = false) {
+        if id == nil { id = CompletionID.make() }
+        chunk["id"] = .string(id!)
+        chunk["object"] = "chat.completion.chunk"
+        chunk["created"] = .int(created)
+        chunk["model"] = .string(model)
+        if !keepUsage {
+            chunk["usage"] = includeUsage ? .null : nil
+        }
+        SSEFrame.write(.object(chunk), into: &out)
+        emittedChunks += 1
+    }
+
+    private mutating func normalize(choice: JSONObject, position: Int) -> JSONObject? {
+        let index = choice["index"]?.intValue ?? Int64(position)
+        // Some upstreams repeat a finished choice (e.g. with the usage chunk): drop it.
+        guard !finishedChoices.contains(index) else { return nil }
+        var delta = choice["delta"]?.objectValue ?? [:]
+        let finishReason = choice["finish_reason"]?.stringValue
+        applyReasoning(index, delta: &delta)
+        if finishReason != nil { closeThinkTag(index, delta: &delta) }
+        if case .array(let calls)? = delta["tool_calls"] {
+            delta["tool_calls"] = .array(calls.map { .object(indexToolCall($0.objectValue ?? [:], choice: index)) })
+        }
+        let isFirst = !startedChoices.contains(index)
+        if isFirst {
+            delta["role"] = "assistant"
+            startedChoices.insert(index)
+        } else if delta["role"] != nil {
+            delta["role"] = nil
+        }
+        if !isFirst && finishReason == nil && Self.isEmpty(delta) { return nil }
+        if finishReason != nil { finishedChoices.insert(index) }
+        var result = choice
+        result["index"] = .int(index)
+        result["delta"] = .object(delta)
+        result["finish_reason"] = finishReason.map(JSON.string) ?? .null
+        if result["logprobs"] == nil { result["logprobs"] = .null }
+        return result
+    }
+
+    private static func isEmpty(_ delta: JSONObject) -> Bool {
+        for (key, value) in delta {
+            switch (key, value) {
+            case ("role", _), (_, .null): continue
+            case ("content", .string(let s)) where s.isEmpty: continue
+            case ("reasoning_content", .string(let s)) where s.isEmpty: continue
+            default: return false
+            }
+        }
+        return true
+    }
+
+    private mutating func applyReasoning(_ index: Int64, delta: inout JSONObject) {
+        switch reasoning {
+        case .passthrough:
+            return
+        case .drop:
+            delta["reasoning_content"] = nil
+        case .inline:
+            let thought = delta.removeValue(forKey: "reasoning_content")?.stringValue ?? ""
+            let content = delta["content"]?.stringValue ?? ""
+            var text = ""
+            if !thought.isEmpty {
+                if openThinkTags.insert(index).inserted { text += "<think>" }
+                text += thought
+            }
+            if !content.isEmpty, openThinkTags.remove(index) != nil { text += "</think>" }
+            text += content
+            if !text.isEmpty { delta["content"] = .string(text) }
+        }
+    }
+
+    private mutating func closeThinkTag(_ index: Int64, delta: inout JSONObject) {
+        guard openThinkTags.remove(index) != nil else { return }
+        delta["content"] = .string((delta["content"]?.stringValue ?? "") + "</think>")
+    }
+
+    /// SPEC 3: tool-call deltas carry `index`; the first fragment of a call carries id/type/name.
+    private mutating func indexToolCall(_ call: JSONObject, choice: Int64) -> JSONObject {
+        var call = call
+        let known = toolCallCounts[choice] ?? 0
+        if let index = call["index"]?.intValue {
+            toolCallCounts[choice] = max(known, index + 1)
+        } else if call["id"]?.stringValue != nil {
+            call["index"] = .int(known)
+            toolCallCounts[choice] = known + 1
+        } else {
+            call["index"] = .int(max(known - 1, 0))
+        }
+        if call["id"]?.stringValue != nil && call["type"] == nil { call["type"] = "function" }
+        return call
+    }
+}

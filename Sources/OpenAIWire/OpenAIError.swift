@@ -1,0 +1,94 @@
+/// Every failure the gateway reports, in the one shape OpenAI clients parse:
+/// `{"error":{"message","type","param","code"}}` with a status that means what it says.
+public struct OpenAIError: Error, Sendable, Equatable {
+    public var status: Int
+    public var message: String
+    public var type: String
+    public var param: String?
+    public var code: String?
+    /// Seconds, sent as `Retry-After` on 429 and 503.
+    public var retryAfter: Int?
+
+    public init(
+        status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil
+    ) {
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.retryAfter = retryAfter
+    }
+
+    public var json: JSON {
+        [
+            "error": [
+                "message": .string(message),
+                "type": .string(type),
+                "param": param.map(JSON.string) ?? .null,
+                "code": code.map(JSON.string) ?? .null,
+            ]
+        ]
+    }
+}
+
+extension OpenAIError {
+    public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> Self {
+        .init(status: 400, message: message, type: "invalid_request_error", param: param, code: code)
+    }
+
+    public static func invalidJSON(_ detail: String) -> Self {
+        .invalidRequest("We could not parse the JSON body of your request: \(detail)", code: "invalid_json")
+    }
+
+    public static func unauthorized(_ message: String, code: String = "invalid_api_key") -> Self {
+        .init(status: 401, message: message, type: "authentication_error", code: code)
+    }
+
+    public static func routeNotFound(method: String, path: String) -> Self {
+        .init(
+            status: 404, message: "Unknown route: \(method) \(path). See /v1/models and /v1/chat/completions.",
+            type: "invalid_request_error", code: "unknown_route")
+    }
+
+    public static func methodNotAllowed(method: String, path: String, allowed: [String]) -> Self {
+        .init(
+            status: 405,
+            message: "Method \(method) is not allowed on \(path); use \(allowed.joined(separator: " or ")).",
+            type: "invalid_request_error", code: "method_not_allowed")
+    }
+
+    public static func modelNotFound(_ model: String, known: [String]) -> Self {
+        let examples = known.prefix(5).joined(separator: ", ")
+        let hint = known.isEmpty ? "No models are available." : "Available models include: \(examples)."
+        return .init(
+            status: 404, message: "The model '\(model)' does not exist or is not served here. \(hint)",
+            type: "invalid_request_error", param: "model", code: "model_not_found")
+    }
+
+    public static func bodyTooLarge(limit: Int) -> Self {
+        .init(
+            status: 413, message: "Request body is larger than the limit of \(limit) bytes.",
+            type: "invalid_request_error", code: "request_too_large")
+    }
+
+    public static func rateLimited(_ message: String, code: String = "rate_limit_exceeded", retryAfter: Int = 1) -> Self {
+        .init(status: 429, message: message, type: "rate_limit_error", code: code, retryAfter: retryAfter)
+    }
+
+    public static func upstreamFailed(_ message: String, code: String = "upstream_error") -> Self {
+        .init(status: 502, message: message, type: "upstream_error", code: code)
+    }
+
+    public static func unavailable(_ message: String, code: String = "no_usable_account") -> Self {
+        .init(status: 503, message: message, type: "service_unavailable", code: code, retryAfter: 30)
+    }
+
+    public static func upstreamTimeout(_ message: String) -> Self {
+        .init(status: 504, message: message, type: "timeout_error", code: "upstream_timeout")
+    }
+
+    public static func internalError(_ message: String = "Internal error in flowgate.") -> Self {
+        .init(status: 500, message: message, type: "server_error", code: "internal_error")
+    }
+}

@@ -1,0 +1,9 @@
+/// What happens to upstream `reasoning_content` (SPEC 3 "Reasoning").
+public enum ReasoningOutput: String, Sendable, CaseIterable {
+    /// Kept as `reasoning_content` (default).
+    case passthrough
+    /// Moved into `content` inside `<think>…</think>` for clients that read only `content`.
+    case inline
+    /// Removed.
+    case drop
+}

@@ -1,0 +1,117 @@
+import NIOCore
+
+/// One server-sent event: the joined `data:` lines and the optional `event:` name.
+public struct SSEEvent: Sendable, Equatable {
+    public var data: [UInt8]
+    public var event: String?
+
+    public init(data: [UInt8], event: String? = nil) {
+        self.data = data
+        self.event = event
+    }
+
+    public var text: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// Incremental server-sent-events parser (WHATWG rules) fed with network reads
+/// that may split anywhere: inside a line, between CR and LF, inside UTF-8.
+/// Pure and synchronous so it can be tested at every split point.
+public struct SSEParser: Sendable {
+    private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var event: String?
+    /// A CR ended the previous read: a following LF belongs to the same line end.
+    private var skipLF = false
+
+    public init() {}
+
+    /// Feeds bytes, returns the events completed by them.
+    public mutating func feed(_ buffer: ByteBuffer) -> [SSEEvent] {
+        buffer.withUnsafeReadableBytes { feed(bytes: $0) }
+    }
+
+    public mutating func feed(bytes: UnsafeRawBufferPointer) -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        var start = 0
+        var i = 0
+        let count = bytes.count
+        while i < count {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                if skipLF && byte == UInt8(ascii: "\n") && i == start && line.isEmpty {
+                    // LF of a CRLF whose CR ended the previous line.
+                    skipLF = false
+                    i += 1
+                    start = i
+                    continue
+                }
+                line.append(contentsOf: bytes[start..<i])
+                processLine(into: &events)
+                skipLF = byte == UInt8(ascii: "\r")
+                i += 1
+                start = i
+                continue
+            }
+            skipLF = false
+            i += 1
+        }
+        if start < count {
+            line.append(contentsOf: bytes[start..<count])
+        }
+        return events
+    }
+
+    /// The upstream closed: a last event without its blank line is still delivered
+    /// (SPEC 4.1: iFlow may end with `data:[DONE]` and no terminator), never lost.
+    public mutating func finish() -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        if !line.isEmpty { processLine(into: &events) }
+        dispatch(into: &events)
+        return events
+    }
+
+    private mutating func processLine(into events: inout [SSEEvent]) {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            dispatch(into: &events)
+            return
+        }
+        if line[0] == UInt8(ascii: ":") { return }  // comment
+        let colon = line.firstIndex(of: UInt8(ascii: ":"))
+        let nameEnd = colon ?? line.endIndex
+        var valueStart = colon.map { $0 + 1 } ?? line.endIndex
+        // SPEC 4.1: `data:{...}` without a space is accepted; one leading space is removed.
+        if valueStart < line.endIndex && line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        let name = line[line.startIndex..<nameEnd]
+        if name.elementsEqual("data".utf8) {
+            if hasData { data.append(UInt8(ascii: "\n")) }
+            data.append(contentsOf: line[valueStart...])
+            hasData = true
+        } else if name.elementsEqual("event".utf8) {
+            event = String(decoding: line[valueStart...], as: UTF8.self)
+        }
+        // `id:` and `retry:` have no meaning for chat streams.
+    }
+
+    private mutating func dispatch(into events: inout [SSEEvent]) {
+        if hasData {
+            events.append(SSEEvent(data: data, event: event))
+        }
+        data.removeAll(keepingCapacity: true)
+        hasData = false
+        event = nil
+    }
+}
+
+/// Encodes what the gateway writes to clients.
+public enum SSEFrame {
+    public static let done = ByteBuffer(string: "data: [DONE]\n\n")
+    public static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
+
+    public static func write(_ json: JSON, into buffer: inout ByteBuffer) {
+        buffer.writeString("data: ")
+        buffer.writeBytes(JSONCoding.encode(json))
+        buffer.writeString("\n\n")
+    }
+}

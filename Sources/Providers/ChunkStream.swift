@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import NIOCore
+import OpenAIWire
+
+/// One decoded piece of an upstream stream.
+public enum StreamItem: Sendable, Equatable {
+    case chunk(JSONObject)
+    /// The upstream said it finished properly (`[DONE]`).
+    case done
+}
+
+/// Turns upstream body bytes into stream items; one implementation per upstream format.
+public protocol ChunkDecoder: Sendable {
+    mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem]
+    /// The upstream closed the body: whatever is still buffered.
+    mutating func finish() throws -> [StreamItem]
+}
+
+/// An upstream response body decoded into batches of stream items, one batch per
+/// network read, pulled directly from the HTTP client (no extra task per chunk).
+public struct ChunkStream: AsyncSequence, Sendable {
+    public typealias Element = [StreamItem]
+    let body: HTTPClientResponse.Body
+    let decoder: any ChunkDecoder
+
+    public init(body: HTTPClientResponse.Body, decoder: any ChunkDecoder) {
+        self.body = body
+        self.decoder = decoder
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(body: body.makeAsyncIterator(), decoder: decoder)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var body: HTTPClientResponse.Body.AsyncIterator
+        var decoder: any ChunkDecoder
+        var ended = false
+
+        public mutating func next() async throws -> [StreamItem]? {
+            while !ended {
+                if let buffer = try await body.next() {
+                    let items = try decoder.decode(buffer)
+                    if !items.isEmpty { return items }
+                } else {
+                    ended = true
+                    let items = try decoder.finish()
+                    if !items.isEmpty { return items }
+                }
+            }
+            return nil
+        }
+    }
+}
+
+/// The decoder for OpenAI-style SSE (`data: {chunk}` … `data: [DONE]`). `inspect`
+/// lets a provider turn an in-band failure object into a typed error.
+public struct SSEChunkDecoder: ChunkDecoder {
+    private var parser = SSEParser()
+    private let inspect: @Sendable (JSONObject) throws -> Void
+
+    public init(inspect: @escaping @Sendable (JSONObject) throws -> Void = { _ in }) {
+        self.inspect = inspect
+    }
+
+    public mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem] {
+        try items(parser.feed(buffer))
+    }
+
+    public mutating func finish() throws -> [StreamItem] {
+        try items(parser.finish())
+    }
+
+    private static let doneMarker = Array("[DONE]".utf8)
+
+    private func items(_ events: [SSEEvent]) throws -> [StreamItem] {
+        var items: [StreamItem] = []
+        items.reserveCapacity(events.count)
+        for event in events {
+            if event.data == Self.doneMarker {
+                items.append(.done)
+                continue
+            }
+            guard case .object(let object) = try? JSONCoding.decode(.init(event.data)) else {
+                throw OpenAIError.upstreamFailed(
+                    "The upstream sent an event that is not a JSON object: \(UpstreamExcerpt.of(event.data))",
+                    code: "invalid_upstream_response")
+            }
+            try inspect(object)
+            items.append(.chunk(object))
+        }
+        return items
+    }
+}

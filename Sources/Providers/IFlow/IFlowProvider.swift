@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import OpenAIWire
+
+/// The iFlow CLI's model service (SPEC 4.1) as an OpenAI provider.
+public final class IFlowProvider: ChatProvider {
+    public struct Settings: Sendable {
+        public var name: String
+        public var baseURL: String
+        public var models: IFlowModelList
+        /// Time allowed until the upstream's response head arrives.
+        public var headTimeout: TimeAmount
+
+        public init(name: String = "iflow", baseURL: String, models: IFlowModelList, headTimeout: TimeAmount) {
+            self.name = name
+            self.baseURL = baseURL
+            self.models = models
+            self.headTimeout = headTimeout
+        }
+    }
+
+    public let kind = "iflow"
+    public var name: String { settings.name }
+    public var modelIDs: [String] { settings.models.models }
+    private let settings: Settings
+    private let credentials: IFlowCredentials
+    private let client: HTTPClient
+    private let session = IFlowRequest.Session.make()
+    private let logger: Logger
+    /// Largest non-streaming answer read from the upstream.
+    private static let maxResponseBytes = 64 << 20
+
+    public init(settings: Settings, credentials: IFlowCredentials, client: HTTPClient, logger: Logger) {
+        self.settings = settings
+        self.credentials = credentials
+        self.client = client
+        self.logger = logger
+    }
+
+    public func status() -> ProviderStatus {
+        switch credentials.source {
+        case .environment:
+            return ProviderStatus(state: .ok, accounts: 1, detail: "API key from IFLOW_API_KEY")
+        case .settingsFile(let path):
+            return ProviderStatus(state: .ok, accounts: 1, detail: "API key from \(path)")
+        case .none:
+            return ProviderStatus(state: .unconfigured, accounts: 0, detail: Self.notConfigured)
+        }
+    }
+
+    private static let notConfigured =
+        "No iFlow API key: sign in at / (or run `flowgate login iflow`), set IFLOW_API_KEY, or put apiKey in ~/.iflow/settings.json."
+
+    public func check(_ request: ChatRequest) throws(OpenAIError) {
+        if request.choiceCount > 1 {
+            throw .invalidRequest("iFlow returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
+        }
+    }
+
+    public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
+        try await withKey { key in
+            let response = try await self.send(request, upstreamModel: upstreamModel, key: key)
+            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            guard case .object(let object) = try? JSONCoding.decode(body) else {
+                throw OpenAIError.upstreamFailed(
+                    "Invalid upstream response (not JSON): \(UpstreamExcerpt.of(body.readableBytesView))",
+                    code: "invalid_upstream_response")
+            }
+            if let error = IFlowErrors.businessError(in: object) { throw error }
+            return object
+        }
+    }
+
+    public func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream {
+        try await withKey { key in
+            let response = try await self.send(request, upstreamModel: upstreamModel, key: key)
+            let contentType = response.headers.first(name: "content-type") ?? ""
+            if !contentType.contains("text/event-stream") {
+                // A failure reported as a plain JSON body although we asked for a stream.
+                let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+                if case .object(let object)? = try? JSONCoding.decode(body),
+                    let error = IFlowErrors.businessError(in: object)
+                {
+                    throw error
+                }
+                if body.readableBytes == 0 {
+                    throw OpenAIError.upstreamFailed(
+                        "Empty upstream response; the context may be too long.", code: "empty_response")
+                }
+                throw OpenAIError.upstreamFailed(
+                    "iFlow answered a stream request with \(contentType.isEmpty ? "no content type" : contentType): \(UpstreamExcerpt.of(body.readableBytesView))",
+                    code: "invalid_upstream_response")
+            }
+            let decoder = SSEChunkDecoder { object in
+                if let error = IFlowErrors.businessError(in: object) { throw error }
+            }
+            return ChunkStream(body: response.body, decoder: decoder)
+        }
+    }
+
+    /// Runs `operation` with the current key; a 439 (key expired) re-reads the
+    /// credentials and retries once with a new key (SPEC 4.1).
+    private func withKey<T: Sendable>(_ operation: @Sendable (String) async throws -> T) async throws -> T {
+        guard let key = credentials.currentKey() else {
+            throw OpenAIError.unavailable(Self.notConfigured, code: "provider_not_configured")
+        }
+        do {
+            do {
+                return try await operation(key)
+            } catch let error as OpenAIError where error.code == IFlowErrors.keyExpiredCode {
+                guard let renewed = credentials.reload(), renewed != key else { throw error }
+                logger.info("iFlow said the API key expired; retrying once with the renewed key")
+                return try await operation(renewed)
+            }
+        } catch {
+            throw OpenAIError.fromUpstream(error, provider: "iFlow")
+        }
+    }
+
+    private func send(_ chat: ChatRequest, upstreamModel: String, key: String) async throws -> HTTPClientResponse {
+        let timestamp = Int64(Date().timeIntervalSince1970 * 1000)
+        let built = try IFlowRequest(
+            chat: chat, upstreamModel: upstreamModel, baseURL: settings.baseURL, apiKey: key, session: session,
+            timestampMs: timestamp)
+        var request = HTTPClientRequest(url: built.url)
+        request.method = .POST
+        for (name, value) in built.headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: JSONCoding.encode(built.body)))
+        let response = try await client.execute(request, timeout: settings.headTimeout)
+        guard (200..<300).contains(response.status.code) else {
+            let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
+            throw IFlowErrors.httpError(status: Int(response.status.code), body: Array(body.readableBytesView))
+        }
+        return response
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import OpenAIWire
+
+/// The upstream request exactly as the official iFlow CLI sends it (SPEC 4.1):
+/// header set and order, signature, and the per-model body adjustments. Pure.
+public struct IFlowRequest: Sendable {
+    public var url: String
+    /// Ordered: the CLI's order is part of looking like the CLI.
+    public var headers: [(String, String)]
+    public var body: JSONObject
+
+    public struct Session: Sendable, Equatable {
+        public let sessionID: String
+        public let conversationID: String
+
+        public init(sessionID: String, conversationID: String) {
+            self.sessionID = sessionID
+            self.conversationID = conversationID
+        }
+
+        /// New ids, made once per account for the process lifetime.
+        public static func make() -> Session {
+            Session(
+                sessionID: "session-" + UUID().uuidString.lowercased(), conversationID: UUID().uuidString.lowercased())
+        }
+    }
+
+    public init(
+        chat: ChatRequest, upstreamModel: String, baseURL: String, apiKey: String, session: Session, timestampMs: Int64
+    ) throws(OpenAIError) {
+        var body = chat.body
+        body["model"] = .string(upstreamModel)
+        try IFlowModelAdjustments.apply(to: &body, model: upstreamModel)
+        if case .array(let tools)? = body["tools"], tools.isEmpty { body["tools"] = nil }
+        // OpenAI's newer name for the limit; the iFlow upstream reads `max_tokens`.
+        if let limit = body.removeValue(forKey: "max_completion_tokens"), body["max_tokens"] == nil {
+            body["max_tokens"] = limit
+        }
+        if chat.stream {
+            body["stream"] = true
+            // Always, for accounting; the gateway removes the usage chunk if the client did not ask.
+            body["stream_options"] = ["include_usage": true]
+        } else {
+            body["stream"] = nil
+            body["stream_options"] = nil
+        }
+        self.body = body
+        self.url = baseURL.hasSuffix("/") ? baseURL + "chat/completions" : baseURL + "/chat/completions"
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json"),
+            ("Authorization", "Bearer \(apiKey)"),
+            ("user-agent", "iFlow-Cli"),
+            ("session-id", session.sessionID),
+            ("conversation-id", session.conversationID),
+        ]
+        if !apiKey.isEmpty {
+            headers.append(
+                ("x-iflow-signature", IFlowSignature.sign(apiKey: apiKey, sessionID: session.sessionID, timestampMs: timestampMs)))
+        }
+        headers.append(("x-iflow-timestamp", String(timestampMs)))
+        headers.append(("Accept", chat.stream ? "text/event-stream" : "application/json"))
+        self.headers = headers
+    }
+}

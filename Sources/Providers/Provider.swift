@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import NIOCore
+import OpenAIWire
+
+/// What every upstream implements. A provider turns a validated OpenAI request into
+/// an upstream call and hands back OpenAI-shaped data; the gateway does the framing.
+public protocol ChatProvider: Sendable {
+    /// The routing name (`iflow`, `flowith`, or a user-chosen name).
+    var name: String { get }
+    /// `iflow`, `flowith` or `openai`.
+    var kind: String { get }
+    /// Model ids this provider serves, in its preferred order.
+    var modelIDs: [String] { get }
+    /// The provider's state for /health and the console; never calls the upstream.
+    func status() -> ProviderStatus
+    /// Fails early (before any upstream call) for requests this provider cannot honour.
+    func check(_ request: ChatRequest) throws(OpenAIError)
+    /// A non-streaming completion as an upstream chat.completion object.
+    func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject
+    /// A streaming completion, returned once the upstream accepted the request.
+    func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream
+}
+
+extension ChatProvider {
+    public func check(_ request: ChatRequest) throws(OpenAIError) {}
+}
+
+public struct ProviderStatus: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case ok
+        /// No credentials configured: the user has to sign in or set a key.
+        case unconfigured
+        /// Credentials exist but the upstream refused them.
+        case needsSignIn = "needs_sign_in"
+    }
+    public var state: State
+    public var accounts: Int
+    /// A short human sentence for logs, /health and the console (never a secret).
+    public var detail: String
+
+    public init(state: State, accounts: Int, detail: String) {
+        self.state = state
+        self.accounts = accounts
+        self.detail = detail
+    }
+}

@@ -1,0 +1,3 @@
+import Gateway
+import ArgumentParser
+print("hi")
