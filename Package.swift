@@ -47,8 +47,10 @@ let package = Package(
         .executableTarget(
             name: "flowgate",
             dependencies: [
-                "Gateway",
+                "Gateway", "Providers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Mock upstreams shared by the tests (a Hummingbird app each).

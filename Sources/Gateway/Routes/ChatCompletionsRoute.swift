@@ -1,0 +1,111 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OpenAIWire
+import Providers
+
+/// POST /v1/chat/completions (SPEC 3): validate, route, call the provider, and
+/// answer as JSON or as an SSE stream.
+struct ChatCompletionsRoute: Sendable {
+    let models: ModelRouter
+    let config: GatewayConfig
+
+    static let paths = ["/v1/chat/completions", "/chat/completions", "/api/v1/chat/completions"]
+
+    func respond(to request: Request, context: some RequestContext) async throws -> Response {
+        // Cancels the work (and so the upstream request) when the client disconnects
+        // before the answer starts (SWIFT-NOTES: needs the unread body).
+        try await request.body.consumeWithCancellationOnInboundClose { body in
+            let bytes = try await body.collect(upTo: config.bodyLimit)
+            let chat = try Self.decode(bytes)
+            let route = try models.route(chat.model)
+            try route.provider.check(chat)
+            if chat.stream {
+                return try await stream(chat, route: route)
+            }
+            let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
+            let completion = try ChatCompletionNormalizer.normalize(
+                upstream, model: chat.model, reasoning: config.reasoning, now: Self.now())
+            return Response(
+                status: .ok, headers: Self.jsonHeaders,
+                body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(completion))))
+        }
+    }
+
+    private func stream(_ chat: ChatRequest, route: ModelRouter.Route) async throws -> Response {
+        let chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel)
+        let normalizer = ChatStreamNormalizer(
+            model: chat.model, includeUsage: chat.includeUsage, reasoning: config.reasoning, created: Self.now())
+        let relay = StreamRelay(
+            chunks: chunks, normalizer: normalizer, keepAlive: config.keepAliveInterval, providerName: route.provider.name)
+        var events = relay.events.makeAsyncIterator()
+        // Waiting for the first event keeps early failures plain HTTP errors (SPEC 3).
+        let first: StreamRelay.Event?
+        do {
+            first = try await events.next()
+        } catch {
+            relay.cancel()
+            throw error
+        }
+        let handoff = IteratorHandoff(iterator: events)
+        return Response(
+            status: .ok, headers: Self.streamHeaders,
+            body: ResponseBody { writer in
+                defer { relay.cancel() }
+                var events = handoff.iterator
+                var next = first
+                do {
+                    while let event = next {
+                        switch event {
+                        case .bytes(let buffer): try await writer.write(buffer)
+                        case .keepAlive: try await writer.write(SSEFrame.keepAlive)
+                        }
+                        next = try await events.next()
+                    }
+                } catch let error as OpenAIError {
+                    // SPEC 3: after the stream started, a failure is one error event, then [DONE].
+                    var out = ByteBuffer()
+                    ChatStreamNormalizer.writeError(error, into: &out)
+                    try await writer.write(out)
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    static func decode(_ bytes: ByteBuffer) throws(OpenAIError) -> ChatRequest {
+        guard bytes.readableBytes > 0 else { throw .invalidJSON("the body is empty") }
+        let json: JSON
+        do {
+            json = try JSONCoding.decode(bytes)
+        } catch {
+            throw .invalidJSON(Self.describe(error))
+        }
+        return try ChatRequest(json: json)
+    }
+
+    /// A decoding error as one readable sentence, without Swift type names.
+    private static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "invalid JSON" }
+        switch error {
+        case .dataCorrupted(let context):
+            return (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
+        default:
+            return "invalid JSON"
+        }
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+    // The inbound-close handling closes the connection after the answer (SWIFT-NOTES).
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json", .connection: "close"]
+    static let streamHeaders: HTTPFields = [
+        .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
+        .connection: "close",
+    ]
+}
+
+/// Hands the stream iterator from the handler to the response writer. The two never
+/// run at the same time: the writer starts after the handler returned.
+private struct IteratorHandoff: @unchecked Sendable {
+    let iterator: AsyncThrowingStream<StreamRelay.Event, any Error>.AsyncIterator
+}

@@ -1,0 +1,84 @@
+import NIOCore
+import OpenAIWire
+import Providers
+import Synchronization
+
+/// Moves a provider's chunk stream to the client: a producer task reads the
+/// upstream and normalises each network read into SSE bytes, a timer adds
+/// `: keep-alive` while the upstream is silent. The handler waits for the first
+/// event, so a failure before any output is still a real HTTP status.
+final class StreamRelay: Sendable {
+    enum Event: Sendable {
+        case bytes(ByteBuffer)
+        case keepAlive
+    }
+
+    let events: AsyncThrowingStream<Event, any Error>
+    private let producer: Task<Void, Never>
+    private let timer: Task<Void, Never>?
+
+    init(chunks: ChunkStream, normalizer: ChatStreamNormalizer, keepAlive: Duration?, providerName: String) {
+        let (events, continuation) = AsyncThrowingStream<Event, any Error>.makeStream()
+        self.events = events
+        let lastActivity = LastActivity()
+        let timer: Task<Void, Never>? = keepAlive.map { interval in
+            Task {
+                while !Task.isCancelled {
+                    let due = lastActivity.instant.withLock { $0 } + interval
+                    do { try await Task.sleep(until: due) } catch { return }
+                    let silent = lastActivity.instant.withLock { last in
+                        guard ContinuousClock.now - last >= interval else { return false }
+                        last = .now
+                        return true
+                    }
+                    if silent { continuation.yield(.keepAlive) }
+                }
+            }
+        }
+        let producer = Task {
+            defer { timer?.cancel() }
+            var normalizer = normalizer
+            var complete = false
+            do {
+                for try await batch in chunks {
+                    var out = ByteBuffer()
+                    for item in batch {
+                        switch item {
+                        case .done: complete = true
+                        // SPEC 3: nothing after the end is forwarded.
+                        case .chunk(let chunk) where !complete: normalizer.accept(chunk, into: &out)
+                        case .chunk: break
+                        }
+                    }
+                    if out.readableBytes > 0 {
+                        lastActivity.instant.withLock { $0 = .now }
+                        continuation.yield(.bytes(out))
+                    }
+                }
+                var out = ByteBuffer()
+                try normalizer.finish(complete: complete, into: &out)
+                continuation.yield(.bytes(out))
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: OpenAIError.fromUpstream(error, provider: providerName))
+            }
+        }
+        self.producer = producer
+        self.timer = timer
+        continuation.onTermination = { _ in
+            producer.cancel()
+            timer?.cancel()
+        }
+    }
+
+    /// Stops reading the upstream (the client went away); cancelling the read cancels the upstream request.
+    func cancel() {
+        producer.cancel()
+        timer?.cancel()
+    }
+}
+
+/// When the relay last sent something, shared by the producer and the keep-alive timer.
+private final class LastActivity: Sendable {
+    let instant = Mutex(ContinuousClock.now)
+}

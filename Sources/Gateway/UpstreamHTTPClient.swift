@@ -1,0 +1,33 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The one HTTP client every provider shares (SWIFT-NOTES): no redirects, no
+/// decompression, a wide pool, generous idle timeout for thinking models, and
+/// `HTTPS_PROXY` honoured (AsyncHTTPClient does not read it).
+public enum UpstreamHTTPClient {
+    public static func make(config: GatewayConfig) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(15), read: .init(config.upstreamReadTimeout)),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256),
+            proxy: config.httpsProxy.flatMap(proxy(from:)),
+            decompression: .disabled)
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// `http://host:port` (or `host:port`) → a CONNECT proxy.
+    static func proxy(from text: String) -> HTTPClient.Configuration.Proxy? {
+        let withScheme = text.contains("://") ? text : "http://" + text
+        guard let url = URL(string: withScheme), let host = url.host, !host.isEmpty else { return nil }
+        return .server(host: host, port: url.port ?? 80)
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

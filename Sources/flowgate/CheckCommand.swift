@@ -1,0 +1,26 @@
+import ArgumentParser
+import Gateway
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Validate the configuration and credentials; exit non-zero when something is wrong.")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let usable = try await options.withProviders { config, providers in
+            print("listen: http://\(config.host):\(config.port)")
+            var usable = 0
+            for provider in providers {
+                let status = provider.status()
+                if status.state == .ok { usable += 1 }
+                print("\(provider.name) (\(provider.kind)): \(status.state.rawValue), \(provider.modelIDs.count) models. \(status.detail)")
+            }
+            return usable
+        }
+        if usable == 0 {
+            print("No provider has usable credentials.")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+import Gateway
+
+@main
+struct Flowgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flowgate",
+        abstract: "An OpenAI-compatible API in front of iFlow and other AI accounts.",
+        version: FlowgateVersion.current,
+        subcommands: [ServeCommand.self, ModelsCommand.self, CheckCommand.self],
+        defaultSubcommand: ServeCommand.self)
+}

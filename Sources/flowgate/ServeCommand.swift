@@ -1,0 +1,28 @@
+import ArgumentParser
+import Gateway
+import Hummingbird
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (the default).")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let config = try options.resolve()
+        let logger = ServerOptions.makeLogger()
+        let client = UpstreamHTTPClient.make(config: config)
+        do {
+            let providers = try makeProviders(config: config, client: client, logger: logger)
+            for provider in providers {
+                let status = provider.status()
+                logger.info("provider \(provider.name) (\(provider.kind)): \(status.state.rawValue), \(status.detail)")
+            }
+            let app = buildApplication(config: config, providers: providers, logger: logger)
+            try await app.runService()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+}
