@@ -63,6 +63,11 @@ let package = Package(
             ],
             path: "Tests/Mocks"
         ),
+        .executableTarget(
+            name: "MockUpstream",
+            dependencies: ["Mocks", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/MockUpstream"
+        ),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Mocks"]),
         .testTarget(

@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+import Hummingbird
+import OpenAIWire
+import Synchronization
+
+/// A mock of the iFlow chat upstream (SPEC 4.1). It checks what flowgate sent
+/// (user-agent, signature), records every request, and answers according to a
+/// scenario named in the last user message, e.g. `scenario:business:434`.
+public final class MockIFlow: Sendable {
+    public struct Recorded: Sendable {
+        public let headerNames: [String]
+        public let headers: [String: String]
+        public let body: JSONObject
+    }
+
+    public struct Stats: Sendable {
+        public var requests: [Recorded] = []
+        /// Streams whose client (flowgate) went away before the mock finished writing.
+        public var cancelledStreams = 0
+        public var inFlight = 0
+        public var maxInFlight = 0
+    }
+
+    public let stats = Mutex(Stats())
+    /// The API key the mock accepts; a request signed with another key is refused.
+    public let apiKey: String
+
+    public init(apiKey: String = "sk-mock-iflow-key") {
+        self.apiKey = apiKey
+    }
+
+    public var requests: [Recorded] { stats.withLock { $0.requests } }
+    public var cancelledStreams: Int { stats.withLock { $0.cancelledStreams } }
+
+    public func addRoutes(to router: Router<BasicRequestContext>, prefix: String = "/v1") {
+        router.post("\(prefix)/chat/completions") { request, context in
+            try await self.chat(request, context: context)
+        }
+        router.get("/_mock/stats") { _, _ in
+            let (count, cancelled, maxInFlight) = self.stats.withLock {
+                ($0.requests.count, $0.cancelledStreams, $0.maxInFlight)
+            }
+            let last = self.requests.last
+            let json: JSON = [
+                "requests": .int(Int64(count)), "cancelled_streams": .int(Int64(cancelled)),
+                "max_in_flight": .int(Int64(maxInFlight)),
+                "last_body": last.map { .object($0.body) } ?? .null,
+                "last_headers": .object(last.map { $0.headers.mapValues(JSON.string) } ?? [:]),
+            ]
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(json))))
+        }
+    }
+
+    private func chat(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let bytes = try await request.body.collect(upTo: 64 << 20)
+        guard case .object(let body) = try JSONCoding.decode(bytes) else { return Self.json(status: .badRequest, ["error": "body is not an object"]) }
+        var headers: [String: String] = [:]
+        var names: [String] = []
+        for field in request.headers {
+            names.append(field.name.canonicalName)
+            headers[field.name.canonicalName] = field.value
+        }
+        stats.withLock { $0.requests.append(Recorded(headerNames: names, headers: headers, body: body)) }
+
+        // What the real upstream would refuse: wrong client, wrong key, bad signature.
+        guard headers["user-agent"] == "iFlow-Cli" else {
+            return Self.json(status: .forbidden, ["error": "CLI user-agent required"])
+        }
+        let key = headers["authorization"].map { String($0.dropFirst("Bearer ".count)) } ?? ""
+        guard key == apiKey else {
+            return Self.json(status: .ok, ["status": "434", "msg": "Invalid apiKey", "body": nil])
+        }
+        let expected = Self.signature(key: key, session: headers["session-id"] ?? "", timestamp: headers["x-iflow-timestamp"] ?? "")
+        guard headers["x-iflow-signature"] == expected else {
+            return Self.json(status: .badRequest, ["error": "bad signature"])
+        }
+
+        let scenario = Self.scenario(in: body)
+        let stream = body["stream"]?.boolValue ?? false
+        stats.withLock {
+            $0.inFlight += 1
+            $0.maxInFlight = max($0.maxInFlight, $0.inFlight)
+        }
+        defer { stats.withLock { $0.inFlight -= 1 } }
+        if scenario.hasPrefix("business:") {
+            let code = String(scenario.dropFirst("business:".count))
+            return Self.json(status: .ok, ["status": .string(code), "msg": .string("mock business error \(code)"), "body": nil])
+        }
+        if scenario.hasPrefix("http:") {
+            let code = Int(scenario.dropFirst("http:".count)) ?? 500
+            return Self.json(status: .init(code: code), ["error": ["message": "mock http error"]])
+        }
+        if scenario == "nochoices" {
+            return Self.json(status: .ok, ["id": "x", "object": "chat.completion"])
+        }
+        if scenario.hasPrefix("sleep:") {
+            // A slow non-streaming answer, to see flowgate cancel it.
+            let millis = Int(scenario.dropFirst("sleep:".count)) ?? 1000
+            do {
+                try await Task.sleep(for: .milliseconds(millis))
+            } catch {
+                stats.withLock { $0.cancelledStreams += 1 }
+                throw error
+            }
+        }
+        let model = body["model"]?.stringValue ?? "?"
+        if !stream {
+            return Self.json(status: .ok, MockScript.completion(scenario: scenario, model: model))
+        }
+        return streamResponse(scenario: scenario, model: model)
+    }
+
+    private func streamResponse(scenario: String, model: String) -> Response {
+        let events = MockScript.streamEvents(scenario: scenario, model: model)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream"],
+            body: ResponseBody { writer in
+                do {
+                    for event in events {
+                        switch event {
+                        case .data(let text): try await writer.write(ByteBuffer(string: text))
+                        case .pause(let millis): try await Task.sleep(for: .milliseconds(millis))
+                        }
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    self.stats.withLock { $0.cancelledStreams += 1 }
+                    throw error
+                }
+            })
+    }
+
+    static func scenario(in body: JSONObject) -> String {
+        let messages = body["messages"]?.arrayValue ?? []
+        let text = messages.last?["content"]?.stringValue ?? ""
+        guard let range = text.range(of: "scenario:") else { return "default" }
+        return String(text[range.upperBound...].prefix { !$0.isWhitespace })
+    }
+
+    public static func signature(key: String, session: String, timestamp: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Array("iFlow-Cli:\(session):\(timestamp)".utf8), using: SymmetricKey(data: Array(key.utf8)))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func json(status: HTTPResponse.Status, _ value: JSON) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(value))))
+    }
+}
