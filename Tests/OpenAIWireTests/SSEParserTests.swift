@@ -1,0 +1,60 @@
+import NIOCore
+import Testing
+
+@testable import OpenAIWire
+
+@Suite struct SSEParserTests {
+    static let stream =
+        "data: {\"a\":1}\n\n" + ": keep-alive comment\n\n" + "data:{\"b\":2}\r\n\r\n" + "event: note\ndata: line1\ndata: line2\n\n"
+        + "data:  two spaces\r\rdata: ünïcødé ✓\n\n" + "id: 7\nretry: 100\n\n" + "data:[DONE]\n\n"
+
+    static let expected: [SSEEvent] = [
+        SSEEvent(data: Array("{\"a\":1}".utf8)),
+        SSEEvent(data: Array("{\"b\":2}".utf8)),
+        SSEEvent(data: Array("line1\nline2".utf8), event: "note"),
+        SSEEvent(data: Array(" two spaces".utf8)),
+        SSEEvent(data: Array("ünïcødé ✓".utf8)),
+        SSEEvent(data: Array("[DONE]".utf8)),
+    ]
+
+    static func parse(_ pieces: [[UInt8]]) -> [SSEEvent] {
+        var parser = SSEParser()
+        var events: [SSEEvent] = []
+        for piece in pieces { events += parser.feed(ByteBuffer(bytes: piece)) }
+        return events + parser.finish()
+    }
+
+    @Test func parsesWholeStream() {
+        #expect(Self.parse([Array(Self.stream.utf8)]) == Self.expected)
+    }
+
+    @Test func sameEventsWhenSplitAtEveryByteBoundary() {
+        let bytes = Array(Self.stream.utf8)
+        for split in 0...bytes.count {
+            let events = Self.parse([Array(bytes[..<split]), Array(bytes[split...])])
+            #expect(events == Self.expected, "split at \(split)")
+        }
+    }
+
+    @Test func sameEventsWhenFedOneByteAtATime() {
+        #expect(Self.parse(Array(Self.stream.utf8).map { [$0] }) == Self.expected)
+    }
+
+    @Test func sameEventsWhenSplitAtEveryPairOfBoundaries() {
+        let bytes = Array(Self.stream.utf8)
+        for first in stride(from: 0, through: bytes.count, by: 3) {
+            for second in first...bytes.count {
+                let pieces = [Array(bytes[..<first]), Array(bytes[first..<second]), Array(bytes[second...])]
+                #expect(Self.parse(pieces) == Self.expected, "splits at \(first), \(second)")
+            }
+        }
+    }
+
+    @Test func lastEventWithoutBlankLineIsDeliveredAtEnd() {
+        #expect(Self.parse([Array("data: {\"x\":1}\n\ndata:[DONE]".utf8)]).map(\.text) == ["{\"x\":1}", "[DONE]"])
+    }
+
+    @Test func commentsAndEmptyEventsProduceNothing() {
+        #expect(Self.parse([Array(": ping\n\n\n\nevent: x\n\n".utf8)]).isEmpty)
+    }
+}
