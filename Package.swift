@@ -69,7 +69,7 @@ let package = Package(
             path: "Tests/MockUpstream"
         ),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Mocks"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -9,7 +9,7 @@ public enum UpstreamHTTPClient {
     public static func make(config: GatewayConfig) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(15), read: .init(config.upstreamReadTimeout)),
+            timeout: .init(connect: .init(config.upstreamConnectTimeout), read: .init(config.upstreamReadTimeout)),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256),
             proxy: config.httpsProxy.flatMap(proxy(from:)),
             decompression: .disabled)

@@ -25,9 +25,12 @@ public final class MockIFlow: Sendable {
     public let stats = Mutex(Stats())
     /// The API key the mock accepts; a request signed with another key is refused.
     public let apiKey: String
+    /// Keys the mock answers with 439 (expired), as iFlow does after a key rotated.
+    public let expiredKeys: Set<String>
 
-    public init(apiKey: String = "sk-mock-iflow-key") {
+    public init(apiKey: String = "sk-mock-iflow-key", expiredKeys: Set<String> = []) {
         self.apiKey = apiKey
+        self.expiredKeys = expiredKeys
     }
 
     public var requests: [Recorded] { stats.withLock { $0.requests } }
@@ -68,6 +71,9 @@ public final class MockIFlow: Sendable {
             return Self.json(status: .forbidden, ["error": "CLI user-agent required"])
         }
         let key = headers["authorization"].map { String($0.dropFirst("Bearer ".count)) } ?? ""
+        if expiredKeys.contains(key) {
+            return Self.json(status: .ok, ["status": "439", "msg": "apiKey expired", "body": nil])
+        }
         guard key == apiKey else {
             return Self.json(status: .ok, ["status": "434", "msg": "Invalid apiKey", "body": nil])
         }

@@ -12,6 +12,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var bodyLimit = 32 << 20
     /// Time allowed for an upstream's response head (a non-streaming answer arrives whole).
     public var upstreamHeadTimeout: Duration = .seconds(600)
+    /// Time allowed to open a connection to an upstream.
+    public var upstreamConnectTimeout: Duration = .seconds(10)
     /// Longest silence between two pieces of an upstream body.
     public var upstreamReadTimeout: Duration = .seconds(300)
     public var httpsProxy: String?

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import OpenAIWire
 import Providers
 
@@ -16,7 +17,21 @@ struct ChatCompletionsRoute: Sendable {
         // Cancels the work (and so the upstream request) when the client disconnects
         // before the answer starts (SWIFT-NOTES: needs the unread body).
         try await request.body.consumeWithCancellationOnInboundClose { body in
-            let bytes = try await body.collect(upTo: config.bodyLimit)
+            do {
+                return try await answer(body)
+            } catch let error as OpenAIError {
+                return error.response(closeConnection: true)
+            }
+        }
+    }
+
+    private func answer(_ body: RequestBody) async throws -> Response {
+            let bytes: ByteBuffer
+            do {
+                bytes = try await body.collect(upTo: config.bodyLimit)
+            } catch is NIOTooManyBytesError {
+                throw OpenAIError.bodyTooLarge(limit: config.bodyLimit)
+            }
             let chat = try Self.decode(bytes)
             let route = try models.route(chat.model)
             try route.provider.check(chat)
@@ -29,7 +44,6 @@ struct ChatCompletionsRoute: Sendable {
             return Response(
                 status: .ok, headers: Self.jsonHeaders,
                 body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(completion))))
-        }
     }
 
     private func stream(_ chat: ChatRequest, route: ModelRouter.Route) async throws -> Response {

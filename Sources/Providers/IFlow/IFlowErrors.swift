@@ -46,8 +46,11 @@ public enum IFlowErrors {
 
     /// A non-2xx HTTP answer from iFlow.
     public static func httpError(status: Int, body: [UInt8]) -> OpenAIError {
-        if let object = try? JSONCoding.decode(.init(body)).objectValue, let mapped = businessError(in: object) {
-            return mapped
+        // A business status inside an HTTP failure says more than the HTTP status.
+        if let object = try? JSONCoding.decode(.init(body)).objectValue,
+            let code = codeString(object["status"]) ?? codeString(object["error_code"])
+        {
+            return map(code: code, message: object["msg"]?.stringValue ?? object["message"]?.stringValue ?? "")
         }
         let excerpt = UpstreamExcerpt.of(body)
         switch status {

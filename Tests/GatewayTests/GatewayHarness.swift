@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import Foundation
+import Gateway
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Mocks
+import NIOCore
+import OpenAIWire
+import Providers
+
+/// flowgate in-process in front of a mock iFlow upstream on 127.0.0.1:0.
+struct GatewayHarness {
+    let mock: MockIFlow
+    var configure: @Sendable (inout GatewayConfig) -> Void = { _ in }
+
+    init(mock: MockIFlow = MockIFlow(), configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }) {
+        self.mock = mock
+        self.configure = configure
+    }
+
+    func run(_ test: @Sendable (any TestClientProtocol, GatewayConfig) async throws -> Void) async throws {
+        let mockRouter = Router()
+        mock.addRoutes(to: mockRouter)
+        let mockApp = Application(router: mockRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await mockApp.test(.live) { upstream in
+            var config = GatewayConfig()
+            config.port = 0
+            config.iflow.baseURL = "http://127.0.0.1:\(upstream.port!)/v1"
+            config.iflow.apiKey = mock.apiKey
+            config.iflow.settingsPath = "/nonexistent/settings.json"
+            configure(&config)
+            let settings = config
+            let client = UpstreamHTTPClient.make(config: config)
+            do {
+                let logger = Logger(label: "test")
+                let providers = try makeProviders(config: config, client: client, logger: logger)
+                let app = buildApplication(config: config, providers: providers, logger: logger)
+                // The chat route closes connections after answering (SWIFT-NOTES): use a reconnecting client.
+                try await app.test(.ahc(.http)) { gateway in try await test(gateway, settings) }
+            } catch {
+                try await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+        }
+    }
+}
+
+extension TestClientProtocol {
+    func chat(_ body: JSON, path: String = "/v1/chat/completions") async throws -> TestResponse {
+        try await execute(
+            uri: path, method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(bytes: JSONCoding.encode(body)))
+    }
+
+    func raw(_ body: String, path: String = "/v1/chat/completions") async throws -> TestResponse {
+        try await execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+    }
+}
+
+func request(_ content: String, model: String = "glm-4.7", stream: Bool = false, extra: JSONObject = [:]) -> JSON {
+    var body: JSONObject = ["model": .string(model), "messages": [["role": "user", "content": .string(content)]]]
+    if stream { body["stream"] = true }
+    for (k, v) in extra { body[k] = v }
+    return .object(body)
+}
+
+extension TestResponse {
+    var json: JSON? { try? JSONCoding.decode(body) }
+
+    /// The SSE data events of a stream body; `[DONE]` is nil.
+    var events: [JSON?] {
+        var parser = SSEParser()
+        return (parser.feed(body) + parser.finish()).map { $0.text == "[DONE]" ? nil : try? JSONCoding.decode(Data($0.data)) }
+    }
+
+    var streamedContent: String {
+        events.compactMap { $0?["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
+    }
+}
