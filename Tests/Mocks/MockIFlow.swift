@@ -100,17 +100,15 @@ public final class MockIFlow: Sendable {
         if scenario == "nochoices" {
             return Self.json(status: .ok, ["id": "x", "object": "chat.completion"])
         }
-        if scenario.hasPrefix("sleep:") {
-            // A slow non-streaming answer, to see flowgate cancel it.
-            let millis = Int(scenario.dropFirst("sleep:".count)) ?? 1000
-            do {
-                try await Task.sleep(for: .milliseconds(millis))
-            } catch {
-                stats.withLock { $0.cancelledStreams += 1 }
-                throw error
-            }
-        }
         let model = body["model"]?.stringValue ?? "?"
+        if scenario.hasPrefix("sleep:") {
+            // A slow non-streaming answer: whitespace (valid before JSON) every 50 ms so that
+            // writes notice when flowgate gives up the request.
+            let millis = Int(scenario.dropFirst("sleep:".count)) ?? 1000
+            let steps = (0..<(millis / 50)).flatMap { _ in [MockScript.StreamStep.data(" "), .pause(milliseconds: 50)] }
+            let answer = JSONCoding.string(MockScript.completion(scenario: "default", model: model))
+            return scripted(steps + [.data(answer)], contentType: "application/json")
+        }
         if !stream {
             return Self.json(status: .ok, MockScript.completion(scenario: scenario, model: model))
         }
@@ -118,9 +116,12 @@ public final class MockIFlow: Sendable {
     }
 
     private func streamResponse(scenario: String, model: String) -> Response {
-        let events = MockScript.streamEvents(scenario: scenario, model: model)
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream"],
+        scripted(MockScript.streamEvents(scenario: scenario, model: model), contentType: "text/event-stream")
+    }
+
+    private func scripted(_ events: [MockScript.StreamStep], contentType: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: contentType],
             body: ResponseBody { writer in
                 do {
                     for event in events {

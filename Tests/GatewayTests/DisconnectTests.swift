@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Foundation
+import Mocks
+import NIOCore
+import OpenAIWire
+import Testing
+
+/// SPEC 3: when the client disconnects, the upstream request is cancelled at once.
+@Suite struct DisconnectTests {
+    func waitForCancellation(_ mock: MockIFlow, within limit: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if mock.cancelledStreams > 0 { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    func send(_ body: JSON, port: Int, readChunks: Int) async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: JSONCoding.encode(body)))
+        let task = Task {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            var seen = 0
+            for try await _ in response.body {
+                seen += 1
+                if seen >= readChunks { return }  // leaving the loop closes the connection
+            }
+        }
+        if readChunks == 0 {
+            try await Task.sleep(for: .milliseconds(300))
+            task.cancel()
+        }
+        _ = try? await task.value
+        try await client.shutdown()
+    }
+
+    @Test func clientGoneMidStreamCancelsUpstreamWithinASecond() async throws {
+        let harness = GatewayHarness()
+        try await harness.run { gateway, _ in
+            try await send(request("scenario:slow", stream: true), port: gateway.port!, readChunks: 2)
+            #expect(try await waitForCancellation(harness.mock, within: .seconds(1)))
+        }
+    }
+
+    @Test func clientGoneBeforeTheAnswerCancelsUpstream() async throws {
+        let harness = GatewayHarness()
+        try await harness.run { gateway, _ in
+            try await send(request("scenario:sleep:5000"), port: gateway.port!, readChunks: 0)
+            #expect(try await waitForCancellation(harness.mock, within: .seconds(1)))
+        }
+    }
+}
