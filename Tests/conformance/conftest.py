@@ -1,0 +1,86 @@
+"""Starts the built mock upstream and the built flowgate binary for the SDK suite.
+
+Binaries come from FLOWGATE_BIN_DIR (default .build/debug); nothing reaches the internet.
+"""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN_DIR = os.environ.get("FLOWGATE_BIN_DIR", os.path.join(ROOT, ".build", "debug"))
+MOCK_KEY = "sk-mock-iflow-key"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                return json.load(r)
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Servers:
+    def __init__(self, mock_url, gateway_url, gateway_proc):
+        self.mock_url = mock_url
+        self.gateway_url = gateway_url
+        self.gateway_proc = gateway_proc
+
+    def mock_stats(self):
+        with urllib.request.urlopen(self.mock_url + "/_mock/stats", timeout=2) as r:
+            return json.load(r)
+
+
+def start_gateway(env_extra):
+    port = free_port()
+    home = tempfile.mkdtemp(prefix="flowgate-home-")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "PORT": str(port), "FLOWGATE_KEEPALIVE": "1"}
+    env.update(env_extra)
+    proc = subprocess.Popen([os.path.join(BIN_DIR, "flowgate"), "serve"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url + "/health")
+    return proc, url
+
+
+@pytest.fixture(scope="session")
+def servers():
+    mock_port = free_port()
+    mock = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")], env={**os.environ, "MOCK_PORT": str(mock_port)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    mock_url = f"http://127.0.0.1:{mock_port}"
+    wait_for(mock_url + "/_mock/stats")
+    proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": mock_url + "/v1"})
+    yield Servers(mock_url, url, proc)
+    for p in (proc, mock):
+        p.terminate()
+        p.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def unconfigured_gateway():
+    proc, url = start_gateway({})
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def client(servers):
+    import openai
+    # No retries: the suite checks each status exactly as flowgate sent it.
+    return openai.OpenAI(base_url=servers.gateway_url + "/v1", api_key="unused", max_retries=0, timeout=30)

@@ -1,0 +1,156 @@
+"""The OpenAI compatibility contract (SPEC 3), checked with the official openai SDK."""
+import json
+import time
+
+import openai
+import pytest
+
+
+def ask(text):
+    return [{"role": "user", "content": text}]
+
+
+def test_models_list(client):
+    models = client.models.list().data
+    ids = [m.id for m in models]
+    assert "glm-4.7" in ids
+    assert all(m.object == "model" and m.owned_by == "iflow" for m in models)
+
+
+def test_plain_completion(client):
+    r = client.chat.completions.create(model="glm-4.7", messages=ask("hi"))
+    assert r.object == "chat.completion"
+    assert r.model == "glm-4.7"
+    assert r.choices[0].message.role == "assistant"
+    assert r.choices[0].message.content == "Hello from mock iFlow."
+    assert r.choices[0].finish_reason == "stop"
+    assert r.usage.prompt_tokens + r.usage.completion_tokens == r.usage.total_tokens == 9
+
+
+def test_streaming(client):
+    chunks = list(client.chat.completions.create(model="iflow/glm-4.7", messages=ask("hi"), stream=True))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert len({c.id for c in chunks}) == 1
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hello from mock"
+    reasons = [c.choices[0].finish_reason for c in chunks]
+    assert reasons[-1] == "stop" and all(r is None for r in reasons[:-1])
+    assert all(c.usage is None for c in chunks)
+    assert all(c.model == "iflow/glm-4.7" for c in chunks)
+
+
+def test_streaming_include_usage(client):
+    chunks = list(client.chat.completions.create(
+        model="glm-4.7", messages=ask("hi"), stream=True, stream_options={"include_usage": True}))
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage.total_tokens == 9
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}}}}]
+
+
+def test_tools_plain(client):
+    r = client.chat.completions.create(model="glm-4.7", messages=ask("scenario:tool"), tools=TOOLS)
+    call = r.choices[0].message.tool_calls[0]
+    assert r.choices[0].finish_reason == "tool_calls"
+    assert call.id == "call_1" and call.type == "function"
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+
+
+@pytest.mark.parametrize("scenario", ["tool", "tool-noindex"])
+def test_tools_streamed(client, scenario):
+    calls = {}
+    finish = None
+    for chunk in client.chat.completions.create(
+            model="glm-4.7", messages=ask(f"scenario:{scenario}"), tools=TOOLS, stream=True):
+        choice = chunk.choices[0]
+        finish = choice.finish_reason or finish
+        for d in choice.delta.tool_calls or []:
+            entry = calls.setdefault(d.index, {"id": None, "name": None, "args": ""})
+            if d.id:
+                entry["id"] = d.id
+            if d.function and d.function.name:
+                entry["name"] = d.function.name
+            if d.function and d.function.arguments:
+                entry["args"] += d.function.arguments
+    assert finish == "tool_calls"
+    assert list(calls) == [0]
+    assert calls[0]["id"] == "call_1" and calls[0]["name"] == "get_weather"
+    assert json.loads(calls[0]["args"]) == {"city": "Paris"}
+
+
+def test_reasoning_content(client):
+    r = client.chat.completions.create(model="glm-4.7", messages=ask("scenario:reasoning"))
+    assert r.choices[0].message.model_extra["reasoning_content"] == "Let me think."
+    assert r.choices[0].message.content == "42"
+    thoughts = ""
+    for chunk in client.chat.completions.create(model="glm-4.7", messages=ask("scenario:reasoning"), stream=True):
+        thoughts += (chunk.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
+    assert thoughts == "Let me think."
+
+
+@pytest.mark.parametrize("scenario,status,error_class", [
+    ("business:434", 401, openai.AuthenticationError),
+    ("business:435", 400, openai.BadRequestError),
+    ("business:449", 429, openai.RateLimitError),
+    ("business:511", 413, openai.APIStatusError),
+    ("business:514", 502, openai.InternalServerError),
+    ("nochoices", 502, openai.InternalServerError),
+])
+@pytest.mark.parametrize("stream", [False, True])
+def test_upstream_errors(client, scenario, status, error_class, stream):
+    with pytest.raises(error_class) as info:
+        r = client.chat.completions.create(model="glm-4.7", messages=ask(f"scenario:{scenario}"), stream=stream)
+        if stream:
+            list(r)
+    assert info.value.status_code == status
+    body = info.value.body
+    assert set(body) >= {"message", "type", "param", "code"}
+
+
+def test_request_errors(client):
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(model="no-such-model", messages=ask("hi"))
+    assert info.value.body["code"] == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="glm-4.7", messages=ask("hi"), n=2)
+    assert info.value.body["param"] == "n"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="glm-4.7", messages=[{"role": "tool", "content": "x"}])
+    assert "tool_call_id" in info.value.body["param"]
+
+
+def test_empty_stream_is_an_error(client):
+    with pytest.raises(openai.InternalServerError) as info:
+        list(client.chat.completions.create(model="glm-4.7", messages=ask("scenario:empty"), stream=True))
+    assert info.value.status_code == 502
+
+
+def test_error_after_stream_started_is_raised_not_truncated(client):
+    stream = client.chat.completions.create(model="glm-4.7", messages=ask("scenario:drop"), stream=True)
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
+
+
+def test_unconfigured_gateway_says_what_to_configure(unconfigured_gateway):
+    c = openai.OpenAI(base_url=unconfigured_gateway + "/v1", api_key="x", max_retries=0)
+    with pytest.raises(openai.APIStatusError) as info:
+        c.chat.completions.create(model="glm-4.7", messages=ask("hi"))
+    assert info.value.status_code == 503
+    assert "IFLOW_API_KEY" in info.value.message
+
+
+def test_disconnect_cancels_upstream_within_a_second(client, servers):
+    before = servers.mock_stats()["cancelled_streams"]
+    stream = client.chat.completions.create(model="glm-4.7", messages=ask("scenario:slow"), stream=True)
+    for i, _ in enumerate(stream):
+        if i == 2:
+            break
+    stream.close()
+    deadline = time.time() + 1.0
+    while time.time() < deadline and servers.mock_stats()["cancelled_streams"] == before:
+        time.sleep(0.02)
+    assert servers.mock_stats()["cancelled_streams"] > before
