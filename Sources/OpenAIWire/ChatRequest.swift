@@ -15,7 +15,8 @@ public struct ChatRequest: Sendable {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }
         guard let modelValue = body["model"] else {
-            throw .invalidRequest("Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
+            throw .invalidRequest(
+                "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
         }
         guard case .string(let model) = modelValue, !model.isEmpty else {
             throw .invalidRequest("'model' must be a non-empty string.", param: "model", code: "invalid_type")
@@ -63,7 +64,8 @@ public struct ChatRequest: Sendable {
     private static func validate(message: JSON, at index: Int) throws(OpenAIError) {
         let param = "messages[\(index)]"
         guard case .object(let m) = message else {
-            throw .invalidRequest("\(param) must be an object, not \(message.typeName).", param: param, code: "invalid_type")
+            throw .invalidRequest(
+                "\(param) must be an object, not \(message.typeName).", param: param, code: "invalid_type")
         }
         guard let role = m["role"]?.stringValue else {
             throw .invalidRequest("\(param).role must be a string.", param: "\(param).role", code: "invalid_type")
@@ -115,7 +117,8 @@ public struct ChatRequest: Sendable {
 
     private static func validate(part: JSON, param: String) throws(OpenAIError) {
         guard case .object(let p) = part, let type = p["type"]?.stringValue else {
-            throw .invalidRequest("\(param) must be an object with a string 'type'.", param: param, code: "invalid_type")
+            throw .invalidRequest(
+                "\(param) must be an object with a string 'type'.", param: param, code: "invalid_type")
         }
         switch type {
         case "text":
@@ -202,7 +205,9 @@ private struct FieldCheck {
         guard let value = present("tools") else { return }
         guard case .array(let tools) = value else { throw typeError("tools", "an array") }
         for (index, tool) in tools.enumerated() {
-            guard tool["function"]?["name"]?.stringValue != nil || (tool["type"]?.stringValue.map { $0 != "function" } ?? false)
+            guard
+                tool["function"]?["name"]?.stringValue != nil
+                    || (tool["type"]?.stringValue.map { $0 != "function" } ?? false)
             else {
                 throw .invalidRequest(
                     "tools[\(index)].function.name must be a string.", param: "tools[\(index)].function.name",

@@ -59,14 +59,17 @@ public struct ChatStreamNormalizer: Sendable {
         }
         let unfinished = startedChoices.subtracting(finishedChoices).sorted()
         if !complete && !unfinished.isEmpty {
-            throw .upstreamFailed("The upstream stream ended unexpectedly before the answer was complete.",
+            throw .upstreamFailed(
+                "The upstream stream ended unexpectedly before the answer was complete.",
                 code: "upstream_stream_interrupted")
         }
         for index in unfinished {
             var delta: JSONObject = [:]
             closeThinkTag(index, delta: &delta)
             finishedChoices.insert(index)
-            let choice: JSON = ["index": .int(index), "delta": .object(delta), "finish_reason": "stop", "logprobs": nil]
+            let choice: JSON = [
+                "index": .int(index), "delta": .object(delta), "finish_reason": "stop", "logprobs": nil,
+            ]
             var chunk: JSONObject = ["choices": [choice]]
             write(&chunk, into: &out)
         }

@@ -72,7 +72,8 @@ extension OpenAIError {
             type: "invalid_request_error", code: "request_too_large")
     }
 
-    public static func rateLimited(_ message: String, code: String = "rate_limit_exceeded", retryAfter: Int = 1) -> Self {
+    public static func rateLimited(_ message: String, code: String = "rate_limit_exceeded", retryAfter: Int = 1) -> Self
+    {
         .init(status: 429, message: message, type: "rate_limit_error", code: code, retryAfter: retryAfter)
     }
 

@@ -1,17 +1,5 @@
 /// Token accounting in the OpenAI shape: integers that add up.
-public struct Usage: Sendable, Equatable {
-    public var promptTokens: Int64
-    public var completionTokens: Int64
-
-    public init(promptTokens: Int64, completionTokens: Int64) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-    }
-
-    public var totalTokens: Int64 { promptTokens + completionTokens }
-
-    public static let zero = Usage(promptTokens: 0, completionTokens: 0)
-
+public enum Usage {
     /// Keeps the upstream's extra detail fields, makes the three counters present and consistent.
     public static func normalize(_ usage: JSONObject?) -> JSONObject {
         var result = usage ?? [:]
@@ -21,9 +9,5 @@ public struct Usage: Sendable, Equatable {
         result["completion_tokens"] = .int(completion)
         result["total_tokens"] = .int(result["total_tokens"]?.intValue ?? (prompt + completion))
         return result
-    }
-
-    public var json: JSONObject {
-        ["prompt_tokens": .int(promptTokens), "completion_tokens": .int(completionTokens), "total_tokens": .int(totalTokens)]
     }
 }

@@ -3,7 +3,8 @@ import Gateway
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Validate the configuration and credentials; exit non-zero when something is wrong.")
+        commandName: "check",
+        abstract: "Validate the configuration and credentials; exit non-zero when something is wrong.")
 
     @OptionGroup var options: ServerOptions
 
@@ -14,7 +15,9 @@ struct CheckCommand: AsyncParsableCommand {
             for provider in providers {
                 let status = provider.status()
                 if status.state == .ok { usable += 1 }
-                print("\(provider.name) (\(provider.kind)): \(status.state.rawValue), \(provider.modelIDs.count) models. \(status.detail)")
+                print(
+                    "\(provider.name) (\(provider.kind)): \(status.state.rawValue), \(provider.modelIDs.count) models. \(status.detail)"
+                )
             }
             return usable
         }

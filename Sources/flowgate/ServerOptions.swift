@@ -13,7 +13,9 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Port to listen on (default 8000, env PORT).")
     var port: Int?
 
-    @Option(name: .customLong("keep-alive"), help: "Seconds between SSE keep-alive comments while the upstream is silent; 0 = off (default 15).")
+    @Option(
+        name: .customLong("keep-alive"),
+        help: "Seconds between SSE keep-alive comments while the upstream is silent; 0 = off (default 15).")
     var keepAlive: Int?
 
     @Option(help: "What to do with reasoning_content: passthrough, inline (<think> in content) or drop.")
@@ -34,7 +36,9 @@ struct ServerOptions: ParsableArguments {
     func withProviders<T>(_ body: (GatewayConfig, [any ChatProvider]) throws -> T) async throws -> T {
         let config = try resolve()
         let client = UpstreamHTTPClient.make(config: config)
-        let result = Result { try body(config, try makeProviders(config: config, client: client, logger: Self.makeLogger())) }
+        let result = Result {
+            try body(config, try makeProviders(config: config, client: client, logger: Self.makeLogger()))
+        }
         try await client.shutdown()
         return try result.get()
     }

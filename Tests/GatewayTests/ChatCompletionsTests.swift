@@ -22,13 +22,16 @@ import Testing
 
             let sent = try #require(harness.mock.requests.last)
             let ours = sent.headerNames.filter {
-                ["content-type", "authorization", "user-agent", "session-id", "conversation-id", "x-iflow-signature",
-                 "x-iflow-timestamp", "accept"].contains($0)
+                [
+                    "content-type", "authorization", "user-agent", "session-id", "conversation-id", "x-iflow-signature",
+                    "x-iflow-timestamp", "accept",
+                ].contains($0)
             }
-            #expect(ours == [
-                "content-type", "authorization", "user-agent", "session-id", "conversation-id", "x-iflow-signature",
-                "x-iflow-timestamp", "accept",
-            ])
+            #expect(
+                ours == [
+                    "content-type", "authorization", "user-agent", "session-id", "conversation-id", "x-iflow-signature",
+                    "x-iflow-timestamp", "accept",
+                ])
             #expect(sent.headers["accept"] == "application/json")
             #expect(sent.headers["session-id"]?.hasPrefix("session-") == true)
             #expect(sent.body["model"] == "glm-4.6-exp")
@@ -95,7 +98,9 @@ import Testing
     func streamedToolCallsCarryIndex(scenario: String) async throws {
         try await GatewayHarness().run { gateway, _ in
             let response = try await gateway.chat(request("scenario:\(scenario)", stream: true))
-            let calls = response.events.compactMap { $0?["choices"]?.arrayValue?.first?["delta"]?["tool_calls"]?.arrayValue?.first }
+            let calls = response.events.compactMap {
+                $0?["choices"]?.arrayValue?.first?["delta"]?["tool_calls"]?.arrayValue?.first
+            }
             #expect(calls.count == 3)
             #expect(calls.allSatisfy { $0["index"] == 0 })
             #expect(calls[0]["id"] == "call_1")
@@ -109,7 +114,9 @@ import Testing
     @Test func reasoningPassesThroughAndCanBeInlined() async throws {
         try await GatewayHarness().run { gateway, _ in
             let response = try await gateway.chat(request("scenario:reasoning", stream: true))
-            let thoughts = response.events.compactMap { $0?["choices"]?.arrayValue?.first?["delta"]?["reasoning_content"]?.stringValue }
+            let thoughts = response.events.compactMap {
+                $0?["choices"]?.arrayValue?.first?["delta"]?["reasoning_content"]?.stringValue
+            }
             #expect(thoughts.joined() == "Let me think.")
             #expect(response.streamedContent == "42")
         }
@@ -117,7 +124,8 @@ import Testing
             let response = try await gateway.chat(request("scenario:reasoning", stream: true))
             #expect(response.streamedContent == "<think>Let me think.</think>42")
             let plain = try await gateway.chat(request("scenario:reasoning"))
-            #expect(plain.json?["choices"]?.arrayValue?.first?["message"]?["content"] == "<think>Let me think.</think>42")
+            #expect(
+                plain.json?["choices"]?.arrayValue?.first?["message"]?["content"] == "<think>Let me think.</think>42")
         }
     }
 
@@ -180,6 +188,16 @@ import Testing
             #expect(response.status == .badGateway)
             #expect(response.json?["error"]?["type"] == "upstream_error")
             #expect(response.json?["error"]?["message"]?.stringValue?.contains("iFlow") == true)
+        }
+    }
+
+    @Test func upstreamThatNeverAnswersIs504() async throws {
+        try await GatewayHarness(configure: { $0.upstreamHeadTimeout = .milliseconds(300) }).run { gateway, _ in
+            for stream in [false, true] {
+                let response = try await gateway.chat(request("scenario:hang:1500", stream: stream))
+                #expect(response.status == .gatewayTimeout)
+                #expect(response.json?["error"]?["code"] == "upstream_timeout")
+            }
         }
     }
 

@@ -22,8 +22,9 @@ import Testing
             environment: [
                 "HOST": "0.0.0.0", "PORT": "7860", "IFLOW_API_KEY": "k", "IFLOW_BASE_URL": "http://mirror/v1",
                 "IFLOW_SETTINGS": "~/alt.json", "FLOWGATE_KEEPALIVE": "0", "FLOWGATE_REASONING": "inline",
-                "HTTPS_PROXY": "http://proxy:3128",
+                "HTTPS_PROXY": "http://proxy:3128", "FLOWGATE_UPSTREAM_TIMEOUT": "42",
             ], home: "/h")
+        #expect(config.upstreamHeadTimeout == .seconds(42))
         #expect(config.host == "0.0.0.0")
         #expect(config.port == 7860)
         #expect(config.iflow.apiKey == "k")
@@ -37,7 +38,9 @@ import Testing
     @Test func flagsOverrideEnvironment() throws {
         let config = try GatewayConfig.resolve(
             flags: .init(host: "::1", port: 9000, keepAliveSeconds: 5, reasoning: "drop"),
-            environment: ["HOST": "0.0.0.0", "PORT": "7860", "FLOWGATE_KEEPALIVE": "30", "FLOWGATE_REASONING": "inline"],
+            environment: [
+                "HOST": "0.0.0.0", "PORT": "7860", "FLOWGATE_KEEPALIVE": "30", "FLOWGATE_REASONING": "inline",
+            ],
             home: "/h")
         #expect(config.host == "::1")
         #expect(config.port == 9000)
@@ -46,14 +49,15 @@ import Testing
     }
 
     @Test func emptyEnvironmentValuesCountAsUnset() throws {
-        let config = try GatewayConfig.resolve(flags: .init(), environment: ["PORT": "", "IFLOW_API_KEY": ""], home: "/h")
+        let config = try GatewayConfig.resolve(
+            flags: .init(), environment: ["PORT": "", "IFLOW_API_KEY": ""], home: "/h")
         #expect(config.port == 8000)
         #expect(config.iflow.apiKey == nil)
     }
 
     @Test(arguments: [
         ["PORT": "eighty"], ["PORT": "70000"], ["FLOWGATE_KEEPALIVE": "-1"], ["FLOWGATE_REASONING": "loud"],
-        ["IFLOW_BASE_URL": "apis.iflow.cn"],
+        ["IFLOW_BASE_URL": "apis.iflow.cn"], ["FLOWGATE_UPSTREAM_TIMEOUT": "0"],
     ])
     func badValuesAreClearErrors(environment: [String: String]) {
         do {

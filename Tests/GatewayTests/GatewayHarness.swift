@@ -55,7 +55,8 @@ extension TestClientProtocol {
     }
 
     func raw(_ body: String, path: String = "/v1/chat/completions") async throws -> TestResponse {
-        try await execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+        try await execute(
+            uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
     }
 }
 
@@ -72,7 +73,9 @@ extension TestResponse {
     /// The SSE data events of a stream body; `[DONE]` is nil.
     var events: [JSON?] {
         var parser = SSEParser()
-        return (parser.feed(body) + parser.finish()).map { $0.text == "[DONE]" ? nil : try? JSONCoding.decode(Data($0.data)) }
+        return (parser.feed(body) + parser.finish()).map {
+            $0.text == "[DONE]" ? nil : try? JSONCoding.decode(Data($0.data))
+        }
     }
 
     var streamedContent: String {

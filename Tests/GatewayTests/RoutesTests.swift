@@ -9,7 +9,9 @@ import Testing
 @Suite struct RoutesTests {
     @Test func allChatPathsAndTrailingSlashes() async throws {
         try await GatewayHarness().run { gateway, _ in
-            for path in ["/v1/chat/completions", "/chat/completions", "/api/v1/chat/completions", "/v1/chat/completions/"] {
+            for path in [
+                "/v1/chat/completions", "/chat/completions", "/api/v1/chat/completions", "/v1/chat/completions/",
+            ] {
                 let response = try await gateway.chat(request("hi"), path: path)
                 #expect(response.status == .ok, "\(path)")
             }
@@ -71,7 +73,9 @@ import Testing
 
     @Test func malformedBodiesAre400() async throws {
         try await GatewayHarness().run { gateway, _ in
-            for body in ["", "{", "[]", "null", "{\"model\":\"glm-4.7\"}", "{\"model\":1,\"messages\":[]}", "\u{FF}\u{FE}"] {
+            for body in [
+                "", "{", "[]", "null", "{\"model\":\"glm-4.7\"}", "{\"model\":1,\"messages\":[]}", "\u{FF}\u{FE}",
+            ] {
                 let response = try await gateway.raw(body)
                 #expect(response.status == .badRequest, "\(body)")
                 #expect(response.json?["error"]?["type"] == "invalid_request_error")

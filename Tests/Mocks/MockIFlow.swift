@@ -51,13 +51,17 @@ public final class MockIFlow: Sendable {
                 "last_body": last.map { .object($0.body) } ?? .null,
                 "last_headers": .object(last.map { $0.headers.mapValues(JSON.string) } ?? [:]),
             ]
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(json))))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(json))))
         }
     }
 
     private func chat(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let bytes = try await request.body.collect(upTo: 64 << 20)
-        guard case .object(let body) = try JSONCoding.decode(bytes) else { return Self.json(status: .badRequest, ["error": "body is not an object"]) }
+        guard case .object(let body) = try JSONCoding.decode(bytes) else {
+            return Self.json(status: .badRequest, ["error": "body is not an object"])
+        }
         var headers: [String: String] = [:]
         var names: [String] = []
         for field in request.headers {
@@ -77,7 +81,8 @@ public final class MockIFlow: Sendable {
         guard key == apiKey else {
             return Self.json(status: .ok, ["status": "434", "msg": "Invalid apiKey", "body": nil])
         }
-        let expected = Self.signature(key: key, session: headers["session-id"] ?? "", timestamp: headers["x-iflow-timestamp"] ?? "")
+        let expected = Self.signature(
+            key: key, session: headers["session-id"] ?? "", timestamp: headers["x-iflow-timestamp"] ?? "")
         guard headers["x-iflow-signature"] == expected else {
             return Self.json(status: .badRequest, ["error": "bad signature"])
         }
@@ -91,7 +96,8 @@ public final class MockIFlow: Sendable {
         defer { stats.withLock { $0.inFlight -= 1 } }
         if scenario.hasPrefix("business:") {
             let code = String(scenario.dropFirst("business:".count))
-            return Self.json(status: .ok, ["status": .string(code), "msg": .string("mock business error \(code)"), "body": nil])
+            return Self.json(
+                status: .ok, ["status": .string(code), "msg": .string("mock business error \(code)"), "body": nil])
         }
         if scenario.hasPrefix("http:") {
             let code = Int(scenario.dropFirst("http:".count)) ?? 500
@@ -101,6 +107,10 @@ public final class MockIFlow: Sendable {
             return Self.json(status: .ok, ["id": "x", "object": "chat.completion"])
         }
         let model = body["model"]?.stringValue ?? "?"
+        if scenario.hasPrefix("hang:") {
+            // No answer at all for a while: flowgate's upstream timeout must fire.
+            try await Task.sleep(for: .milliseconds(Int(scenario.dropFirst("hang:".count)) ?? 1000))
+        }
         if scenario.hasPrefix("sleep:") {
             // A slow non-streaming answer: whitespace (valid before JSON) every 50 ms so that
             // writes notice when flowgate gives up the request.
@@ -152,6 +162,8 @@ public final class MockIFlow: Sendable {
     }
 
     static func json(status: HTTPResponse.Status, _ value: JSON) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(value))))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(value))))
     }
 }

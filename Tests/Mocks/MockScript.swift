@@ -19,7 +19,10 @@ enum MockScript {
         case "tool":
             message["content"] = nil
             message["tool_calls"] = [
-                ["id": "call_1", "type": "function", "function": ["name": "get_weather", "arguments": "{\"city\":\"Paris\"}"]]
+                [
+                    "id": "call_1", "type": "function",
+                    "function": ["name": "get_weather", "arguments": "{\"city\":\"Paris\"}"],
+                ]
             ]
             finish = "tool_calls"
         default:
@@ -64,7 +67,8 @@ enum MockScript {
             }
             return [
                 chunk(["role": "assistant", "content": nil]),
-                chunk(call(["id": "call_1", "type": "function", "function": ["name": "get_weather", "arguments": ""]])),
+                chunk(
+                    call(["id": "call_1", "type": "function", "function": ["name": "get_weather", "arguments": ""]])),
                 chunk(call(["function": ["arguments": "{\"city\":"]])),
                 chunk(call(["function": ["arguments": "\"Paris\"}"]])),
                 chunk([:], finish: "tool_calls"), chunk([:], usage: usage, choices: false), done,

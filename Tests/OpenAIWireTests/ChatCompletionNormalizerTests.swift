@@ -19,15 +19,21 @@ import Testing
     }
 
     @Test func noChoicesIsAnInvalidUpstreamResponse() {
-        #expect(throws: OpenAIError.upstreamFailed("Invalid upstream response: it has no choices.", code: "invalid_upstream_response")) {
+        #expect(
+            throws: OpenAIError.upstreamFailed(
+                "Invalid upstream response: it has no choices.", code: "invalid_upstream_response")
+        ) {
             try ChatCompletionNormalizer.normalize(["id": "x"], model: "m", reasoning: .passthrough, now: 0)
         }
     }
 
     @Test func reasoningModes() throws {
-        let upstream: JSONObject = ["choices": [["message": ["content": "A", "reasoning_content": "R"], "finish_reason": "stop"]]]
+        let upstream: JSONObject = [
+            "choices": [["message": ["content": "A", "reasoning_content": "R"], "finish_reason": "stop"]]
+        ]
         func message(_ mode: ReasoningOutput) throws -> JSON? {
-            try ChatCompletionNormalizer.normalize(upstream, model: "m", reasoning: mode, now: 0)["choices"]?.arrayValue?[0]["message"]
+            try ChatCompletionNormalizer.normalize(upstream, model: "m", reasoning: mode, now: 0)["choices"]?
+                .arrayValue?[0]["message"]
         }
         #expect(try message(.passthrough)?["reasoning_content"] == "R")
         #expect(try message(.inline) == ["role": "assistant", "content": "<think>R</think>A"])
@@ -36,7 +42,17 @@ import Testing
 
     @Test func toolCallsFinishWithToolCalls() throws {
         let result = try ChatCompletionNormalizer.normalize(
-            ["choices": [["message": ["tool_calls": [["id": "c", "type": "function", "function": ["name": "f", "arguments": "{}"]]]]]]],
+            [
+                "choices": [
+                    [
+                        "message": [
+                            "tool_calls": [
+                                ["id": "c", "type": "function", "function": ["name": "f", "arguments": "{}"]]
+                            ]
+                        ]
+                    ]
+                ]
+            ],
             model: "m", reasoning: .passthrough, now: 0)
         #expect(result["choices"]?.arrayValue?[0]["finish_reason"] == "tool_calls")
         #expect(result["choices"]?.arrayValue?[0]["message"]?["content"] == .null)

@@ -34,34 +34,53 @@ import Testing
         #expect(request.body["x_vendor"] != nil, "unknown vendor fields are kept")
     }
 
-    @Test(arguments: [
-        ("[]", nil),
-        ("{}", "model"),
-        ("{\"model\":5,\"messages\":[]}", "model"),
-        ("{\"model\":\"\",\"messages\":[]}", "model"),
-        ("{\"model\":\"m\"}", "messages"),
-        ("{\"model\":\"m\",\"messages\":[]}", "messages"),
-        ("{\"model\":\"m\",\"messages\":\"hi\"}", "messages"),
-        ("{\"model\":\"m\",\"messages\":[5]}", "messages[0]"),
-        ("{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]}", "messages[0].role"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}", "messages[0].role"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\"}]}", "messages[0].content"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":7}]}", "messages[0].content"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]}", "messages[0].content[0].text"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"ftp://x\"}}]}]}", "messages[0].content[0].image_url"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages[0].tool_call_id"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":\"yes\"}", "stream"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":0}", "n"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":1.5}", "n"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":\"hot\"}", "temperature"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":3}", "temperature"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":-1}", "max_tokens"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":[1]}", "stop"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}", "tools"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\"}]}", "tools[0].function.name"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tool_choice\":\"sometimes\"}", "tool_choice"),
-        ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream_options\":{\"include_usage\":\"y\"}}", "stream_options.include_usage"),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("[]", nil),
+            ("{}", "model"),
+            ("{\"model\":5,\"messages\":[]}", "model"),
+            ("{\"model\":\"\",\"messages\":[]}", "model"),
+            ("{\"model\":\"m\"}", "messages"),
+            ("{\"model\":\"m\",\"messages\":[]}", "messages"),
+            ("{\"model\":\"m\",\"messages\":\"hi\"}", "messages"),
+            ("{\"model\":\"m\",\"messages\":[5]}", "messages[0]"),
+            ("{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]}", "messages[0].role"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}", "messages[0].role"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\"}]}", "messages[0].content"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":7}]}", "messages[0].content"),
+            (
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]}",
+                "messages[0].content[0].text"
+            ),
+            (
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"ftp://x\"}}]}]}",
+                "messages[0].content[0].image_url"
+            ),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages[0].tool_call_id"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":\"yes\"}", "stream"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":0}", "n"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":1.5}", "n"),
+            (
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":\"hot\"}",
+                "temperature"
+            ),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":3}", "temperature"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":-1}", "max_tokens"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":[1]}", "stop"),
+            ("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}", "tools"),
+            (
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\"}]}",
+                "tools[0].function.name"
+            ),
+            (
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tool_choice\":\"sometimes\"}",
+                "tool_choice"
+            ),
+            (
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream_options\":{\"include_usage\":\"y\"}}",
+                "stream_options.include_usage"
+            ),
+        ] as [(String, String?)])
     func rejectsWithParamNamingTheField(body: String, param: String?) throws {
         let error = try #require(validate(body))
         #expect(error.status == 400)

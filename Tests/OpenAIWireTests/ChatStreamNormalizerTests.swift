@@ -29,7 +29,8 @@ func chunk(_ delta: JSONObject, finish: String? = nil, usage: JSON? = nil, id: S
     func run(_ chunks: [JSONObject], includeUsage: Bool = false, reasoning: ReasoningOutput = .passthrough)
         throws -> [JSON?]
     {
-        var normalizer = ChatStreamNormalizer(model: "iflow/glm-4.6", includeUsage: includeUsage, reasoning: reasoning, created: 5)
+        var normalizer = ChatStreamNormalizer(
+            model: "iflow/glm-4.6", includeUsage: includeUsage, reasoning: reasoning, created: 5)
         var out = ByteBuffer()
         for c in chunks { normalizer.accept(c, into: &out) }
         try normalizer.finish(complete: true, into: &out)
@@ -110,7 +111,10 @@ func chunk(_ delta: JSONObject, finish: String? = nil, usage: JSON? = nil, id: S
 
     @Test func reasoningInlineWrapsInThinkTags() throws {
         let events = try run(
-            [chunk(["reasoning_content": "a"]), chunk(["reasoning_content": "b"]), chunk(["content": "X"]), chunk([:], finish: "stop")],
+            [
+                chunk(["reasoning_content": "a"]), chunk(["reasoning_content": "b"]), chunk(["content": "X"]),
+                chunk([:], finish: "stop"),
+            ],
             reasoning: .inline)
         let text = events.compactMap { $0?["choices"]?.arrayValue?[0]["delta"]?["content"]?.stringValue }.joined()
         #expect(text == "<think>ab</think>X")
@@ -133,7 +137,9 @@ func chunk(_ delta: JSONObject, finish: String? = nil, usage: JSON? = nil, id: S
     }
 
     @Test func reasoningPassesThroughByDefault() throws {
-        let events = try run([chunk(["reasoning_content": "a"]), chunk(["content": "X"], finish: "stop")]).compactMap { $0 }
+        let events = try run([chunk(["reasoning_content": "a"]), chunk(["content": "X"], finish: "stop")]).compactMap {
+            $0
+        }
         #expect(events[0]["choices"]?.arrayValue?[0]["delta"]?["reasoning_content"] == "a")
     }
 

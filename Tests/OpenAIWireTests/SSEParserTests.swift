@@ -5,7 +5,8 @@ import Testing
 
 @Suite struct SSEParserTests {
     static let stream =
-        "data: {\"a\":1}\n\n" + ": keep-alive comment\n\n" + "data:{\"b\":2}\r\n\r\n" + "event: note\ndata: line1\ndata: line2\n\n"
+        "data: {\"a\":1}\n\n" + ": keep-alive comment\n\n" + "data:{\"b\":2}\r\n\r\n"
+        + "event: note\ndata: line1\ndata: line2\n\n"
         + "data:  two spaces\r\rdata: ünïcødé ✓\n\n" + "id: 7\nretry: 100\n\n" + "data:[DONE]\n\n"
 
     static let expected: [SSEEvent] = [

@@ -19,7 +19,8 @@ import Testing
         ("777", "", 502, "upstream_error"),
     ])
     func businessErrorsMapToRealStatuses(code: String, message: String, status: Int, errorCode: String) throws {
-        let error = try #require(IFlowErrors.businessError(in: ["status": .string(code), "msg": .string(message), "body": nil]))
+        let error = try #require(
+            IFlowErrors.businessError(in: ["status": .string(code), "msg": .string(message), "body": nil]))
         #expect(error.status == status)
         #expect(error.code == errorCode)
         if status == 429 { #expect(error.retryAfter != nil) }

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct IFlowRequestTests {
     static let session = IFlowRequest.Session(
-        sessionID: "session-11111111-2222-4333-8444-555555555555", conversationID: "c0ffee00-0000-4000-8000-000000000000")
+        sessionID: "session-11111111-2222-4333-8444-555555555555",
+        conversationID: "c0ffee00-0000-4000-8000-000000000000")
 
     func chat(_ extra: JSONObject = [:], model: String = "glm-4.7", stream: Bool = false) throws -> ChatRequest {
         var body: JSONObject = ["model": .string(model), "messages": [["role": "user", "content": "hi"]]]
@@ -25,19 +26,22 @@ import Testing
     @Test func signatureMatchesAKnownVector() {
         // Computed independently: python3 hmac.new(b'sk-test-123', b'iFlow-Cli:<session>:1700000000000', sha256)
         #expect(
-            IFlowSignature.sign(apiKey: "sk-test-123", sessionID: Self.session.sessionID, timestampMs: 1_700_000_000_000)
+            IFlowSignature.sign(
+                apiKey: "sk-test-123", sessionID: Self.session.sessionID, timestampMs: 1_700_000_000_000)
                 == "f357dc8ae9c61e737fb369364acd40ed5e991c0b145045fa7f966f37d80e3a6a")
     }
 
     @Test func headersInTheCLIsOrder() throws {
         let request = try IFlowRequest(
-            chat: chat(stream: true), upstreamModel: "glm-4.7", baseURL: "https://apis.iflow.cn/v1/", apiKey: "sk-test-123",
+            chat: chat(stream: true), upstreamModel: "glm-4.7", baseURL: "https://apis.iflow.cn/v1/",
+            apiKey: "sk-test-123",
             session: Self.session, timestampMs: 1_700_000_000_000)
         #expect(request.url == "https://apis.iflow.cn/v1/chat/completions")
-        #expect(request.headers.map(\.0) == [
-            "Content-Type", "Authorization", "user-agent", "session-id", "conversation-id", "x-iflow-signature",
-            "x-iflow-timestamp", "Accept",
-        ])
+        #expect(
+            request.headers.map(\.0) == [
+                "Content-Type", "Authorization", "user-agent", "session-id", "conversation-id", "x-iflow-signature",
+                "x-iflow-timestamp", "Accept",
+            ])
         let headers = Dictionary(uniqueKeysWithValues: request.headers)
         #expect(headers["Authorization"] == "Bearer sk-test-123")
         #expect(headers["user-agent"] == "iFlow-Cli")
@@ -48,7 +52,8 @@ import Testing
 
     @Test func noSignatureWithAnEmptyKey() throws {
         let request = try IFlowRequest(
-            chat: chat(), upstreamModel: "glm-4.7", baseURL: "http://up", apiKey: "", session: Self.session, timestampMs: 1)
+            chat: chat(), upstreamModel: "glm-4.7", baseURL: "http://up", apiKey: "", session: Self.session,
+            timestampMs: 1)
         #expect(!request.headers.map(\.0).contains("x-iflow-signature"))
         #expect(request.headers.first { $0.0 == "Accept" }?.1 == "application/json")
     }
@@ -120,7 +125,9 @@ import Testing
         #expect(body["frequency_penalty"] == 0)
         #expect(body["temperature"] == nil)
         let tools: JSON = [["type": "function", "function": ["name": "f"]]]
-        #expect(throws: OpenAIError.self) { try build(["tools": tools, "tool_choice": "required"], model: "kimi-k2.5") }
+        #expect(throws: OpenAIError.self) {
+            try build(["tools": tools, "tool_choice": "required"], model: "kimi-k2.5")
+        }
         #expect(try build(["tools": tools, "tool_choice": "auto"], model: "kimi-k2.5")["tool_choice"] == "auto")
     }
 

@@ -72,6 +72,17 @@ def servers():
 
 
 @pytest.fixture(scope="session")
+def impatient_client(servers):
+    """A second flowgate in front of the same mock that waits only 1 s for the upstream."""
+    import openai
+    proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": servers.mock_url + "/v1",
+                               "FLOWGATE_UPSTREAM_TIMEOUT": "1"})
+    yield openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=30)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
 def unconfigured_gateway():
     proc, url = start_gateway({})
     yield url

@@ -135,6 +135,13 @@ def test_error_after_stream_started_is_raised_not_truncated(client):
             pass
 
 
+def test_upstream_timeout_is_504(impatient_client):
+    with pytest.raises(openai.APIStatusError) as info:
+        impatient_client.chat.completions.create(model="glm-4.7", messages=ask("scenario:hang:3000"))
+    assert info.value.status_code == 504
+    assert info.value.body["code"] == "upstream_timeout"
+
+
 def test_unconfigured_gateway_says_what_to_configure(unconfigured_gateway):
     c = openai.OpenAI(base_url=unconfigured_gateway + "/v1", api_key="x", max_retries=0)
     with pytest.raises(openai.APIStatusError) as info:

@@ -63,7 +63,15 @@ extension GatewayConfig {
         if let seconds = env["FLOWGATE_KEEPALIVE"] {
             config.keepAliveInterval = try parseInterval(seconds, origin: "FLOWGATE_KEEPALIVE")
         }
-        if let mode = env["FLOWGATE_REASONING"] { config.reasoning = try parseReasoning(mode, origin: "FLOWGATE_REASONING") }
+        if let mode = env["FLOWGATE_REASONING"] {
+            config.reasoning = try parseReasoning(mode, origin: "FLOWGATE_REASONING")
+        }
+        if let seconds = env["FLOWGATE_UPSTREAM_TIMEOUT"] {
+            guard let limit = try parseInterval(seconds, origin: "FLOWGATE_UPSTREAM_TIMEOUT") else {
+                throw ConfigError("FLOWGATE_UPSTREAM_TIMEOUT must be at least 1 second.")
+            }
+            config.upstreamHeadTimeout = limit
+        }
         config.httpsProxy = env["HTTPS_PROXY"] ?? env["https_proxy"]
         if let url = env["IFLOW_BASE_URL"] { config.iflow.baseURL = url }
         config.iflow.apiKey = env["IFLOW_API_KEY"]

@@ -26,24 +26,24 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     private func answer(_ body: RequestBody) async throws -> Response {
-            let bytes: ByteBuffer
-            do {
-                bytes = try await body.collect(upTo: config.bodyLimit)
-            } catch is NIOTooManyBytesError {
-                throw OpenAIError.bodyTooLarge(limit: config.bodyLimit)
-            }
-            let chat = try Self.decode(bytes)
-            let route = try models.route(chat.model)
-            try route.provider.check(chat)
-            if chat.stream {
-                return try await stream(chat, route: route)
-            }
-            let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
-            let completion = try ChatCompletionNormalizer.normalize(
-                upstream, model: chat.model, reasoning: config.reasoning, now: Self.now())
-            return Response(
-                status: .ok, headers: Self.jsonHeaders,
-                body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(completion))))
+        let bytes: ByteBuffer
+        do {
+            bytes = try await body.collect(upTo: config.bodyLimit)
+        } catch is NIOTooManyBytesError {
+            throw OpenAIError.bodyTooLarge(limit: config.bodyLimit)
+        }
+        let chat = try Self.decode(bytes)
+        let route = try models.route(chat.model)
+        try route.provider.check(chat)
+        if chat.stream {
+            return try await stream(chat, route: route)
+        }
+        let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
+        let completion = try ChatCompletionNormalizer.normalize(
+            upstream, model: chat.model, reasoning: config.reasoning, now: Self.now())
+        return Response(
+            status: .ok, headers: Self.jsonHeaders,
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(completion))))
     }
 
     private func stream(_ chat: ChatRequest, route: ModelRouter.Route) async throws -> Response {
@@ -51,7 +51,8 @@ struct ChatCompletionsRoute: Sendable {
         let normalizer = ChatStreamNormalizer(
             model: chat.model, includeUsage: chat.includeUsage, reasoning: config.reasoning, created: Self.now())
         let relay = StreamRelay(
-            chunks: chunks, normalizer: normalizer, keepAlive: config.keepAliveInterval, providerName: route.provider.name)
+            chunks: chunks, normalizer: normalizer, keepAlive: config.keepAliveInterval,
+            providerName: route.provider.name)
         var events = relay.events.makeAsyncIterator()
         // Waiting for the first event keeps early failures plain HTTP errors (SPEC 3).
         let first: StreamRelay.Event?

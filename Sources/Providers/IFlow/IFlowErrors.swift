@@ -28,7 +28,8 @@ public enum IFlowErrors {
         case "439":
             return .unauthorized("The iFlow API key has expired (\(detail)). \(signIn)", code: keyExpiredCode)
         case _ where code == "434" || lowered.contains("invalid apikey") || lowered.contains("blocked"):
-            return .unauthorized("iFlow rejected the account's API key (\(detail)). \(signIn)", code: "account_disabled")
+            return .unauthorized(
+                "iFlow rejected the account's API key (\(detail)). \(signIn)", code: "account_disabled")
         case "435":
             return .invalidRequest(
                 "iFlow does not support this model (\(detail)).", param: "model", code: "model_not_supported")
@@ -55,13 +56,15 @@ public enum IFlowErrors {
         let excerpt = UpstreamExcerpt.of(body)
         switch status {
         case 401, 403:
-            return .unauthorized("iFlow rejected the API key (HTTP \(status)): \(excerpt)", code: "upstream_unauthorized")
+            return .unauthorized(
+                "iFlow rejected the API key (HTTP \(status)): \(excerpt)", code: "upstream_unauthorized")
         case 429:
             return .rateLimited("iFlow rate limit reached (HTTP 429): \(excerpt)", retryAfter: 5)
         case 413:
             return contextTooLong("iFlow says the request is too large (HTTP 413): \(excerpt)")
         case 400, 404, 422:
-            return .invalidRequest("iFlow refused the request (HTTP \(status)): \(excerpt)", code: "upstream_bad_request")
+            return .invalidRequest(
+                "iFlow refused the request (HTTP \(status)): \(excerpt)", code: "upstream_bad_request")
         case 504:
             return .upstreamTimeout("iFlow timed out (HTTP 504): \(excerpt)")
         default:

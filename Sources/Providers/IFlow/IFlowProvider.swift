@@ -56,7 +56,8 @@ public final class IFlowProvider: ChatProvider {
 
     public func check(_ request: ChatRequest) throws(OpenAIError) {
         if request.choiceCount > 1 {
-            throw .invalidRequest("iFlow returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
+            throw .invalidRequest(
+                "iFlow returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
         }
     }
 

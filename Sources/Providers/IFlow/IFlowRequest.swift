@@ -55,7 +55,10 @@ public struct IFlowRequest: Sendable {
         ]
         if !apiKey.isEmpty {
             headers.append(
-                ("x-iflow-signature", IFlowSignature.sign(apiKey: apiKey, sessionID: session.sessionID, timestampMs: timestampMs)))
+                (
+                    "x-iflow-signature",
+                    IFlowSignature.sign(apiKey: apiKey, sessionID: session.sessionID, timestampMs: timestampMs)
+                ))
         }
         headers.append(("x-iflow-timestamp", String(timestampMs)))
         headers.append(("Accept", chat.stream ? "text/event-stream" : "application/json"))
