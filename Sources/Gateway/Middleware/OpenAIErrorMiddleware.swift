@@ -55,11 +55,9 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension OpenAIError {
     func response(closeConnection: Bool = false) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
+        var headers: HTTPFields = [:]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if closeConnection { headers[.connection] = "close" }
-        return Response(
-            status: .init(code: status), headers: headers,
-            body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(json))))
+        return .json(json, status: .init(code: status), headers: headers)
     }
 }

@@ -41,9 +41,7 @@ struct ChatCompletionsRoute: Sendable {
         let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: chat.model, reasoning: config.reasoning, now: Self.now())
-        return Response(
-            status: .ok, headers: Self.jsonHeaders,
-            body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(completion))))
+        return .json(.object(completion), headers: [.connection: "close"])
     }
 
     private func stream(_ chat: ChatRequest, route: ModelRouter.Route) async throws -> Response {
@@ -112,7 +110,6 @@ struct ChatCompletionsRoute: Sendable {
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
     // The inbound-close handling closes the connection after the answer (SWIFT-NOTES).
-    static let jsonHeaders: HTTPFields = [.contentType: "application/json", .connection: "close"]
     static let streamHeaders: HTTPFields = [
         .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
         .connection: "close",

@@ -24,8 +24,6 @@ struct HealthRoute: Sendable {
             "status": usable && !broken ? "ok" : "degraded", "version": .string(FlowgateVersion.current),
             "providers": .object(entries),
         ]
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
+        return .json(body)
     }
 }

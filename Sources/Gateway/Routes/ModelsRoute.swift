@@ -14,8 +14,6 @@ struct ModelsRoute: Sendable {
             ["id": .string(entry.id), "object": "model", "created": .int(created), "owned_by": .string(entry.ownedBy)]
         }
         let body: JSON = ["object": "list", "data": .array(data)]
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
+        return .json(body)
     }
 }
