@@ -43,7 +43,11 @@ public func buildRouter(config: GatewayConfig, providers: [any ChatProvider]) ->
 public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [any ChatProvider] {
     let models = try IFlowModelList.load(overridePath: config.iflow.modelsPath)
     let iflow = IFlowProvider(
-        settings: .init(baseURL: config.iflow.baseURL, models: models, headTimeout: .init(config.upstreamHeadTimeout)),
+        settings: .init(
+            baseURL: config.iflow.baseURL, models: models, headTimeout: .init(config.upstreamHeadTimeout),
+            concurrency: .init(
+                limit: config.iflow.maxConcurrency, maxWaiting: config.iflow.queueLimit,
+                waitTimeout: config.iflow.queueTimeout)),
         credentials: IFlowCredentials(environmentKey: config.iflow.apiKey, settingsPath: config.iflow.settingsPath),
         client: client, logger: logger)
     return [iflow]

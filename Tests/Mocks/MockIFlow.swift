@@ -93,7 +93,9 @@ public final class MockIFlow: Sendable {
             $0.inFlight += 1
             $0.maxInFlight = max($0.maxInFlight, $0.inFlight)
         }
-        defer { stats.withLock { $0.inFlight -= 1 } }
+        // In flight until the last byte of the answer is written.
+        var handedToBody = false
+        defer { if !handedToBody { requestEnded() } }
         if scenario.hasPrefix("business:") {
             let code = String(scenario.dropFirst("business:".count))
             return Self.json(
@@ -117,22 +119,25 @@ public final class MockIFlow: Sendable {
             let millis = Int(scenario.dropFirst("sleep:".count)) ?? 1000
             let steps = (0..<(millis / 50)).flatMap { _ in [MockScript.StreamStep.data(" "), .pause(milliseconds: 50)] }
             let answer = JSONCoding.string(MockScript.completion(scenario: "default", model: model))
+            handedToBody = true
             return scripted(steps + [.data(answer)], contentType: "application/json")
         }
         if !stream {
             return Self.json(status: .ok, MockScript.completion(scenario: scenario, model: model))
         }
-        return streamResponse(scenario: scenario, model: model)
+        handedToBody = true
+        return scripted(MockScript.streamEvents(scenario: scenario, model: model), contentType: "text/event-stream")
     }
 
-    private func streamResponse(scenario: String, model: String) -> Response {
-        scripted(MockScript.streamEvents(scenario: scenario, model: model), contentType: "text/event-stream")
+    private func requestEnded() {
+        stats.withLock { $0.inFlight -= 1 }
     }
 
     private func scripted(_ events: [MockScript.StreamStep], contentType: String) -> Response {
         Response(
             status: .ok, headers: [.contentType: contentType],
             body: ResponseBody { writer in
+                defer { self.requestEnded() }
                 do {
                     for event in events {
                         switch event {

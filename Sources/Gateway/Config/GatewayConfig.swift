@@ -25,6 +25,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var settingsPath = "~/.iflow/settings.json"
         /// A user file replacing the shipped model list.
         public var modelsPath: String?
+        /// Requests in flight per account (SPEC 4.1 default 1; 0 = unlimited), and the line behind them.
+        public var maxConcurrency = 1
+        public var queueLimit = 100
+        public var queueTimeout: Duration = .seconds(120)
     }
 
     public init() {}
@@ -77,6 +81,12 @@ extension GatewayConfig {
         config.iflow.apiKey = env["IFLOW_API_KEY"]
         if let path = env["IFLOW_SETTINGS"] { config.iflow.settingsPath = path }
         config.iflow.modelsPath = env["IFLOW_MODELS"]
+        if let limit = env["IFLOW_MAX_CONCURRENCY"] {
+            guard let value = Int(limit), value >= 0 else {
+                throw ConfigError("IFLOW_MAX_CONCURRENCY must be a whole number (0 = unlimited), got '\(limit)'.")
+            }
+            config.iflow.maxConcurrency = value
+        }
 
         if let host = flags.host { config.host = host }
         if let port = flags.port { config.port = try parsePort(String(port), origin: "--port") }

@@ -36,7 +36,10 @@ final class StreamRelay: Sendable {
             }
         }
         let producer = Task {
-            defer { timer?.cancel() }
+            defer {
+                timer?.cancel()
+                chunks.releaseAccount()
+            }
             var normalizer = normalizer
             var complete = false
             do {

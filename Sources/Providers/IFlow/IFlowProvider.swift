@@ -13,12 +13,18 @@ public final class IFlowProvider: ChatProvider {
         public var models: IFlowModelList
         /// Time allowed until the upstream's response head arrives.
         public var headTimeout: TimeAmount
+        /// SPEC 4.1: one request in flight per account by default.
+        public var concurrency: AccountQueue.Settings
 
-        public init(name: String = "iflow", baseURL: String, models: IFlowModelList, headTimeout: TimeAmount) {
+        public init(
+            name: String = "iflow", baseURL: String, models: IFlowModelList, headTimeout: TimeAmount,
+            concurrency: AccountQueue.Settings = .init(limit: 1)
+        ) {
             self.name = name
             self.baseURL = baseURL
             self.models = models
             self.headTimeout = headTimeout
+            self.concurrency = concurrency
         }
     }
 
@@ -29,12 +35,15 @@ public final class IFlowProvider: ChatProvider {
     private let credentials: IFlowCredentials
     private let client: HTTPClient
     private let session = IFlowRequest.Session.make()
+    /// The account's slots (one account per provider today).
+    let queue: AccountQueue
     private let logger: Logger
     /// Largest non-streaming answer read from the upstream.
     private static let maxResponseBytes = 64 << 20
 
     public init(settings: Settings, credentials: IFlowCredentials, client: HTTPClient, logger: Logger) {
         self.settings = settings
+        self.queue = AccountQueue(settings: settings.concurrency)
         self.credentials = credentials
         self.client = client
         self.logger = logger
@@ -62,7 +71,9 @@ public final class IFlowProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
-        try await withKey { key in
+        let permit = try await queue.acquire()
+        defer { permit.release() }
+        return try await withKey { key in
             let response = try await self.send(request, upstreamModel: upstreamModel, key: key)
             let body = try await response.body.collect(upTo: Self.maxResponseBytes)
             guard case .object(let object) = try? JSONCoding.decode(body) else {
@@ -76,6 +87,19 @@ public final class IFlowProvider: ChatProvider {
     }
 
     public func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream {
+        let permit = try await queue.acquire()
+        // Held by the stream until it ends; released here only when no stream comes out.
+        do {
+            return try await openStream(request, upstreamModel: upstreamModel, permit: permit)
+        } catch {
+            permit.release()
+            throw error
+        }
+    }
+
+    private func openStream(_ request: ChatRequest, upstreamModel: String, permit: AccountQueue.Permit) async throws
+        -> ChunkStream
+    {
         try await withKey { key in
             let response = try await self.send(request, upstreamModel: upstreamModel, key: key)
             let contentType = response.headers.first(name: "content-type") ?? ""
@@ -98,7 +122,7 @@ public final class IFlowProvider: ChatProvider {
             let decoder = SSEChunkDecoder { object in
                 if let error = IFlowErrors.businessError(in: object) { throw error }
             }
-            return ChunkStream(body: response.body, decoder: decoder)
+            return ChunkStream(body: response.body, decoder: decoder, permit: permit)
         }
     }
 
