@@ -12,6 +12,7 @@ public func buildApplication(
     let router = buildRouter(config: config, providers: providers)
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .init(config.connectionIdleTimeout))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
         logger: logger)
 }
@@ -29,6 +30,7 @@ public func buildRouter(config: GatewayConfig, providers: [any ChatProvider]) ->
 
     let router = Router()
     router.middlewares.add(OpenAIErrorMiddleware(routes: known, bodyLimit: config.bodyLimit))
+    router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }

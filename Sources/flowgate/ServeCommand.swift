@@ -10,6 +10,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try options.resolve()
         let logger = ServerOptions.makeLogger()
+        try config.checkExposure()
+        if !config.isLoopback && config.clientKeys.isEmpty {
+            logger.warning("listening on \(config.host) WITHOUT client keys (--allow-unauthenticated): anyone who reaches this port can use your accounts")
+        }
         let client = UpstreamHTTPClient.make(config: config)
         do {
             let providers = try makeProviders(config: config, client: client, logger: logger)

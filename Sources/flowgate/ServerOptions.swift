@@ -21,15 +21,16 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "What to do with reasoning_content: passthrough, inline (<think> in content) or drop.")
     var reasoning: String?
 
+    @Flag(help: "Allow listening on a non-loopback address without any client key (API_KEY). Dangerous.")
+    var allowUnauthenticated = false
+
     func resolve() throws -> GatewayConfig {
-        let flags = CommandLineOverrides(host: host, port: port, keepAliveSeconds: keepAlive, reasoning: reasoning)
+        let flags = CommandLineOverrides(
+            host: host, port: port, keepAliveSeconds: keepAlive, reasoning: reasoning,
+            allowUnauthenticated: allowUnauthenticated)
         let environment = ProcessInfo.processInfo.environment
-        do {
-            return try GatewayConfig.resolve(
-                flags: flags, environment: environment, home: environment["HOME"] ?? NSHomeDirectory())
-        } catch {
-            throw ValidationError(error.message)
-        }
+        return try GatewayConfig.resolve(
+            flags: flags, environment: environment, home: environment["HOME"] ?? NSHomeDirectory())
     }
 
     /// Runs `body` with the configured providers, then closes their HTTP client.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Gateway
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -12,10 +13,15 @@ import Providers
 /// flowgate in-process in front of a mock iFlow upstream on 127.0.0.1:0.
 struct GatewayHarness {
     let mock: MockIFlow
+    let logger: Logger
     var configure: @Sendable (inout GatewayConfig) -> Void = { _ in }
 
-    init(mock: MockIFlow = MockIFlow(), configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }) {
+    init(
+        mock: MockIFlow = MockIFlow(), logger: Logger = Logger(label: "test"),
+        configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
+    ) {
         self.mock = mock
+        self.logger = logger
         self.configure = configure
     }
 
@@ -33,7 +39,6 @@ struct GatewayHarness {
             let settings = config
             let client = UpstreamHTTPClient.make(config: config)
             do {
-                let logger = Logger(label: "test")
                 let providers = try makeProviders(config: config, client: client, logger: logger)
                 let app = buildApplication(config: config, providers: providers, logger: logger)
                 // The chat route closes connections after answering (SWIFT-NOTES): use a reconnecting client.
@@ -48,10 +53,12 @@ struct GatewayHarness {
 }
 
 extension TestClientProtocol {
-    func chat(_ body: JSON, path: String = "/v1/chat/completions") async throws -> TestResponse {
-        try await execute(
-            uri: path, method: .post, headers: [.contentType: "application/json"],
-            body: ByteBuffer(bytes: JSONCoding.encode(body)))
+    func chat(_ body: JSON, path: String = "/v1/chat/completions", headers: HTTPFields = [:]) async throws
+        -> TestResponse
+    {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields.append(contentsOf: headers)
+        return try await execute(uri: path, method: .post, headers: fields, body: ByteBuffer(bytes: JSONCoding.encode(body)))
     }
 
     func raw(_ body: String, path: String = "/v1/chat/completions") async throws -> TestResponse {

@@ -17,6 +17,13 @@ public struct GatewayConfig: Sendable, Equatable {
     /// Longest silence between two pieces of an upstream body.
     public var upstreamReadTimeout: Duration = .seconds(300)
     public var httpsProxy: String?
+    /// Client API keys (`API_KEY`, comma-separated); empty means no key is needed.
+    public var clientKeys: [String] = []
+    /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
+    public var allowUnauthenticated = false
+    /// A connection with no request in progress (including a client that sends its
+    /// request head too slowly) is closed after this long.
+    public var connectionIdleTimeout: Duration = .seconds(75)
     public var iflow = IFlow()
 
     public struct IFlow: Sendable, Equatable {
@@ -40,12 +47,17 @@ public struct CommandLineOverrides: Sendable {
     public var port: Int?
     public var keepAliveSeconds: Int?
     public var reasoning: String?
+    public var allowUnauthenticated: Bool
 
-    public init(host: String? = nil, port: Int? = nil, keepAliveSeconds: Int? = nil, reasoning: String? = nil) {
+    public init(
+        host: String? = nil, port: Int? = nil, keepAliveSeconds: Int? = nil, reasoning: String? = nil,
+        allowUnauthenticated: Bool = false
+    ) {
         self.host = host
         self.port = port
         self.keepAliveSeconds = keepAliveSeconds
         self.reasoning = reasoning
+        self.allowUnauthenticated = allowUnauthenticated
     }
 }
 
@@ -77,6 +89,9 @@ extension GatewayConfig {
             config.upstreamHeadTimeout = limit
         }
         config.httpsProxy = env["HTTPS_PROXY"] ?? env["https_proxy"]
+        config.clientKeys = (env["API_KEY"] ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
         if let url = env["IFLOW_BASE_URL"] { config.iflow.baseURL = url }
         config.iflow.apiKey = env["IFLOW_API_KEY"]
         if let path = env["IFLOW_SETTINGS"] { config.iflow.settingsPath = path }
@@ -94,6 +109,7 @@ extension GatewayConfig {
             config.keepAliveInterval = try parseInterval(String(seconds), origin: "--keep-alive")
         }
         if let mode = flags.reasoning { config.reasoning = try parseReasoning(mode, origin: "--reasoning") }
+        config.allowUnauthenticated = flags.allowUnauthenticated
 
         config.iflow.settingsPath = expandHome(config.iflow.settingsPath, home: home)
         config.iflow.modelsPath = config.iflow.modelsPath.map { expandHome($0, home: home) }
@@ -101,6 +117,18 @@ extension GatewayConfig {
             throw ConfigError("IFLOW_BASE_URL must be an http(s) URL, got '\(config.iflow.baseURL)'.")
         }
         return config
+    }
+
+    /// SPEC 5: refuses to serve other machines with nobody's key required.
+    public func checkExposure() throws(ConfigError) {
+        guard !isLoopback, clientKeys.isEmpty, !allowUnauthenticated else { return }
+        throw ConfigError(
+            "Refusing to listen on \(host) without a client key: anyone who can reach it could use your accounts. "
+                + "Set API_KEY=<secret> (comma-separated for several), or pass --allow-unauthenticated.")
+    }
+
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     static func parsePort(_ text: String, origin: String) throws(ConfigError) -> Int {
