@@ -161,3 +161,27 @@ def test_disconnect_cancels_upstream_within_a_second(client, servers):
     while time.time() < deadline and servers.mock_stats()["cancelled_streams"] == before:
         time.sleep(0.02)
     assert servers.mock_stats()["cancelled_streams"] > before
+
+
+def test_sigterm_drains_in_flight_requests_and_exits_zero(servers):
+    import signal
+    import threading
+    from conftest import MOCK_KEY, start_gateway
+    proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": servers.mock_url + "/v1"})
+    c = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0, timeout=30)
+    result = {}
+
+    def slow_request():
+        try:
+            r = c.chat.completions.create(model="glm-4.7", messages=ask("scenario:sleep:1500"))
+            result["content"] = r.choices[0].message.content
+        except Exception as e:  # recorded for the assertion below
+            result["error"] = repr(e)
+
+    worker = threading.Thread(target=slow_request)
+    worker.start()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    worker.join(timeout=20)
+    assert result.get("content") == "Hello from mock iFlow.", result
+    assert proc.wait(timeout=20) == 0
