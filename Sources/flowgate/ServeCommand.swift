@@ -12,7 +12,9 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = ServerOptions.makeLogger()
         try config.checkExposure()
         if !config.isLoopback && config.clientKeys.isEmpty {
-            logger.warning("listening on \(config.host) WITHOUT client keys (--allow-unauthenticated): anyone who reaches this port can use your accounts")
+            logger.warning(
+                "listening on \(config.host) WITHOUT client keys (--allow-unauthenticated): anyone who reaches this port can use your accounts"
+            )
         }
         let client = UpstreamHTTPClient.make(config: config)
         do {

@@ -58,7 +58,8 @@ extension TestClientProtocol {
     {
         var fields: HTTPFields = [.contentType: "application/json"]
         fields.append(contentsOf: headers)
-        return try await execute(uri: path, method: .post, headers: fields, body: ByteBuffer(bytes: JSONCoding.encode(body)))
+        return try await execute(
+            uri: path, method: .post, headers: fields, body: ByteBuffer(bytes: JSONCoding.encode(body)))
     }
 
     func raw(_ body: String, path: String = "/v1/chat/completions") async throws -> TestResponse {

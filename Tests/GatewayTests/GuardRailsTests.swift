@@ -102,7 +102,8 @@ import Testing
         Self.valid + #","tool_choice":5}"#, Self.valid + #","response_format":"json"}"#,
         Self.valid + #","stream_options":"x"}"#, Self.valid + #","user":5}"#,
         Self.valid + #","x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}",
-        Self.valid + #","x":"# + String(repeating: #"{"a":"#, count: 5_000) + "1" + String(repeating: "}", count: 5_000) + "}",
+        Self.valid + #","x":"# + String(repeating: #"{"a":"#, count: 5_000) + "1" + String(repeating: "}", count: 5_000)
+            + "}",
         "{\"model\":\"glm-4.7\",\"messages\":[{\"role\":\"user\",\"content\":\"\u{0}\"}]",
     ]
 
@@ -116,7 +117,8 @@ import Testing
                 #expect(Set(error?.keys ?? [:].keys) == ["message", "type", "param", "code"], "\(body.prefix(80))")
             }
             // Bytes that are not UTF-8, and a body over the limit.
-            let bytes: [UInt8] = Array(#"{"model":"glm-4.7","messages":[{"role":"user","content":""#.utf8) + [0xff, 0xfe, 0xc3]
+            let bytes: [UInt8] =
+                Array(#"{"model":"glm-4.7","messages":[{"role":"user","content":""#.utf8) + [0xff, 0xfe, 0xc3]
                 + Array(#""}]}"#.utf8)
             let invalidUTF8 = try await gateway.execute(
                 uri: "/v1/chat/completions", method: .post, body: ByteBuffer(bytes: bytes))
@@ -172,3 +174,43 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
 
     var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }
+
+#if canImport(Glibc)
+    import Glibc
+
+    @Suite struct SlowClientTests {
+        /// Opens a raw TCP connection, sends `bytes`, and measures how long until the server closes it.
+        func secondsUntilClosed(port: Int, sending bytes: String) -> Double? {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { return nil }
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            _ = bytes.withCString { send(fd, $0, strlen($0), 0) }
+            let start = ContinuousClock.now
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while recv(fd, &buffer, buffer.count, 0) > 0 {}
+            let elapsed = ContinuousClock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+
+        @Test func slowOrSilentClientsAreDisconnected() async throws {
+            try await GatewayHarness(configure: { $0.connectionIdleTimeout = .milliseconds(300) }).run { gateway, _ in
+                let port = gateway.port!
+                for partial in ["", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"] {
+                    let seconds = try #require(secondsUntilClosed(port: port, sending: partial))
+                    #expect(seconds < 2, "closed after \(seconds) s")
+                }
+            }
+        }
+    }
+#endif

@@ -19,8 +19,10 @@ import Testing
         }
     }
 
-    static let tokens = ["{", "}", "[", "]", "\"", ":", ",", "null", "true", "1e999", "-0", "\\u0000", "\\ud800", "\u{FFFD}"]
-        .map { Array($0.utf8) }
+    static let tokens = [
+        "{", "}", "[", "]", "\"", ":", ",", "null", "true", "1e999", "-0", "\\u0000", "\\ud800", "\u{FFFD}",
+    ]
+    .map { Array($0.utf8) }
 
     static func mutate(_ input: [UInt8], using random: inout SeededRandom) -> [UInt8] {
         var bytes = input
@@ -83,7 +85,8 @@ import Testing
 
     @Test func normalizerAlwaysEndsWithDoneOrATypedError() {
         var random = SeededRandom(state: 0xC4A1)
-        let chunkText = #"{"id":"a","choices":[{"index":0,"delta":{"content":"x","reasoning_content":"r","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{"}}]},"finish_reason":null}],"usage":{"prompt_tokens":1}}"#
+        let chunkText =
+            #"{"id":"a","choices":[{"index":0,"delta":{"content":"x","reasoning_content":"r","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{"}}]},"finish_reason":null}],"usage":{"prompt_tokens":1}}"#
         for _ in 0..<2_000 {
             var normalizer = ChatStreamNormalizer(
                 model: "m", includeUsage: Bool.random(using: &random),
@@ -91,7 +94,9 @@ import Testing
             var out = ByteBuffer()
             for _ in 0..<Int.random(in: 0...5, using: &random) {
                 let bytes = Self.mutate(Array(chunkText.utf8), using: &random)
-                if case .object(let chunk)? = try? JSONCoding.decode(Data(bytes)) { normalizer.accept(chunk, into: &out) }
+                if case .object(let chunk)? = try? JSONCoding.decode(Data(bytes)) {
+                    normalizer.accept(chunk, into: &out)
+                }
             }
             do {
                 try normalizer.finish(complete: Bool.random(using: &random), into: &out)
