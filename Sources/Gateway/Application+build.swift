@@ -9,18 +9,24 @@ import Providers
 public func buildApplication(
     config: GatewayConfig, providers: [any ChatProvider], logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(config: config, providers: providers)
+    let connections = ConnectionWatch()
+    let router = buildRouter(config: config, providers: providers, connections: connections)
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .init(config.connectionIdleTimeout))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ClientCloseHandler(watch: connections)],
+                idleTimeout: .init(config.connectionIdleTimeout))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
         logger: logger)
 }
 
-/// The routes alone, for tests that need no socket.
-public func buildRouter(config: GatewayConfig, providers: [any ChatProvider]) -> Router<BasicRequestContext> {
+/// The routes; `connections` learns from each connection's pipeline when a client leaves.
+func buildRouter(
+    config: GatewayConfig, providers: [any ChatProvider], connections: ConnectionWatch
+) -> Router<GatewayRequestContext> {
     let models = ModelRouter(providers: providers)
-    let chat = ChatCompletionsRoute(models: models, config: config)
+    let chat = ChatCompletionsRoute(models: models, config: config, connections: connections)
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: providers)
 
@@ -28,7 +34,7 @@ public func buildRouter(config: GatewayConfig, providers: [any ChatProvider]) ->
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
 
-    let router = Router()
+    let router = Router(context: GatewayRequestContext.self)
     router.middlewares.add(OpenAIErrorMiddleware(routes: known, bodyLimit: config.bodyLimit))
     router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys))
     for path in ChatCompletionsRoute.paths {

@@ -54,10 +54,9 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension OpenAIError {
-    func response(closeConnection: Bool = false) -> Response {
+    func response() -> Response {
         var headers: HTTPFields = [:]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        if closeConnection { headers[.connection] = "close" }
         return .json(json, status: .init(code: status), headers: headers)
     }
 }

@@ -10,19 +10,14 @@ import Providers
 struct ChatCompletionsRoute: Sendable {
     let models: ModelRouter
     let config: GatewayConfig
+    let connections: ConnectionWatch
 
     static let paths = ["/v1/chat/completions", "/chat/completions", "/api/v1/chat/completions"]
 
-    func respond(to request: Request, context: some RequestContext) async throws -> Response {
+    func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         // Cancels the work (and so the upstream request) when the client disconnects
-        // before the answer starts (SWIFT-NOTES: needs the unread body).
-        try await request.body.consumeWithCancellationOnInboundClose { body in
-            do {
-                return try await answer(body)
-            } catch let error as OpenAIError {
-                return error.response(closeConnection: true)
-            }
-        }
+        // before the answer starts; once streaming, a failed write stops the relay.
+        try await connections.run(on: context.channel) { try await answer(request.body) }
     }
 
     private func answer(_ body: RequestBody) async throws -> Response {
@@ -41,7 +36,7 @@ struct ChatCompletionsRoute: Sendable {
         let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: chat.model, reasoning: config.reasoning, now: Self.now())
-        return .json(.object(completion), headers: [.connection: "close"])
+        return .json(.object(completion))
     }
 
     private func stream(_ chat: ChatRequest, route: ModelRouter.Route) async throws -> Response {
@@ -109,10 +104,8 @@ struct ChatCompletionsRoute: Sendable {
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
-    // The inbound-close handling closes the connection after the answer (SWIFT-NOTES).
     static let streamHeaders: HTTPFields = [
         .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
-        .connection: "close",
     ]
 }
 
