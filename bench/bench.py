@@ -14,6 +14,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, ".bench")
 WORK = tempfile.mkdtemp(prefix="flowgate-bench-")
+os.chmod(WORK, 0o755)  # nginx workers run as another user
 SHORT = os.environ.get("BENCH_SECONDS", "10")
 CLIENT_KEY = "bench-client-key"
 UPSTREAM_KEY = "sk-bench-upstream"

@@ -10,7 +10,7 @@ public enum UpstreamHTTPClient {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .init(config.upstreamConnectTimeout), read: .init(config.upstreamReadTimeout)),
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4096),
             proxy: config.httpsProxy.flatMap(proxy(from:)),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
