@@ -7,6 +7,6 @@ extension Response {
         var fields: HTTPFields = [.contentType: "application/json"]
         for field in headers { fields[field.name] = field.value }
         return Response(
-            status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(value))))
+            status: status, headers: fields, body: .init(byteBuffer: JSONCoding.buffer(value)))
     }
 }

@@ -13,8 +13,6 @@ public enum JSON: Sendable, Equatable {
     case object(JSONObject)
 }
 
-public typealias JSONObject = [String: JSON]
-
 extension JSON {
     public var stringValue: String? {
         if case .string(let s) = self { return s }
@@ -76,68 +74,39 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSON)...) {
-        self = .object(JSONObject(elements, uniquingKeysWith: { _, last in last }))
+        var object = JSONObject()
+        for (key, value) in elements { object[key] = value }
+        self = .object(object)
     }
     public init(nilLiteral: ()) { self = .null }
 }
 
-extension JSON: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let b = try? container.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? container.decode(Int64.self) {
-            self = .int(i)
-        } else if let d = try? container.decode(Double.self) {
-            self = .double(d)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([JSON].self) {
-            self = .array(a)
-        } else {
-            self = .object(try container.decode(JSONObject.self))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let b): try container.encode(b)
-        case .int(let i): try container.encode(i)
-        case .double(let d): try container.encode(d)
-        case .string(let s): try container.encode(s)
-        case .array(let a): try container.encode(a)
-        case .object(let o): try container.encode(o)
-        }
-    }
-}
-
-/// Decoding and encoding in one place, so the coder settings are the same everywhere.
+/// Decoding and encoding in one place, so every part reads and writes JSON the same way.
 public enum JSONCoding {
-    public static func decode(_ bytes: ByteBuffer) throws -> JSON {
-        try JSONDecoder().decode(JSON.self, from: Data(bytes.readableBytesView))
+    public static func decode(_ bytes: ByteBuffer) throws(JSONParser.Error) -> JSON {
+        try JSONParser.parse(bytes)
     }
 
-    public static func decode(_ data: Data) throws -> JSON {
-        try JSONDecoder().decode(JSON.self, from: data)
+    public static func decode(_ bytes: [UInt8]) throws(JSONParser.Error) -> JSON {
+        try JSONParser.parse(bytes)
     }
 
-    public static func encode(_ value: JSON) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        // Encoding a JSON value cannot fail: every case maps to a JSON token
-        // (non-finite doubles never come out of the decoder).
-        return (try? encoder.encode(value)) ?? Data("null".utf8)
+    public static func decode(_ data: Data) throws(JSONParser.Error) -> JSON {
+        try data.withUnsafeBytes { bytes in Result { () throws(JSONParser.Error) in try JSONParser.parse(bytes) } }
+            .get()
     }
 
-    public static func encode(_ object: JSONObject) -> Data {
-        encode(.object(object))
+    public static func buffer(_ value: JSON) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        JSONWriter.write(value, into: &buffer)
+        return buffer
+    }
+
+    public static func buffer(_ object: JSONObject) -> ByteBuffer {
+        buffer(.object(object))
     }
 
     public static func string(_ value: JSON) -> String {
-        String(decoding: encode(value), as: UTF8.self)
+        String(buffer: buffer(value))
     }
 }

@@ -110,8 +110,8 @@ public enum SSEFrame {
     public static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
 
     public static func write(_ json: JSON, into buffer: inout ByteBuffer) {
-        buffer.writeString("data: ")
-        buffer.writeBytes(JSONCoding.encode(json))
-        buffer.writeString("\n\n")
+        buffer.writeStaticString("data: ")
+        JSONWriter.write(json, into: &buffer)
+        buffer.writeStaticString("\n\n")
     }
 }

@@ -67,7 +67,7 @@ import Testing
             func post(_ text: String) -> HTTPClientRequest {
                 var r = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
                 r.method = .POST
-                r.body = .bytes(ByteBuffer(bytes: JSONCoding.encode(request(text))))
+                r.body = .bytes(JSONCoding.buffer(request(text)))
                 return r
             }
             let holder = Task { try await client.execute(post("scenario:sleep:1500"), timeout: .seconds(10)) }

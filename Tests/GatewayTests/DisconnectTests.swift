@@ -21,7 +21,7 @@ import Testing
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: JSONCoding.encode(body)))
+        request.body = .bytes(JSONCoding.buffer(body))
         let task = Task {
             let response = try await client.execute(request, timeout: .seconds(30))
             var seen = 0

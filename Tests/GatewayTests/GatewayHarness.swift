@@ -59,7 +59,7 @@ extension TestClientProtocol {
         var fields: HTTPFields = [.contentType: "application/json"]
         fields.append(contentsOf: headers)
         return try await execute(
-            uri: path, method: .post, headers: fields, body: ByteBuffer(bytes: JSONCoding.encode(body)))
+            uri: path, method: .post, headers: fields, body: JSONCoding.buffer(body))
     }
 
     func raw(_ body: String, path: String = "/v1/chat/completions") async throws -> TestResponse {

@@ -49,11 +49,11 @@ public final class MockIFlow: Sendable {
                 "requests": .int(Int64(count)), "cancelled_streams": .int(Int64(cancelled)),
                 "max_in_flight": .int(Int64(maxInFlight)),
                 "last_body": last.map { .object($0.body) } ?? .null,
-                "last_headers": .object(last.map { $0.headers.mapValues(JSON.string) } ?? [:]),
+                "last_headers": .object(last.map { JSONObject($0.headers.mapValues(JSON.string)) } ?? [:]),
             ]
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(json))))
+                body: .init(byteBuffer: JSONCoding.buffer(json)))
         }
     }
 
@@ -169,6 +169,6 @@ public final class MockIFlow: Sendable {
     static func json(status: HTTPResponse.Status, _ value: JSON) -> Response {
         Response(
             status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(value))))
+            body: .init(byteBuffer: JSONCoding.buffer(value)))
     }
 }

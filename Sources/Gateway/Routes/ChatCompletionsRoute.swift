@@ -86,20 +86,9 @@ struct ChatCompletionsRoute: Sendable {
         do {
             json = try JSONCoding.decode(bytes)
         } catch {
-            throw .invalidJSON(Self.describe(error))
+            throw .invalidJSON(error.description)
         }
         return try ChatRequest(json: json)
-    }
-
-    /// A decoding error as one readable sentence, without Swift type names.
-    private static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "invalid JSON" }
-        switch error {
-        case .dataCorrupted(let context):
-            return (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
-        default:
-            return "invalid JSON"
-        }
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }

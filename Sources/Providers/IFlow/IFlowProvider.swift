@@ -153,7 +153,7 @@ public final class IFlowProvider: ChatProvider {
         var request = HTTPClientRequest(url: built.url)
         request.method = .POST
         for (name, value) in built.headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: JSONCoding.encode(built.body)))
+        request.body = .bytes(JSONCoding.buffer(built.body))
         let response = try await client.execute(request, timeout: settings.headTimeout)
         guard (200..<300).contains(response.status.code) else {
             let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
