@@ -32,17 +32,19 @@ struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func presentedKey(_ headers: HTTPFields) -> String? {
-        if let authorization = headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" {
-                return parts[1].trimmingCharacters(in: .whitespaces)
+        if let authorization = headers[.authorization], authorization.utf8.count > 7 {
+            let scheme = authorization.utf8.prefix(7)
+            if scheme.elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 }) {
+                return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             }
         }
-        return headers[HTTPField.Name("x-api-key")!]
+        return headers[ClientKey.apiKeyHeader]
     }
 }
 
 enum ClientKey {
+    static let apiKeyHeader = HTTPField.Name("x-api-key")!
+
     /// Time depends only on the lengths, never on where the first difference is.
     static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)

@@ -49,7 +49,15 @@ final class StreamRelay: Sendable {
                         switch item {
                         case .done: complete = true
                         // SPEC 3: nothing after the end is forwarded.
-                        case .chunk(let chunk) where !complete: normalizer.accept(chunk, into: &out)
+                        case .chunk(let chunk) where !complete:
+                            let first = normalizer.emittedChunks == 0
+                            normalizer.accept(chunk, into: &out)
+                            // The first event goes out alone: a client sees the answer start at once
+                            // even when the upstream's first read holds many events.
+                            if first && out.readableBytes > 0 {
+                                continuation.yield(.bytes(out))
+                                out = ByteBuffer()
+                            }
                         case .chunk: break
                         }
                     }
