@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
     ],
     targets: [
         // The public API's types, the SSE codec and the stream normaliser: pure, no I/O.
@@ -34,7 +35,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
-            resources: [.copy("IFlow/iflow-models.json")]
+            resources: [.copy("IFlow/iflow-models.json"), .copy("Flowith/flowith-models.json")]
         ),
         // The Hummingbird application: routes, middleware, model routing, configuration.
         .target(
@@ -42,6 +43,7 @@ let package = Package(
             dependencies: [
                 "OpenAIWire", "Providers",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

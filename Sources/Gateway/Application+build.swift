@@ -2,12 +2,13 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAIWire
 import Providers
 
 /// Builds the server. The command line and the tests both call this.
 public func buildApplication(
-    config: GatewayConfig, providers: [any ChatProvider], logger: Logger
+    config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let router = buildRouter(config: config, providers: providers, connections: connections)
@@ -23,12 +24,12 @@ public func buildApplication(
 
 /// The routes; `connections` learns from each connection's pipeline when a client leaves.
 func buildRouter(
-    config: GatewayConfig, providers: [any ChatProvider], connections: ConnectionWatch
+    config: GatewayConfig, providers: [ModelRouter.Entry], connections: ConnectionWatch
 ) -> Router<GatewayRequestContext> {
-    let models = ModelRouter(providers: providers)
+    let models = ModelRouter(entries: providers, aliases: config.aliases)
     let chat = ChatCompletionsRoute(models: models, config: config, connections: connections)
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
-    let health = HealthRoute(providers: providers)
+    let health = HealthRoute(providers: models.providers)
 
     var known: [String: [HTTPRequest.Method]] = ["/health": [.get]]
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
@@ -47,16 +48,44 @@ func buildRouter(
     return router
 }
 
-/// The providers a configuration describes, sharing one HTTP client.
-public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [any ChatProvider] {
-    let models = try IFlowModelList.load(overridePath: config.iflow.modelsPath)
-    let iflow = IFlowProvider(
-        settings: .init(
-            baseURL: config.iflow.baseURL, models: models, headTimeout: .init(config.upstreamHeadTimeout),
-            concurrency: .init(
-                limit: config.iflow.maxConcurrency, maxWaiting: config.iflow.queueLimit,
-                waitTimeout: config.iflow.queueTimeout)),
-        credentials: IFlowCredentials(environmentKey: config.iflow.apiKey, settingsPath: config.iflow.settingsPath),
-        client: client, logger: logger)
-    return [iflow]
+/// The providers a configuration describes, in order, sharing one HTTP client.
+public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [ModelRouter.Entry] {
+    let headTimeout = TimeAmount(config.upstreamHeadTimeout)
+    return try config.providers.map { provider -> ModelRouter.Entry in
+        switch provider {
+        case .iflow(let p):
+            let models = try IFlowModelList.load(overridePath: p.modelsPath)
+            let iflow = IFlowProvider(
+                settings: .init(
+                    name: p.name, baseURL: p.baseURL, models: models, headTimeout: headTimeout,
+                    concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
+                credentials: IFlowCredentials(environmentKey: p.apiKey, settingsPath: p.settingsPath),
+                client: client, logger: logger)
+            return .init(provider: iflow, aliases: p.aliases)
+        case .flowith(let p):
+            var models = p.replaceModels ? [] : ModelMapping.shippedFlowith
+            if let path = p.modelsPath {
+                let user = try ModelMapping.load(path)
+                let replaced = Set(user.map(\.0))
+                models = models.filter { !replaced.contains($0.0) } + user
+            }
+            let flowith = FlowithProvider(
+                settings: .init(
+                    name: p.name, baseURL: p.baseURL, refreshURL: p.refreshURL, models: models,
+                    headTimeout: headTimeout,
+                    concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
+                accounts: p.accounts.map { .init(token: $0.token, refreshToken: $0.refreshToken) },
+                client: client, logger: logger)
+            return .init(provider: flowith, aliases: p.aliases)
+        case .openai(let p):
+            let openai = OpenAICompatibleProvider(
+                settings: .init(
+                    name: p.name, baseURL: p.baseURL, apiKey: p.apiKey, models: p.models,
+                    headers: p.headers.sorted { $0.key < $1.key }, headTimeout: headTimeout,
+                    concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
+                client: client, logger: logger)
+            if p.models == nil { Task { await openai.refreshModels() } }
+            return .init(provider: openai, aliases: p.aliases)
+        }
+    }
 }

@@ -19,10 +19,16 @@ public protocol ChatProvider: Sendable {
     func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject
     /// A streaming completion, returned once the upstream accepted the request.
     func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream
+    /// The upstream's name for a listed model id (a mapping like Flowith's models.json).
+    func upstreamModel(for id: String) -> String
+    /// Asks the upstream for its model list again, where it has one (SPEC 4.3).
+    func refreshModels() async
 }
 
 extension ChatProvider {
     public func check(_ request: ChatRequest) throws(OpenAIError) {}
+    public func upstreamModel(for id: String) -> String { id }
+    public func refreshModels() async {}
 }
 
 public struct ProviderStatus: Sendable, Equatable {

@@ -9,10 +9,10 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        let usable = try await options.withProviders { config, providers in
+        let usable = try await options.withModels { config, router in
             print("listen: http://\(config.host):\(config.port)")
             var usable = 0
-            for provider in providers {
+            for provider in router.providers {
                 let status = provider.status()
                 if status.state == .ok { usable += 1 }
                 print(

@@ -8,7 +8,7 @@ struct ModelsCommand: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        let listing = try await options.withProviders { _, providers in ModelRouter(providers: providers).listing() }
+        let listing = try await options.withModels { _, router in router.listing() }
         if listing.isEmpty {
             print("No provider is configured; see `flowgate check`.")
             throw ExitCode(1)

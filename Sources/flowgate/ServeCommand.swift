@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
         let client = UpstreamHTTPClient.make(config: config)
         do {
             let providers = try makeProviders(config: config, client: client, logger: logger)
-            for provider in providers {
+            for provider in providers.map(\.provider) {
                 let status = provider.status()
                 logger.info("provider \(provider.name) (\(provider.kind)): \(status.state.rawValue), \(status.detail)")
             }

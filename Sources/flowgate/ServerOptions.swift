@@ -24,21 +24,34 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Allow listening on a non-loopback address without any client key (API_KEY). Dangerous.")
     var allowUnauthenticated = false
 
+    @Option(help: "Config file (YAML; default FLOWGATE_CONFIG, else ~/.flowgate/config.yaml when present).")
+    var config: String?
+
     func resolve() throws -> GatewayConfig {
         let flags = CommandLineOverrides(
             host: host, port: port, keepAliveSeconds: keepAlive, reasoning: reasoning,
-            allowUnauthenticated: allowUnauthenticated)
-        let environment = ProcessInfo.processInfo.environment
+            allowUnauthenticated: allowUnauthenticated, configPath: config)
+        // A .env file in the working directory, as the original converter read it, below real variables.
+        let dotEnv = FileManager.default.contents(atPath: ".env").map {
+            DotEnv.parse(String(decoding: $0, as: UTF8.self))
+        }
+        let environment = (dotEnv ?? [:]).merging(ProcessInfo.processInfo.environment) { _, real in real }
         return try GatewayConfig.resolve(
             flags: flags, environment: environment, home: environment["HOME"] ?? NSHomeDirectory())
     }
 
-    /// Runs `body` with the configured providers, then closes their HTTP client.
-    func withProviders<T>(_ body: (GatewayConfig, [any ChatProvider]) throws -> T) async throws -> T {
+    /// Runs `body` with the configured providers (model lists fetched), then closes their HTTP client.
+    func withModels<T>(_ body: (GatewayConfig, ModelRouter) throws -> T) async throws -> T {
         let config = try resolve()
         let client = UpstreamHTTPClient.make(config: config)
-        let result = Result {
-            try body(config, try makeProviders(config: config, client: client, logger: Self.makeLogger()))
+        let result: Result<T, any Error>
+        do {
+            let entries = try makeProviders(config: config, client: client, logger: Self.makeLogger())
+            let router = ModelRouter(entries: entries, aliases: config.aliases)
+            for provider in router.providers { await provider.refreshModels() }
+            result = Result { try body(config, router) }
+        } catch {
+            result = .failure(error)
         }
         try await client.shutdown()
         return try result.get()

@@ -2,7 +2,7 @@ import Foundation
 import OpenAIWire
 
 /// Everything the server needs to start, resolved once with the precedence of
-/// SPEC 1: command-line flags > environment > defaults (the config file comes later).
+/// SPEC 1: command-line flags > environment > config file > defaults.
 public struct GatewayConfig: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8000
@@ -24,9 +24,55 @@ public struct GatewayConfig: Sendable, Equatable {
     /// A connection with no request in progress (including a client that sends its
     /// request head too slowly) is closed after this long.
     public var connectionIdleTimeout: Duration = .seconds(75)
-    public var iflow = IFlow()
+    /// Upstreams in routing order (SPEC 2: a bare model id goes to the first that lists it).
+    public var providers: [ProviderConfig] = [.iflow(IFlow())]
+    /// Client-facing model ids mapped to a (bare or qualified) id.
+    public var aliases: [String: String] = [:]
 
+    public init() {}
+
+    /// The first iFlow provider; reading gives defaults when there is none, writing adds one.
+    public var iflow: IFlow {
+        get {
+            for case .iflow(let settings) in providers { return settings }
+            return IFlow()
+        }
+        set {
+            if let index = providers.firstIndex(where: { $0.kind == "iflow" }) {
+                providers[index] = .iflow(newValue)
+            } else {
+                providers.append(.iflow(newValue))
+            }
+        }
+    }
+}
+
+/// One upstream's settings; each provider instance has a routing name.
+public enum ProviderConfig: Sendable, Equatable {
+    case iflow(GatewayConfig.IFlow)
+    case flowith(GatewayConfig.Flowith)
+    case openai(GatewayConfig.OpenAICompatible)
+
+    public var name: String {
+        switch self {
+        case .iflow(let p): return p.name
+        case .flowith(let p): return p.name
+        case .openai(let p): return p.name
+        }
+    }
+
+    public var kind: String {
+        switch self {
+        case .iflow: return "iflow"
+        case .flowith: return "flowith"
+        case .openai: return "openai"
+        }
+    }
+}
+
+extension GatewayConfig {
     public struct IFlow: Sendable, Equatable {
+        public var name = "iflow"
         public var baseURL = "https://apis.iflow.cn/v1"
         public var apiKey: String?
         public var settingsPath = "~/.iflow/settings.json"
@@ -36,9 +82,55 @@ public struct GatewayConfig: Sendable, Equatable {
         public var maxConcurrency = 1
         public var queueLimit = 100
         public var queueTimeout: Duration = .seconds(120)
+        public var aliases: [String: String] = [:]
+
+        public init() {}
     }
 
-    public init() {}
+    public struct Flowith: Sendable, Equatable {
+        public struct Account: Sendable, Equatable {
+            public var token: String
+            public var refreshToken: String?
+
+            public init(token: String, refreshToken: String? = nil) {
+                self.token = token
+                self.refreshToken = refreshToken
+            }
+        }
+
+        public var name = "flowith"
+        public var baseURL = "https://edge.flo.ing"
+        public var accounts: [Account] = []
+        /// SPEC 4.2: Supabase's token endpoint.
+        public var refreshURL = "https://aibdxsebwhalbnugsqel.supabase.co/auth/v1/token?grant_type=refresh_token"
+        /// A `models.json` mapping extending (or, with `replaceModels`, replacing) the shipped one.
+        public var modelsPath: String?
+        public var replaceModels = false
+        public var maxConcurrency = 0
+        public var queueLimit = 100
+        public var queueTimeout: Duration = .seconds(120)
+        public var aliases: [String: String] = [:]
+
+        public init() {}
+    }
+
+    public struct OpenAICompatible: Sendable, Equatable {
+        public var name: String
+        public var baseURL: String
+        public var apiKey: String?
+        /// The model list; nil = fetched from `{baseURL}/models`.
+        public var models: [String]?
+        public var headers: [String: String] = [:]
+        public var maxConcurrency = 0
+        public var queueLimit = 100
+        public var queueTimeout: Duration = .seconds(120)
+        public var aliases: [String: String] = [:]
+
+        public init(name: String, baseURL: String) {
+            self.name = name
+            self.baseURL = baseURL
+        }
+    }
 }
 
 /// Values given on the command line; nil means "not given", so lower layers apply.
@@ -48,11 +140,13 @@ public struct CommandLineOverrides: Sendable {
     public var keepAliveSeconds: Int?
     public var reasoning: String?
     public var allowUnauthenticated: Bool
+    public var configPath: String?
 
     public init(
         host: String? = nil, port: Int? = nil, keepAliveSeconds: Int? = nil, reasoning: String? = nil,
-        allowUnauthenticated: Bool = false
+        allowUnauthenticated: Bool = false, configPath: String? = nil
     ) {
+        self.configPath = configPath
         self.host = host
         self.port = port
         self.keepAliveSeconds = keepAliveSeconds
@@ -70,10 +164,39 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 extension GatewayConfig {
     /// Applies environment then flags over the defaults. `home` expands `~`.
     public static func resolve(
-        flags: CommandLineOverrides, environment: [String: String], home: String
+        flags: CommandLineOverrides, environment: [String: String], home: String,
+        readFile: (String) -> String? = {
+            FileManager.default.contents(atPath: $0).map { String(decoding: $0, as: UTF8.self) }
+        }
     ) throws(ConfigError) -> GatewayConfig {
         var config = GatewayConfig()
         let env = environment.filter { !$0.value.isEmpty }
+
+        // The file: --config, FLOWGATE_CONFIG, else <data dir>/config.yaml when it exists.
+        let dataDir = expandHome(env["FLOWGATE_DATA_DIR"] ?? "~/.flowgate", home: home)
+        if let explicit = flags.configPath ?? env["FLOWGATE_CONFIG"] {
+            let path = expandHome(explicit, home: home)
+            guard let text = readFile(path) else { throw ConfigError("Cannot read the config file \(path).") }
+            try ConfigFile.apply(yaml: text, origin: path, to: &config)
+        } else if let text = readFile(dataDir + "/config.yaml") {
+            try ConfigFile.apply(yaml: text, origin: dataDir + "/config.yaml", to: &config)
+        }
+
+        try applyEnvironment(env, to: &config)
+
+        if let host = flags.host { config.host = host }
+        if let port = flags.port { config.port = try parsePort(String(port), origin: "--port") }
+        if let seconds = flags.keepAliveSeconds {
+            config.keepAliveInterval = try parseInterval(String(seconds), origin: "--keep-alive")
+        }
+        if let mode = flags.reasoning { config.reasoning = try parseReasoning(mode, origin: "--reasoning") }
+        if flags.allowUnauthenticated { config.allowUnauthenticated = true }
+
+        try config.finish(home: home)
+        return config
+    }
+
+    private static func applyEnvironment(_ env: [String: String], to config: inout GatewayConfig) throws(ConfigError) {
         if let host = env["HOST"] { config.host = host }
         if let port = env["PORT"] { config.port = try parsePort(port, origin: "PORT") }
         if let seconds = env["FLOWGATE_KEEPALIVE"] {
@@ -88,35 +211,91 @@ extension GatewayConfig {
             }
             config.upstreamHeadTimeout = limit
         }
-        config.httpsProxy = env["HTTPS_PROXY"] ?? env["https_proxy"]
-        config.clientKeys = (env["API_KEY"] ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }.filter { !$0.isEmpty }
-        if let url = env["IFLOW_BASE_URL"] { config.iflow.baseURL = url }
-        config.iflow.apiKey = env["IFLOW_API_KEY"]
-        if let path = env["IFLOW_SETTINGS"] { config.iflow.settingsPath = path }
-        config.iflow.modelsPath = env["IFLOW_MODELS"]
-        if let limit = env["IFLOW_MAX_CONCURRENCY"] {
-            guard let value = Int(limit), value >= 0 else {
-                throw ConfigError("IFLOW_MAX_CONCURRENCY must be a whole number (0 = unlimited), got '\(limit)'.")
+        if let proxy = env["HTTPS_PROXY"] ?? env["https_proxy"] { config.httpsProxy = proxy }
+        if let keys = env["API_KEY"] { config.clientKeys = commaSeparated(keys) }
+
+        // iFlow: IFLOW_API_KEY enables it even when the file lists no iFlow provider.
+        if let key = env["IFLOW_API_KEY"] { config.iflow.apiKey = key }
+        if config.providers.contains(where: { $0.kind == "iflow" }) {
+            if let url = env["IFLOW_BASE_URL"] { config.iflow.baseURL = url }
+            if let path = env["IFLOW_SETTINGS"] { config.iflow.settingsPath = path }
+            if let path = env["IFLOW_MODELS"] { config.iflow.modelsPath = path }
+            if let limit = env["IFLOW_MAX_CONCURRENCY"] {
+                guard let value = Int(limit), value >= 0 else {
+                    throw ConfigError("IFLOW_MAX_CONCURRENCY must be a whole number (0 = unlimited), got '\(limit)'.")
+                }
+                config.iflow.maxConcurrency = value
             }
-            config.iflow.maxConcurrency = value
         }
 
-        if let host = flags.host { config.host = host }
-        if let port = flags.port { config.port = try parsePort(String(port), origin: "--port") }
-        if let seconds = flags.keepAliveSeconds {
-            config.keepAliveInterval = try parseInterval(String(seconds), origin: "--keep-alive")
+        // Flowith: FLOWITH_AUTH_TOKEN (comma-separated accounts) enables it.
+        var flowith: Flowith? = nil
+        var flowithIndex: Int? = nil
+        for (index, provider) in config.providers.enumerated() {
+            if case .flowith(let settings) = provider {
+                flowith = settings
+                flowithIndex = index
+                break
+            }
         }
-        if let mode = flags.reasoning { config.reasoning = try parseReasoning(mode, origin: "--reasoning") }
-        config.allowUnauthenticated = flags.allowUnauthenticated
+        if let tokens = env["FLOWITH_AUTH_TOKEN"] {
+            let refresh = commaSeparated(env["FLOWITH_REFRESH_TOKEN"] ?? "")
+            var settings = flowith ?? Flowith()
+            settings.accounts = commaSeparated(tokens).enumerated().map { position, token in
+                Flowith.Account(token: token, refreshToken: position < refresh.count ? refresh[position] : nil)
+            }
+            flowith = settings
+        }
+        if var settings = flowith {
+            if let url = env["FLOWITH_BASE_URL"] { settings.baseURL = url }
+            if let path = env["FLOWITH_MODELS"] { settings.modelsPath = path }
+            if env["FLOWITH_AUTH_TOKEN"] == nil, let refresh = env["FLOWITH_REFRESH_TOKEN"],
+                !settings.accounts.isEmpty
+            {
+                settings.accounts[0].refreshToken = refresh
+            }
+            if let index = flowithIndex {
+                config.providers[index] = .flowith(settings)
+            } else {
+                config.providers.append(.flowith(settings))
+            }
+        }
+    }
 
-        config.iflow.settingsPath = expandHome(config.iflow.settingsPath, home: home)
-        config.iflow.modelsPath = config.iflow.modelsPath.map { expandHome($0, home: home) }
-        guard URL(string: config.iflow.baseURL)?.scheme?.hasPrefix("http") == true else {
-            throw ConfigError("IFLOW_BASE_URL must be an http(s) URL, got '\(config.iflow.baseURL)'.")
+    /// Paths expanded, and what no layer may leave wrong checked once.
+    private mutating func finish(home: String) throws(ConfigError) {
+        var names: Set<String> = []
+        for index in providers.indices {
+            let name = providers[index].name
+            guard !name.isEmpty, !name.contains("/") else {
+                throw ConfigError("Provider name '\(name)' must be non-empty and contain no '/'.")
+            }
+            guard names.insert(name).inserted else { throw ConfigError("Two providers are named '\(name)'.") }
+            switch providers[index] {
+            case .iflow(var p):
+                p.settingsPath = Self.expandHome(p.settingsPath, home: home)
+                p.modelsPath = p.modelsPath.map { Self.expandHome($0, home: home) }
+                try Self.checkURL(p.baseURL, origin: "The base URL of provider '\(name)' (IFLOW_BASE_URL)")
+                providers[index] = .iflow(p)
+            case .flowith(var p):
+                p.modelsPath = p.modelsPath.map { Self.expandHome($0, home: home) }
+                try Self.checkURL(p.baseURL, origin: "The base URL of provider '\(name)' (FLOWITH_BASE_URL)")
+                try Self.checkURL(p.refreshURL, origin: "The refresh URL of provider '\(name)'")
+                providers[index] = .flowith(p)
+            case .openai(let p):
+                try Self.checkURL(p.baseURL, origin: "The base URL of provider '\(name)'")
+            }
         }
-        return config
+    }
+
+    static func checkURL(_ text: String, origin: String) throws(ConfigError) {
+        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ConfigError("\(origin) must be an http(s) URL, got '\(text)'.")
+        }
+    }
+
+    static func commaSeparated(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// SPEC 5: refuses to serve other machines with nobody's key required.

@@ -28,7 +28,7 @@ struct ChatCompletionsRoute: Sendable {
             throw OpenAIError.bodyTooLarge(limit: config.bodyLimit)
         }
         let chat = try Self.decode(bytes)
-        let route = try models.route(chat.model)
+        let route = try await models.routeRefreshing(chat.model)
         try route.provider.check(chat)
         if chat.stream {
             return try await stream(chat, route: route)

@@ -1,0 +1,193 @@
+import Foundation
+import OpenAIWire
+import Yams
+
+/// The YAML config file (SPEC 1). Strict: an unknown key is an error naming its
+/// path and line, never silently ignored. Only the keys present change `config`.
+enum ConfigFile {
+    static func apply(yaml: String, origin: String, to config: inout GatewayConfig) throws(ConfigError) {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else { return }  // an empty file
+            root = node
+        } catch {
+            throw ConfigError("\(origin): not valid YAML: \(error)")
+        }
+        let file = ConfigNode(node: root, path: "", origin: origin)
+        let top = try file.mapping(allowed: ["server", "providers", "aliases"])
+        if let server = top["server"] { try applyServer(server, to: &config) }
+        if let providers = top["providers"] {
+            config.providers = try providers.list().map(provider)
+        }
+        if let aliases = top["aliases"] { config.aliases = try aliases.stringMap() }
+    }
+
+    private static func applyServer(_ node: ConfigNode, to config: inout GatewayConfig) throws(ConfigError) {
+        let server = try node.mapping(allowed: [
+            "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
+            "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
+            "https_proxy",
+        ])
+        if let v = server["host"] { config.host = try v.string() }
+        if let v = server["port"] { config.port = try v.int(in: 0...65535) }
+        if let v = server["api_keys"] { config.clientKeys = try v.stringList() }
+        if let v = server["allow_unauthenticated"] { config.allowUnauthenticated = try v.bool() }
+        if let v = server["body_limit"] { config.bodyLimit = try v.int(in: 1024...(1 << 30)) }
+        if let v = server["keep_alive_seconds"] {
+            let seconds = try v.int(in: 0...3600)
+            config.keepAliveInterval = seconds == 0 ? nil : .seconds(seconds)
+        }
+        if let v = server["reasoning"] {
+            let text = try v.string()
+            guard let mode = ReasoningOutput(rawValue: text) else {
+                throw v.error("must be one of \(ReasoningOutput.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.reasoning = mode
+        }
+        if let v = server["upstream_timeout_seconds"] {
+            config.upstreamHeadTimeout = .seconds(try v.int(in: 1...86400))
+        }
+        if let v = server["connect_timeout_seconds"] {
+            config.upstreamConnectTimeout = .seconds(try v.int(in: 1...600))
+        }
+        if let v = server["read_timeout_seconds"] { config.upstreamReadTimeout = .seconds(try v.int(in: 1...86400)) }
+        if let v = server["idle_timeout_seconds"] { config.connectionIdleTimeout = .seconds(try v.int(in: 1...86400)) }
+        if let v = server["https_proxy"] { config.httpsProxy = try v.string() }
+    }
+
+    private static let common: Set<String> = [
+        "name", "kind", "base_url", "aliases", "max_concurrency", "queue_limit", "queue_timeout_seconds",
+    ]
+
+    private static func provider(_ node: ConfigNode) throws(ConfigError) -> ProviderConfig {
+        guard let kind = try node.mapping(allowed: nil)["kind"] else {
+            throw node.error("needs a 'kind' (iflow, flowith or openai)")
+        }
+        switch try kind.string() {
+        case "iflow":
+            let m = try node.mapping(allowed: common.union(["api_key", "settings", "models_file"]))
+            var p = GatewayConfig.IFlow()
+            if let v = m["name"] { p.name = try v.string() }
+            if let v = m["base_url"] { p.baseURL = try v.string() }
+            if let v = m["api_key"] { p.apiKey = try v.string() }
+            if let v = m["settings"] { p.settingsPath = try v.string() }
+            if let v = m["models_file"] { p.modelsPath = try v.string() }
+            if let v = m["aliases"] { p.aliases = try v.stringMap() }
+            try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
+            return .iflow(p)
+        case "flowith":
+            let m = try node.mapping(
+                allowed: common.union([
+                    "tokens", "accounts", "refresh_token", "refresh_url", "models_file", "replace_models",
+                ]))
+            var p = GatewayConfig.Flowith()
+            if let v = m["name"] { p.name = try v.string() }
+            if let v = m["base_url"] { p.baseURL = try v.string() }
+            if let v = m["tokens"] { p.accounts = try v.stringList().map { .init(token: $0) } }
+            if let v = m["accounts"] {
+                p.accounts += try v.list().map { entry throws(ConfigError) in
+                    let a = try entry.mapping(allowed: ["token", "refresh_token"])
+                    guard let token = a["token"] else { throw entry.error("needs a 'token'") }
+                    return .init(token: try token.string(), refreshToken: try a["refresh_token"]?.string())
+                }
+            }
+            if let v = m["refresh_token"] {
+                guard !p.accounts.isEmpty else { throw v.error("needs a token to refresh (tokens or accounts)") }
+                p.accounts[0].refreshToken = try v.string()
+            }
+            if let v = m["refresh_url"] { p.refreshURL = try v.string() }
+            if let v = m["models_file"] { p.modelsPath = try v.string() }
+            if let v = m["replace_models"] { p.replaceModels = try v.bool() }
+            if let v = m["aliases"] { p.aliases = try v.stringMap() }
+            try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
+            return .flowith(p)
+        case "openai":
+            let m = try node.mapping(allowed: common.union(["api_key", "api_key_env", "models", "headers"]))
+            guard let name = m["name"] else { throw node.error("needs a 'name' (used as the model prefix)") }
+            guard let base = m["base_url"] else { throw node.error("needs a 'base_url'") }
+            var p = GatewayConfig.OpenAICompatible(name: try name.string(), baseURL: try base.string())
+            if let v = m["api_key"] { p.apiKey = try v.string() }
+            if let v = m["api_key_env"] {
+                let variable = try v.string()
+                guard let key = ProcessInfo.processInfo.environment[variable], !key.isEmpty else {
+                    throw v.error("names the environment variable \(variable), which is not set")
+                }
+                p.apiKey = key
+            }
+            if let v = m["models"] { p.models = try v.stringList() }
+            if let v = m["headers"] { p.headers = try v.stringMap() }
+            if let v = m["aliases"] { p.aliases = try v.stringMap() }
+            try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
+            return .openai(p)
+        default:
+            throw kind.error("must be iflow, flowith or openai")
+        }
+    }
+
+    private static func applyQueue(
+        _ m: [String: ConfigNode], limit: inout Int, waiting: inout Int, timeout: inout Duration
+    ) throws(ConfigError) {
+        if let v = m["max_concurrency"] { limit = try v.int(in: 0...100_000) }
+        if let v = m["queue_limit"] { waiting = try v.int(in: 0...100_000) }
+        if let v = m["queue_timeout_seconds"] { timeout = .seconds(try v.int(in: 1...86400)) }
+    }
+}
+
+/// A YAML node with the path that led to it, for errors that say where.
+struct ConfigNode {
+    let node: Node
+    let path: String
+    let origin: String
+
+    func error(_ message: String) -> ConfigError {
+        let line = node.mark.map { ":\($0.line)" } ?? ""
+        return ConfigError("\(origin)\(line): \(path.isEmpty ? "the file" : path) \(message).")
+    }
+
+    /// The mapping's entries; with `allowed`, any other key is an error naming its path.
+    func mapping(allowed: Set<String>?) throws(ConfigError) -> [String: ConfigNode] {
+        guard case .mapping(let mapping) = node else { throw error("must be a mapping") }
+        var result: [String: ConfigNode] = [:]
+        for (key, value) in mapping {
+            let name = key.string ?? "?"
+            let child = ConfigNode(node: value, path: path.isEmpty ? name : "\(path).\(name)", origin: origin)
+            if let allowed, !allowed.contains(name) {
+                let keyNode = ConfigNode(node: key, path: child.path, origin: origin)
+                throw keyNode.error("is not a known key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+            }
+            result[name] = child
+        }
+        return result
+    }
+
+    func list() throws(ConfigError) -> [ConfigNode] {
+        guard case .sequence(let sequence) = node else { throw error("must be a list") }
+        return sequence.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", origin: origin) }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else { throw error("must be a string") }
+        return scalar.string
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let value = node.int else { throw error("must be a whole number") }
+        guard range.contains(value) else { throw error("must be between \(range.lowerBound) and \(range.upperBound)") }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        guard let value = node.bool else { throw error("must be true or false") }
+        return value
+    }
+
+    func stringList() throws(ConfigError) -> [String] {
+        try list().map { item throws(ConfigError) in try item.string() }
+    }
+
+    func stringMap() throws(ConfigError) -> [String: String] {
+        var result: [String: String] = [:]
+        for (key, value) in try mapping(allowed: nil) { result[key] = try value.string() }
+        return result
+    }
+}

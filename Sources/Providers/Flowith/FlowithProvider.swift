@@ -1,0 +1,218 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import OpenAIWire
+import Synchronization
+
+/// Flowith's web API (SPEC 4.2) as an OpenAI provider: one upstream call per request,
+/// its raw-text answer streamed as deltas the moment each piece arrives.
+public final class FlowithProvider: ChatProvider {
+    public struct Settings: Sendable {
+        public var name: String
+        public var baseURL: String
+        public var refreshURL: String
+        /// Client-facing id → Flowith's model name, in listing order.
+        public var models: [(String, String)]
+        public var headTimeout: TimeAmount
+        public var concurrency: AccountQueue.Settings
+
+        public init(
+            name: String = "flowith", baseURL: String, refreshURL: String, models: [(String, String)],
+            headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0)
+        ) {
+            self.name = name
+            self.baseURL = baseURL
+            self.refreshURL = refreshURL
+            self.models = models
+            self.headTimeout = headTimeout
+            self.concurrency = concurrency
+        }
+    }
+
+    public struct Account: Sendable {
+        public var token: String
+        public var refreshToken: String?
+
+        public init(token: String, refreshToken: String? = nil) {
+            self.token = token
+            self.refreshToken = refreshToken
+        }
+    }
+
+    public let kind = "flowith"
+    public var name: String { settings.name }
+    public let modelIDs: [String]
+    private let upstreamNames: [String: String]
+    private let settings: Settings
+    private let accounts: [FlowithAccount]
+    private let nextAccount = Atomic<Int>(0)
+    private let client: HTTPClient
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    /// SPEC 4.2: renew 60 s before expiry.
+    static let renewalMargin: TimeInterval = 60
+
+    public init(
+        settings: Settings, accounts: [Account], client: HTTPClient, logger: Logger,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.settings = settings
+        self.modelIDs = settings.models.map(\.0)
+        self.upstreamNames = Dictionary(settings.models, uniquingKeysWith: { first, _ in first })
+        self.accounts = accounts.map {
+            FlowithAccount(
+                token: $0.token, refreshToken: $0.refreshToken, queue: AccountQueue(settings: settings.concurrency))
+        }
+        self.client = client
+        self.logger = logger
+        self.now = now
+    }
+
+    public func upstreamModel(for id: String) -> String { upstreamNames[id] ?? id }
+
+    public func status() -> ProviderStatus {
+        guard !accounts.isEmpty else {
+            return ProviderStatus(
+                state: .unconfigured, accounts: 0, detail: "No Flowith token: set FLOWITH_AUTH_TOKEN.")
+        }
+        let snapshots = accounts.map(\.snapshot)
+        let current = now()
+        let usable = snapshots.filter { ($0.expiry ?? .distantFuture) > current || $0.refresh != nil }
+        let expiries = snapshots.compactMap(\.expiry).map { ISO8601DateFormatter().string(from: $0) }
+        let detail =
+            "\(snapshots.count) account(s), \(usable.count) usable"
+            + (expiries.isEmpty ? "" : "; token expiry \(expiries.joined(separator: ", "))")
+        return ProviderStatus(state: usable.isEmpty ? .needsSignIn : .ok, accounts: snapshots.count, detail: detail)
+    }
+
+    /// Expiry of each account's token, for /health and `flowgate check`.
+    public var tokenExpiries: [Date?] { accounts.map(\.snapshot.expiry) }
+
+    public func check(_ request: ChatRequest) throws(OpenAIError) {
+        if request.choiceCount > 1 {
+            throw .invalidRequest(
+                "Flowith returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
+        }
+        _ = try FlowithTranslation.messages(request)
+    }
+
+    public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
+        let (response, permit, decoderStart) = try await send(request, upstreamModel: upstreamModel)
+        defer { permit.release() }
+        var decoder = decoderStart
+        var items: [StreamItem] = []
+        do {
+            for try await buffer in response.body { items += try decoder.decode(buffer) }
+            items += try decoder.finish()
+        } catch {
+            throw OpenAIError.fromUpstream(error, provider: "Flowith")
+        }
+        var content = ""
+        var reasoning = ""
+        var usage: JSON = nil
+        for case .chunk(let chunk) in items {
+            let delta = chunk["choices"]?.arrayValue?.first?["delta"]
+            content += delta?["content"]?.stringValue ?? ""
+            reasoning += delta?["reasoning_content"]?.stringValue ?? ""
+            if let u = chunk["usage"] { usage = u }
+        }
+        guard !content.isEmpty || !reasoning.isEmpty else {
+            throw OpenAIError.upstreamFailed("Empty upstream response from Flowith.", code: "empty_response")
+        }
+        var message: JSONObject = ["role": "assistant", "content": .string(content)]
+        if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
+        return [
+            "choices": [["index": 0, "message": .object(message), "finish_reason": "stop"]], "usage": usage,
+        ]
+    }
+
+    public func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream {
+        let (response, permit, decoder) = try await send(request, upstreamModel: upstreamModel)
+        return ChunkStream(body: response.body, decoder: decoder, permit: permit)
+    }
+
+    private func send(_ chat: ChatRequest, upstreamModel: String) async throws
+        -> (HTTPClientResponse, AccountQueue.Permit, FlowithTextDecoder)
+    {
+        guard !accounts.isEmpty else {
+            throw OpenAIError.unavailable("No Flowith token: set FLOWITH_AUTH_TOKEN.", code: "provider_not_configured")
+        }
+        let messages = try FlowithTranslation.messages(chat)
+        // Round robin over the accounts (SPEC 4.2, several tokens).
+        let account = accounts[nextAccount.add(1, ordering: .relaxed).oldValue % accounts.count]
+        let permit = try await account.queue.acquire()
+        do {
+            let token = try await freshToken(account)
+            let built = FlowithRequest(
+                messages: messages, upstreamModel: upstreamModel, baseURL: settings.baseURL, token: token,
+                nodeID: UUID().uuidString.lowercased())
+            var request = HTTPClientRequest(url: built.url)
+            request.method = .POST
+            for (name, value) in built.headers { request.headers.add(name: name, value: value) }
+            request.body = .bytes(JSONCoding.buffer(built.body))
+            let response = try await client.execute(request, timeout: settings.headTimeout)
+            guard (200..<300).contains(response.status.code) else {
+                let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
+                throw Self.httpError(status: Int(response.status.code), body: Array(body.readableBytesView))
+            }
+            return (response, permit, FlowithTextDecoder(promptCharacters: FlowithTranslation.characters(in: messages)))
+        } catch {
+            permit.release()
+            throw OpenAIError.fromUpstream(error, provider: "Flowith")
+        }
+    }
+
+    static func httpError(status: Int, body: [UInt8]) -> OpenAIError {
+        switch status {
+        case 401, 403:
+            return .unauthorized(
+                "Flowith token rejected or expired (HTTP \(status)). Set a fresh FLOWITH_AUTH_TOKEN, or a refresh token.",
+                code: "upstream_unauthorized")
+        default:
+            return .upstreamFailed("Flowith failed with HTTP \(status): \(UpstreamExcerpt.of(body))")
+        }
+    }
+
+    /// The account's token, renewed first when it expires within the margin and a refresh token exists.
+    private func freshToken(_ account: FlowithAccount) async throws -> String {
+        let tokens = account.snapshot
+        guard let expiry = tokens.expiry, tokens.refresh != nil,
+            expiry.timeIntervalSince(now()) < Self.renewalMargin
+        else { return tokens.access }
+        let task = account.renewal.withLock { current -> Task<Void, any Error> in
+            if let current { return current }
+            let task = Task { try await self.renew(account) }
+            current = task
+            return task
+        }
+        defer { account.renewal.withLock { $0 = nil } }
+        try await task.value
+        return account.snapshot.access
+    }
+
+    /// SPEC 4.2: `POST {refreshURL}` with `{"refresh_token":…}`; the new token is used at once.
+    private func renew(_ account: FlowithAccount) async throws {
+        guard let refresh = account.snapshot.refresh else { return }
+        var request = HTTPClientRequest(url: settings.refreshURL)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(JSONCoding.buffer(["refresh_token": .string(refresh)] as JSONObject))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code), let json = try? JSONCoding.decode(body),
+            let access = json["access_token"]?.stringValue
+        else {
+            logger.warning("Flowith token renewal failed with HTTP \(response.status.code)")
+            throw OpenAIError.unauthorized(
+                "Renewing the Flowith token failed (HTTP \(response.status.code)); set a fresh token.",
+                code: "token_refresh_failed")
+        }
+        account.tokens.withLock { tokens in
+            tokens.access = access
+            tokens.refresh = json["refresh_token"]?.stringValue ?? tokens.refresh
+            tokens.expiry = FlowithToken.expiry(of: access)
+        }
+        logger.info("Flowith token renewed")
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import OpenAIWire
+
+/// The upstream request exactly as Flowith's web app sends it (SPEC 4.2). Pure.
+public struct FlowithRequest: Sendable {
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: JSONObject
+
+    static let userAgent =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+    public init(messages: [JSON], upstreamModel: String, baseURL: String, token: String, nodeID: String) {
+        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        url = base + "/completion?mode=general"
+        headers = [
+            // The raw JWT, no `Bearer` (unless the configured token already has one).
+            ("authorization", token),
+            ("content-type", "application/json"),
+            ("responsetype", "stream"),
+            ("origin", "https://flowith.net"),
+            ("referer", "https://flowith.net/"),
+            ("user-agent", Self.userAgent),
+        ]
+        body = [
+            "model": .string(upstreamModel), "messages": .array(messages), "stream": true, "nodeId": .string(nodeID),
+        ]
+    }
+}

@@ -1,0 +1,84 @@
+import NIOCore
+import OpenAIWire
+
+/// Flowith answers with raw text as it is generated (SPEC 4.2). This turns each
+/// network read into chunk objects at once: UTF-8 split across reads is held
+/// back, `<think>…</think>` becomes `reasoning_content`, and the end carries
+/// finish_reason and an estimated usage (characters / 4, rounded up).
+public struct FlowithTextDecoder: ChunkDecoder {
+    private var splitter = ThinkTagSplitter()
+    private var heldBytes: [UInt8] = []
+    private let promptCharacters: Int
+    private var completionCharacters = 0
+    private var sawText = false
+
+    public init(promptCharacters: Int) {
+        self.promptCharacters = promptCharacters
+    }
+
+    public mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem] {
+        var bytes = heldBytes
+        bytes.append(contentsOf: buffer.readableBytesView)
+        let complete = Self.completeUTF8Prefix(bytes)
+        heldBytes = Array(bytes[complete...])
+        return items(splitter.feed(String(decoding: bytes[..<complete], as: UTF8.self)))
+    }
+
+    public mutating func finish() throws -> [StreamItem] {
+        var pieces: [ThinkTagSplitter.Piece] = []
+        if !heldBytes.isEmpty {
+            pieces = splitter.feed(String(decoding: heldBytes, as: UTF8.self))
+            heldBytes = []
+        }
+        var result = items(pieces + splitter.finish())
+        // Nothing at all: no chunks, so the gateway reports an empty upstream response.
+        guard sawText else { return result }
+        let usage = Self.estimate(prompt: promptCharacters, completion: completionCharacters)
+        result.append(
+            .chunk(["choices": [["index": 0, "delta": [:], "finish_reason": "stop"]], "usage": .object(usage)]))
+        result.append(.done)
+        return result
+    }
+
+    /// SPEC 4.2: an estimate, in whole tokens that add up.
+    static func estimate(prompt: Int, completion: Int) -> JSONObject {
+        let promptTokens = Int64((prompt + 3) / 4)
+        let completionTokens = Int64((completion + 3) / 4)
+        return [
+            "prompt_tokens": .int(promptTokens), "completion_tokens": .int(completionTokens),
+            "total_tokens": .int(promptTokens + completionTokens),
+        ]
+    }
+
+    private mutating func items(_ pieces: [ThinkTagSplitter.Piece]) -> [StreamItem] {
+        pieces.map { piece in
+            let delta: JSONObject
+            switch piece {
+            case .content(let text):
+                completionCharacters += text.count
+                delta = ["content": .string(text)]
+            case .reasoning(let text):
+                completionCharacters += text.count
+                delta = ["reasoning_content": .string(text)]
+            }
+            sawText = true
+            return .chunk(["choices": [["index": 0, "delta": .object(delta), "finish_reason": nil]]])
+        }
+    }
+
+    /// The length of the longest prefix that ends on a whole UTF-8 character.
+    static func completeUTF8Prefix(_ bytes: [UInt8]) -> Int {
+        var start = bytes.count
+        var back = 0
+        while start > 0 && back < 4 {
+            start -= 1
+            back += 1
+            let byte = bytes[start]
+            if byte & 0xC0 != 0x80 {  // a lead byte (or ASCII)
+                let length = byte < 0x80 ? 1 : byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                return back >= length ? bytes.count : start
+            }
+        }
+        return bytes.count
+    }
+}

@@ -1,0 +1,173 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import OpenAIWire
+import Synchronization
+
+/// Any upstream that already speaks OpenAI (SPEC 4.3): requests pass through with
+/// only the model name changed; answers go through the same normalising as all others.
+public final class OpenAICompatibleProvider: ChatProvider {
+    public struct Settings: Sendable {
+        public var name: String
+        public var baseURL: String
+        public var apiKey: String?
+        /// nil: fetched from `{baseURL}/models`.
+        public var models: [String]?
+        public var headers: [(String, String)]
+        public var headTimeout: TimeAmount
+        public var concurrency: AccountQueue.Settings
+
+        public init(
+            name: String, baseURL: String, apiKey: String?, models: [String]?, headers: [(String, String)] = [],
+            headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0)
+        ) {
+            self.name = name
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.apiKey = apiKey
+            self.models = models
+            self.headers = headers
+            self.headTimeout = headTimeout
+            self.concurrency = concurrency
+        }
+    }
+
+    public let kind = "openai"
+    public var name: String { settings.name }
+    private let settings: Settings
+    private let client: HTTPClient
+    private let logger: Logger
+    private let queue: AccountQueue
+    private let fetched = Mutex<(models: [String], at: ContinuousClock.Instant?)>(([], nil))
+    private static let maxResponseBytes = 64 << 20
+
+    public init(settings: Settings, client: HTTPClient, logger: Logger) {
+        self.settings = settings
+        self.client = client
+        self.logger = logger
+        self.queue = AccountQueue(settings: settings.concurrency)
+    }
+
+    public var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
+
+    public func status() -> ProviderStatus {
+        let count = modelIDs.count
+        let source = settings.models == nil ? "fetched from \(settings.baseURL)/models" : "configured"
+        return ProviderStatus(state: .ok, accounts: 1, detail: "\(count) models \(source)")
+    }
+
+    /// SPEC 4.3: the model list comes from the upstream when not configured; asked again
+    /// at most every 30 s (on start, and when a client names a model nobody lists).
+    public func refreshModels() async {
+        guard settings.models == nil else { return }
+        let due = fetched.withLock { state -> Bool in
+            if let at = state.at, ContinuousClock.now - at < .seconds(30) { return false }
+            state.at = .now
+            return true
+        }
+        guard due else { return }
+        do {
+            var request = HTTPClientRequest(url: settings.baseURL + "/models")
+            addHeaders(to: &request, accept: "application/json")
+            let response = try await client.execute(request, timeout: .seconds(15))
+            let body = try await response.body.collect(upTo: 8 << 20)
+            guard response.status == .ok, let data = try JSONCoding.decode(body)["data"]?.arrayValue else {
+                logger.warning("\(name): listing models failed with HTTP \(response.status.code)")
+                return
+            }
+            let ids = data.compactMap { $0["id"]?.stringValue }
+            fetched.withLock { $0.models = ids }
+        } catch {
+            logger.warning("\(name): listing models failed: \(error)")
+        }
+    }
+
+    public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
+        let permit = try await queue.acquire()
+        defer { permit.release() }
+        do {
+            let response = try await send(request, upstreamModel: upstreamModel)
+            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            guard case .object(let object) = try? JSONCoding.decode(body) else {
+                throw OpenAIError.upstreamFailed(
+                    "Invalid upstream response (not JSON): \(UpstreamExcerpt.of(body.readableBytesView))",
+                    code: "invalid_upstream_response")
+            }
+            return object
+        } catch {
+            throw OpenAIError.fromUpstream(error, provider: name)
+        }
+    }
+
+    public func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream {
+        let permit = try await queue.acquire()
+        do {
+            let response = try await send(request, upstreamModel: upstreamModel)
+            let contentType = response.headers.first(name: "content-type") ?? ""
+            guard contentType.contains("text/event-stream") else {
+                let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+                throw OpenAIError.upstreamFailed(
+                    "\(name) answered a stream request with \(contentType): \(UpstreamExcerpt.of(body.readableBytesView))",
+                    code: "invalid_upstream_response")
+            }
+            let decoder = SSEChunkDecoder { object in
+                if let error = object["error"], object["choices"] == nil {
+                    throw OpenAIError.upstreamFailed(
+                        "\(self.name) failed: \(error["message"]?.stringValue ?? JSONCoding.string(error))")
+                }
+            }
+            return ChunkStream(body: response.body, decoder: decoder, permit: permit)
+        } catch {
+            permit.release()
+            throw OpenAIError.fromUpstream(error, provider: name)
+        }
+    }
+
+    private func send(_ chat: ChatRequest, upstreamModel: String) async throws -> HTTPClientResponse {
+        var body = chat.body
+        body["model"] = .string(upstreamModel)
+        var request = HTTPClientRequest(url: settings.baseURL + "/chat/completions")
+        request.method = .POST
+        addHeaders(to: &request, accept: chat.stream ? "text/event-stream" : "application/json")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(JSONCoding.buffer(body))
+        let response = try await client.execute(request, timeout: settings.headTimeout)
+        guard (200..<300).contains(response.status.code) else {
+            let bytes = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
+            throw httpError(status: Int(response.status.code), body: bytes)
+        }
+        return response
+    }
+
+    private func addHeaders(to request: inout HTTPClientRequest, accept: String) {
+        if let key = settings.apiKey, !key.isEmpty {
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        }
+        request.headers.add(name: "Accept", value: accept)
+        for (name, value) in settings.headers { request.headers.replaceOrAdd(name: name, value: value) }
+    }
+
+    /// The upstream speaks OpenAI: its client errors are passed on as they are; its
+    /// own failures are 502 (SPEC 3: a status that means what it says).
+    func httpError(status: Int, body: ByteBuffer) -> OpenAIError {
+        let error = (try? JSONCoding.decode(body))?["error"]
+        let message = error?["message"]?.stringValue ?? UpstreamExcerpt.of(body.readableBytesView)
+        switch status {
+        case 400, 404, 413, 422:
+            var mapped = OpenAIError.invalidRequest(
+                "\(name): \(message)", param: error?["param"]?.stringValue,
+                code: error?["code"]?.stringValue)
+            mapped.status = status == 422 ? 400 : status
+            return mapped
+        case 401, 403:
+            return .unauthorized(
+                "\(name) rejected the API key (HTTP \(status)): \(message)", code: "upstream_unauthorized")
+        case 429:
+            return .rateLimited("\(name) rate limit (HTTP 429): \(message)", retryAfter: 5)
+        case 504:
+            return .upstreamTimeout("\(name) timed out (HTTP 504): \(message)")
+        default:
+            return .upstreamFailed("\(name) failed with HTTP \(status): \(message)")
+        }
+    }
+}
