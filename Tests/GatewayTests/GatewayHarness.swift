@@ -13,14 +13,22 @@ import Providers
 /// flowgate in-process in front of a mock iFlow upstream on 127.0.0.1:0.
 struct GatewayHarness {
     let mock: MockIFlow
+    /// With a Flowith mock: its provider (accounts from `flowithTokens`) comes after iFlow.
+    let flowith: MockFlowith?
+    /// With a generic OpenAI-compatible mock, named `generic`, last in order.
+    let openai: MockOpenAI?
     let logger: Logger
     var configure: @Sendable (inout GatewayConfig) -> Void = { _ in }
 
+    static let flowithToken = MockFlowith.jwt(expiry: Date().addingTimeInterval(3600))
+
     init(
-        mock: MockIFlow = MockIFlow(), logger: Logger = Logger(label: "test"),
-        configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
+        mock: MockIFlow = MockIFlow(), flowith: MockFlowith? = nil, openai: MockOpenAI? = nil,
+        logger: Logger = Logger(label: "test"), configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
     ) {
         self.mock = mock
+        self.flowith = flowith
+        self.openai = openai
         self.logger = logger
         self.configure = configure
     }
@@ -28,6 +36,8 @@ struct GatewayHarness {
     func run(_ test: @Sendable (any TestClientProtocol, GatewayConfig) async throws -> Void) async throws {
         let mockRouter = Router()
         mock.addRoutes(to: mockRouter)
+        flowith?.addRoutes(to: mockRouter)
+        openai?.addRoutes(to: mockRouter)
         let mockApp = Application(router: mockRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await mockApp.test(.live) { upstream in
             var config = GatewayConfig()
@@ -35,11 +45,26 @@ struct GatewayHarness {
             config.iflow.baseURL = "http://127.0.0.1:\(upstream.port!)/v1"
             config.iflow.apiKey = mock.apiKey
             config.iflow.settingsPath = "/nonexistent/settings.json"
+            let base = "http://127.0.0.1:\(upstream.port!)"
+            if flowith != nil {
+                var settings = GatewayConfig.Flowith()
+                settings.baseURL = base + "/flowith"
+                settings.refreshURL = base + "/auth/v1/token?grant_type=refresh_token"
+                settings.accounts = [.init(token: Self.flowithToken)]
+                config.providers.append(.flowith(settings))
+            }
+            if let openai {
+                var settings = GatewayConfig.OpenAICompatible(name: "generic", baseURL: base + "/openai/v1")
+                settings.apiKey = openai.apiKey
+                settings.headers = ["X-Extra": "yes"]
+                config.providers.append(.openai(settings))
+            }
             configure(&config)
             let settings = config
             let client = UpstreamHTTPClient.make(config: config)
             do {
                 let providers = try makeProviders(config: config, client: client, logger: logger)
+                for entry in providers { await entry.provider.refreshModels() }
                 let app = buildApplication(config: config, providers: providers, logger: logger)
                 // The chat route closes connections after answering (SWIFT-NOTES): use a reconnecting client.
                 try await app.test(.ahc(.http)) { gateway in try await test(gateway, settings) }
