@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import OpenAIWire
 
@@ -43,10 +44,13 @@ public struct ProviderStatus: Sendable, Equatable {
     public var accounts: Int
     /// A short human sentence for logs, /health and the console (never a secret).
     public var detail: String
+    /// When each account's token expires, where tokens expire (Flowith's JWTs).
+    public var tokenExpiries: [Date]
 
-    public init(state: State, accounts: Int, detail: String) {
+    public init(state: State, accounts: Int, detail: String, tokenExpiries: [Date] = []) {
         self.state = state
         self.accounts = accounts
         self.detail = detail
+        self.tokenExpiries = tokenExpiries
     }
 }

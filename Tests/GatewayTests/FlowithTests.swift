@@ -166,6 +166,7 @@ import Testing
             let health = try await gateway.execute(uri: "/health", method: .get)
             #expect(health.json?["providers"]?["flowith"]?["accounts"] == 2)
             #expect(health.json?["providers"]?["flowith"]?["state"] == "ok")
+            #expect(health.json?["providers"]?["flowith"]?["token_expires_at"]?.arrayValue?.count == 2)
         }
     }
 

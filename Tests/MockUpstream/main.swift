@@ -4,10 +4,16 @@ import Mocks
 
 // The mock upstreams as a process, for the conformance suite that drives the
 // built flowgate binary with the official openai SDK. Prints its port.
-let iflow = MockIFlow(apiKey: ProcessInfo.processInfo.environment["MOCK_IFLOW_KEY"] ?? "sk-mock-iflow-key")
+// iFlow at /v1, Flowith at /flowith (token MOCK_FLOWITH_TOKEN), a generic OpenAI upstream at /openai/v1.
+let environment = ProcessInfo.processInfo.environment
+let iflow = MockIFlow(apiKey: environment["MOCK_IFLOW_KEY"] ?? "sk-mock-iflow-key")
+let flowith = MockFlowith(validTokens: [environment["MOCK_FLOWITH_TOKEN"] ?? "flowith-token"])
+let openai = MockOpenAI(apiKey: environment["MOCK_OPENAI_KEY"] ?? "sk-generic")
 let router = Router()
 iflow.addRoutes(to: router)
-let port = Int(ProcessInfo.processInfo.environment["MOCK_PORT"] ?? "0") ?? 0
+flowith.addRoutes(to: router)
+openai.addRoutes(to: router)
+let port = Int(environment["MOCK_PORT"] ?? "0") ?? 0
 let app = Application(
     router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
     onServerRunning: { channel in

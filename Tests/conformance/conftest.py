@@ -15,6 +15,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN_DIR = os.environ.get("FLOWGATE_BIN_DIR", os.path.join(ROOT, ".build", "debug"))
 MOCK_KEY = "sk-mock-iflow-key"
+FLOWITH_TOKEN = "flowith-token"
 
 
 def free_port():
@@ -64,7 +65,22 @@ def servers():
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     mock_url = f"http://127.0.0.1:{mock_port}"
     wait_for(mock_url + "/_mock/stats")
-    proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": mock_url + "/v1"})
+    config = os.path.join(tempfile.mkdtemp(prefix="flowgate-conf-"), "config.yaml")
+    with open(config, "w") as f:
+        # iFlow first (from the environment), then Flowith, then a generic upstream.
+        f.write(f"""providers:
+  - kind: iflow
+    name: iflow
+  - kind: flowith
+    name: flowith
+    base_url: {mock_url}/flowith
+    tokens: [{FLOWITH_TOKEN}]
+  - kind: openai
+    name: generic
+    base_url: {mock_url}/openai/v1
+    api_key: sk-generic
+""")
+    proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": mock_url + "/v1", "FLOWGATE_CONFIG": config})
     yield Servers(mock_url, url, proc)
     for p in (proc, mock):
         p.terminate()

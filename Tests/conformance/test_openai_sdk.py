@@ -14,7 +14,7 @@ def test_models_list(client):
     models = client.models.list().data
     ids = [m.id for m in models]
     assert "glm-4.7" in ids
-    assert all(m.object == "model" and m.owned_by == "iflow" for m in models)
+    assert all(m.object == "model" and m.owned_by in ("iflow", "flowith", "generic") for m in models)
 
 
 def test_plain_completion(client):
@@ -185,3 +185,50 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(servers):
     worker.join(timeout=20)
     assert result.get("content") == "Hello from mock iFlow.", result
     assert proc.wait(timeout=20) == 0
+
+
+# ---- Flowith (SPEC 4.2) and a generic OpenAI-compatible upstream (SPEC 4.3)
+
+def test_models_merge_all_providers(client):
+    owners = {}
+    for m in client.models.list().data:
+        owners.setdefault(m.owned_by, []).append(m.id)
+    assert "glm-4.7" in owners["iflow"]
+    assert len(owners["flowith"]) == 17 and "claude-3.7-sonnet" in owners["flowith"]
+    assert owners["generic"] == ["gen-small", "gen-large"]
+
+
+def test_flowith_plain_and_streamed(client):
+    r = client.chat.completions.create(model="gpt-4.1", messages=[
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}])
+    assert r.choices[0].message.content == "Hello from Flowith"
+    assert r.model == "gpt-4.1"
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    chunks = list(client.chat.completions.create(model="deepseek-reasoner", messages=ask("scenario:think"),
+                                                 stream=True, stream_options={"include_usage": True}))
+    thought = "".join((c.choices[0].delta.model_extra or {}).get("reasoning_content") or "" for c in chunks if c.choices)
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert thought == "pondering" and content == "The answer"
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+
+
+def test_flowith_refuses_images(client):
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}])
+    assert "text only" in info.value.message
+
+
+def test_flowith_upstream_failure_is_502(client):
+    with pytest.raises(openai.InternalServerError) as info:
+        client.chat.completions.create(model="gpt-4.1", messages=ask("scenario:http:500"))
+    assert info.value.status_code == 502
+
+
+def test_generic_provider(client):
+    r = client.chat.completions.create(model="generic/gen-large", messages=ask("hi"), n=2)
+    assert [c.message.content for c in r.choices] == ["answer 0", "answer 1"]
+    assert r.model == "generic/gen-large"
+    chunks = list(client.chat.completions.create(model="gen-small", messages=ask("hi"), stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "generic"
+    assert all(c.usage is None for c in chunks)

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import OpenAIWire
 import Providers
@@ -14,11 +15,15 @@ struct HealthRoute: Sendable {
             let status = provider.status()
             usable = usable || status.state == .ok
             broken = broken || status.state == .needsSignIn
-            entries[provider.name] = [
+            var entry: JSONObject = [
                 "kind": .string(provider.kind), "state": .string(status.state.rawValue),
                 "accounts": .int(Int64(status.accounts)), "models": .int(Int64(provider.modelIDs.count)),
                 "detail": .string(status.detail),
             ]
+            if !status.tokenExpiries.isEmpty {
+                entry["token_expires_at"] = .array(status.tokenExpiries.map { .string($0.formatted(.iso8601)) })
+            }
+            entries[provider.name] = .object(entry)
         }
         let body: JSON = [
             "status": usable && !broken ? "ok" : "degraded", "version": .string(FlowgateVersion.current),

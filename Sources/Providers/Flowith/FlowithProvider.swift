@@ -79,15 +79,14 @@ public final class FlowithProvider: ChatProvider {
         let snapshots = accounts.map(\.snapshot)
         let current = now()
         let usable = snapshots.filter { ($0.expiry ?? .distantFuture) > current || $0.refresh != nil }
-        let expiries = snapshots.compactMap(\.expiry).map { ISO8601DateFormatter().string(from: $0) }
+        let expiries = snapshots.compactMap(\.expiry).map { $0.formatted(.iso8601) }
         let detail =
             "\(snapshots.count) account(s), \(usable.count) usable"
             + (expiries.isEmpty ? "" : "; token expiry \(expiries.joined(separator: ", "))")
-        return ProviderStatus(state: usable.isEmpty ? .needsSignIn : .ok, accounts: snapshots.count, detail: detail)
+        return ProviderStatus(
+            state: usable.isEmpty ? .needsSignIn : .ok, accounts: snapshots.count, detail: detail,
+            tokenExpiries: snapshots.compactMap(\.expiry))
     }
-
-    /// Expiry of each account's token, for /health and `flowgate check`.
-    public var tokenExpiries: [Date?] { accounts.map(\.snapshot.expiry) }
 
     public func check(_ request: ChatRequest) throws(OpenAIError) {
         if request.choiceCount > 1 {
