@@ -193,3 +193,21 @@ import Testing
             ])
     }
 }
+
+@Suite struct AliasFileTests {
+    @Test func aliasesFileUsesTheModelsJSONFormat() throws {
+        let path = NSTemporaryDirectory() + "flowgate-aliases-\(UUID().uuidString).json"
+        try Data(#"{"gpt-4o-mini": "glm-4.7", "coder": "qwen3-coder-plus"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let yaml =
+            "providers:\n  - kind: iflow\n    name: iflow\n    aliases_file: \(path)\n    aliases: {fast: glm-5}\n"
+        let config = try GatewayConfig.resolve(
+            flags: .init(), environment: [:], home: "/h", readFile: { $0 == "/h/.flowgate/config.yaml" ? yaml : nil })
+        #expect(config.iflow.aliases == ["gpt-4o-mini": "glm-4.7", "coder": "qwen3-coder-plus", "fast": "glm-5"])
+        let broken = "providers:\n  - kind: iflow\n    aliases_file: /nonexistent.json\n"
+        #expect(throws: ConfigError.self) {
+            try GatewayConfig.resolve(
+                flags: .init(), environment: [:], home: "/h",
+                readFile: { $0 == "/h/.flowgate/config.yaml" ? broken : nil })
+        }
+    }
+}

@@ -1,11 +1,12 @@
 import Foundation
 import OpenAIWire
+import Providers
 import Yams
 
 /// The YAML config file (SPEC 1). Strict: an unknown key is an error naming its
 /// path and line, never silently ignored. Only the keys present change `config`.
 enum ConfigFile {
-    static func apply(yaml: String, origin: String, to config: inout GatewayConfig) throws(ConfigError) {
+    static func apply(yaml: String, origin: String, home: String, to config: inout GatewayConfig) throws(ConfigError) {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else { return }  // an empty file
@@ -17,7 +18,7 @@ enum ConfigFile {
         let top = try file.mapping(allowed: ["server", "providers", "aliases"])
         if let server = top["server"] { try applyServer(server, to: &config) }
         if let providers = top["providers"] {
-            config.providers = try providers.list().map(provider)
+            config.providers = try providers.list().map { node throws(ConfigError) in try provider(node, home: home) }
         }
         if let aliases = top["aliases"] { config.aliases = try aliases.stringMap() }
     }
@@ -56,10 +57,27 @@ enum ConfigFile {
     }
 
     private static let common: Set<String> = [
-        "name", "kind", "base_url", "aliases", "max_concurrency", "queue_limit", "queue_timeout_seconds",
+        "name", "kind", "base_url", "aliases", "aliases_file", "max_concurrency", "queue_limit",
+        "queue_timeout_seconds",
     ]
 
-    private static func provider(_ node: ConfigNode) throws(ConfigError) -> ProviderConfig {
+    /// `aliases` inline, plus `aliases_file`: a mapping file in the models.json format.
+    private static func aliases(_ m: [String: ConfigNode], home: String) throws(ConfigError) -> [String: String] {
+        var result = try m["aliases"]?.stringMap() ?? [:]
+        if let file = m["aliases_file"] {
+            let path = try file.string()
+            do {
+                for (name, target) in try ModelMapping.load(GatewayConfig.expandHome(path, home: home)) {
+                    result[name] = target
+                }
+            } catch {
+                throw file.error("cannot be used: \(error)")
+            }
+        }
+        return result
+    }
+
+    private static func provider(_ node: ConfigNode, home: String) throws(ConfigError) -> ProviderConfig {
         guard let kind = try node.mapping(allowed: nil)["kind"] else {
             throw node.error("needs a 'kind' (iflow, flowith or openai)")
         }
@@ -72,7 +90,7 @@ enum ConfigFile {
             if let v = m["api_key"] { p.apiKey = try v.string() }
             if let v = m["settings"] { p.settingsPath = try v.string() }
             if let v = m["models_file"] { p.modelsPath = try v.string() }
-            if let v = m["aliases"] { p.aliases = try v.stringMap() }
+            p.aliases = try aliases(m, home: home)
             try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
             return .iflow(p)
         case "flowith":
@@ -98,7 +116,7 @@ enum ConfigFile {
             if let v = m["refresh_url"] { p.refreshURL = try v.string() }
             if let v = m["models_file"] { p.modelsPath = try v.string() }
             if let v = m["replace_models"] { p.replaceModels = try v.bool() }
-            if let v = m["aliases"] { p.aliases = try v.stringMap() }
+            p.aliases = try aliases(m, home: home)
             try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
             return .flowith(p)
         case "openai":
@@ -116,7 +134,7 @@ enum ConfigFile {
             }
             if let v = m["models"] { p.models = try v.stringList() }
             if let v = m["headers"] { p.headers = try v.stringMap() }
-            if let v = m["aliases"] { p.aliases = try v.stringMap() }
+            p.aliases = try aliases(m, home: home)
             try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
             return .openai(p)
         default:

@@ -177,9 +177,9 @@ extension GatewayConfig {
         if let explicit = flags.configPath ?? env["FLOWGATE_CONFIG"] {
             let path = expandHome(explicit, home: home)
             guard let text = readFile(path) else { throw ConfigError("Cannot read the config file \(path).") }
-            try ConfigFile.apply(yaml: text, origin: path, to: &config)
+            try ConfigFile.apply(yaml: text, origin: path, home: home, to: &config)
         } else if let text = readFile(dataDir + "/config.yaml") {
-            try ConfigFile.apply(yaml: text, origin: dataDir + "/config.yaml", to: &config)
+            try ConfigFile.apply(yaml: text, origin: dataDir + "/config.yaml", home: home, to: &config)
         }
 
         try applyEnvironment(env, to: &config)

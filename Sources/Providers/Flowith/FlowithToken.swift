@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import OpenAIWire
 
 /// SPEC 4.2: the Flowith token is a Supabase JWT that lives about an hour. Its
@@ -22,25 +21,4 @@ public enum FlowithToken {
         return Data(base64Encoded: base64)
     }
 
-}
-
-/// One Flowith account: its current token (renewed in place), refresh token and slots.
-final class FlowithAccount: Sendable {
-    struct Tokens: Sendable {
-        var access: String
-        var refresh: String?
-        var expiry: Date?
-    }
-
-    let tokens: Mutex<Tokens>
-    let queue: AccountQueue
-    /// One renewal at a time; the others wait for its result.
-    let renewal = Mutex<Task<Void, any Error>?>(nil)
-
-    init(token: String, refreshToken: String?, queue: AccountQueue) {
-        self.tokens = Mutex(Tokens(access: token, refresh: refreshToken, expiry: FlowithToken.expiry(of: token)))
-        self.queue = queue
-    }
-
-    var snapshot: Tokens { tokens.withLock { $0 } }
 }
