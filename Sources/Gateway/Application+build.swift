@@ -12,6 +12,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let router = buildRouter(config: config, providers: providers, connections: connections)
+    let refreshers = providers.compactMap { ($0.provider as? IFlowProvider)?.refresher }
     return Application(
         router: router,
         server: .http1(
@@ -19,6 +20,7 @@ public func buildApplication(
                 additionalChannelHandlers: [ClientCloseHandler(watch: connections)],
                 idleTimeout: .init(config.connectionIdleTimeout))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+        services: refreshers.map { IFlowRefresherService(refresher: $0) },
         logger: logger)
 }
 
@@ -31,13 +33,23 @@ func buildRouter(
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
 
-    var known: [String: [HTTPRequest.Method]] = ["/health": [.get]]
+    let localOnly = LocalOnlyGuard(adminKey: config.adminKey)
+    let iflowRefresher = providers.lazy.compactMap { ($0.provider as? IFlowProvider)?.refresher }.first
+    let signIn = SignInRoutes(refresher: iflowRefresher, states: OAuthStateStore(), localOnly: localOnly)
+    let console = ConsolePage(models: models, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty)
+
+    var known: [String: [HTTPRequest.Method]] = [
+        "/health": [.get], "/": [.get], "/login/iflow": [.get], "/oauth2callback": [.get],
+    ]
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
 
     let router = Router(context: GatewayRequestContext.self)
     router.middlewares.add(OpenAIErrorMiddleware(routes: known, bodyLimit: config.bodyLimit))
-    router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys))
+    // The console and sign-in pages are for a browser (no Bearer key); they are guarded
+    // by LocalOnlyGuard instead (SPEC 5).
+    router.middlewares.add(
+        ClientKeyMiddleware(keys: config.clientKeys, openPaths: ["/health", "/", "/login/iflow", "/oauth2callback"]))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }
@@ -45,6 +57,9 @@ func buildRouter(
         router.get(RouterPath(path)) { _, _ in listing.respond() }
     }
     router.get("/health") { _, _ in health.respond() }
+    router.get("/") { request, context in try console.respond(request, context: context) }
+    router.get("/login/iflow") { request, context in try signIn.start(request, context: context) }
+    router.get("/oauth2callback") { request, context in try await signIn.callback(request, context: context) }
     return router
 }
 
@@ -55,12 +70,16 @@ public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Log
         switch provider {
         case .iflow(let p):
             let models = try IFlowModelList.load(overridePath: p.modelsPath)
+            let credentials = IFlowCredentials(environmentKey: p.apiKey, settingsPath: p.settingsPath)
+            let refresher = IFlowTokenRefresher(
+                oauth: IFlowOAuth(baseURL: p.oauthURL, client: client),
+                files: IFlowCredentialFiles(settingsPath: p.settingsPath), logger: logger,
+                onSaved: { _ = credentials.reload() })
             let iflow = IFlowProvider(
                 settings: .init(
                     name: p.name, baseURL: p.baseURL, models: models, headTimeout: headTimeout,
                     concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
-                credentials: IFlowCredentials(environmentKey: p.apiKey, settingsPath: p.settingsPath),
-                client: client, logger: logger)
+                credentials: credentials, client: client, logger: logger, refresher: refresher)
             return .init(provider: iflow, aliases: p.aliases)
         case .flowith(let p):
             var models = p.replaceModels ? [] : ModelMapping.shippedFlowith

@@ -44,13 +44,21 @@ public struct ProviderStatus: Sendable, Equatable {
     public var accounts: Int
     /// A short human sentence for logs, /health and the console (never a secret).
     public var detail: String
-    /// When each account's token expires, where tokens expire (Flowith's JWTs).
+    /// When each account's token expires, where tokens expire (Flowith's JWTs, iFlow sign-ins).
     public var tokenExpiries: [Date]
+    /// The start of the key in use, never more (`sk-ab…`).
+    public var keyHint: String?
 
-    public init(state: State, accounts: Int, detail: String, tokenExpiries: [Date] = []) {
+    public init(state: State, accounts: Int, detail: String, tokenExpiries: [Date] = [], keyHint: String? = nil) {
         self.state = state
         self.accounts = accounts
         self.detail = detail
         self.tokenExpiries = tokenExpiries
+        self.keyHint = keyHint
+    }
+
+    /// SPEC 5: at most a short prefix of a secret is ever shown.
+    public static func hint(_ secret: String) -> String {
+        String(secret.prefix(5)) + "…"
     }
 }

@@ -9,6 +9,7 @@ import Mocks
 import NIOCore
 import OpenAIWire
 import Providers
+import Synchronization
 
 /// flowgate in-process in front of a mock iFlow upstream on 127.0.0.1:0.
 struct GatewayHarness {
@@ -17,6 +18,11 @@ struct GatewayHarness {
     let flowith: MockFlowith?
     /// With a generic OpenAI-compatible mock, named `generic`, last in order.
     let openai: MockOpenAI?
+    /// With the iFlow OAuth mock: iFlow's key then comes from a settings.json in `home`.
+    let oauth: MockIFlowOAuth?
+    let home = NSTemporaryDirectory() + "flowgate-home-\(UUID().uuidString)"
+    /// The providers of the running gateway, for tests that drive them directly.
+    let built = ProvidersBox()
     let logger: Logger
     var configure: @Sendable (inout GatewayConfig) -> Void = { _ in }
 
@@ -24,8 +30,10 @@ struct GatewayHarness {
 
     init(
         mock: MockIFlow = MockIFlow(), flowith: MockFlowith? = nil, openai: MockOpenAI? = nil,
-        logger: Logger = Logger(label: "test"), configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
+        oauth: MockIFlowOAuth? = nil, logger: Logger = Logger(label: "test"),
+        configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
     ) {
+        self.oauth = oauth
         self.mock = mock
         self.flowith = flowith
         self.openai = openai
@@ -38,6 +46,7 @@ struct GatewayHarness {
         mock.addRoutes(to: mockRouter)
         flowith?.addRoutes(to: mockRouter)
         openai?.addRoutes(to: mockRouter)
+        oauth?.addRoutes(to: mockRouter)
         let mockApp = Application(router: mockRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await mockApp.test(.live) { upstream in
             var config = GatewayConfig()
@@ -46,6 +55,11 @@ struct GatewayHarness {
             config.iflow.apiKey = mock.apiKey
             config.iflow.settingsPath = "/nonexistent/settings.json"
             let base = "http://127.0.0.1:\(upstream.port!)"
+            if oauth != nil {
+                config.iflow.apiKey = nil
+                config.iflow.oauthURL = base
+                config.iflow.settingsPath = home + "/.iflow/settings.json"
+            }
             if flowith != nil {
                 var settings = GatewayConfig.Flowith()
                 settings.baseURL = base + "/flowith"
@@ -65,6 +79,7 @@ struct GatewayHarness {
             do {
                 let providers = try makeProviders(config: config, client: client, logger: logger)
                 for entry in providers { await entry.provider.refreshModels() }
+                built.entries.withLock { $0 = providers }
                 let app = buildApplication(config: config, providers: providers, logger: logger)
                 // The chat route closes connections after answering (SWIFT-NOTES): use a reconnecting client.
                 try await app.test(.ahc(.http)) { gateway in try await test(gateway, settings) }
@@ -114,4 +129,10 @@ extension TestResponse {
     var streamedContent: String {
         events.compactMap { $0?["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
     }
+}
+
+final class ProvidersBox: Sendable {
+    let entries = Mutex<[ModelRouter.Entry]>([])
+
+    var iflow: IFlowProvider? { entries.withLock { $0.lazy.compactMap { $0.provider as? IFlowProvider }.first } }
 }

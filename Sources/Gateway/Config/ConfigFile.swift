@@ -27,7 +27,7 @@ enum ConfigFile {
         let server = try node.mapping(allowed: [
             "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
             "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
-            "https_proxy",
+            "https_proxy", "admin_key",
         ])
         if let v = server["host"] { config.host = try v.string() }
         if let v = server["port"] { config.port = try v.int(in: 0...65535) }
@@ -54,6 +54,7 @@ enum ConfigFile {
         if let v = server["read_timeout_seconds"] { config.upstreamReadTimeout = .seconds(try v.int(in: 1...86400)) }
         if let v = server["idle_timeout_seconds"] { config.connectionIdleTimeout = .seconds(try v.int(in: 1...86400)) }
         if let v = server["https_proxy"] { config.httpsProxy = try v.string() }
+        if let v = server["admin_key"] { config.adminKey = try v.string() }
     }
 
     private static let common: Set<String> = [
@@ -83,13 +84,14 @@ enum ConfigFile {
         }
         switch try kind.string() {
         case "iflow":
-            let m = try node.mapping(allowed: common.union(["api_key", "settings", "models_file"]))
+            let m = try node.mapping(allowed: common.union(["api_key", "settings", "models_file", "oauth_url"]))
             var p = GatewayConfig.IFlow()
             if let v = m["name"] { p.name = try v.string() }
             if let v = m["base_url"] { p.baseURL = try v.string() }
             if let v = m["api_key"] { p.apiKey = try v.string() }
             if let v = m["settings"] { p.settingsPath = try v.string() }
             if let v = m["models_file"] { p.modelsPath = try v.string() }
+            if let v = m["oauth_url"] { p.oauthURL = try v.string() }
             p.aliases = try aliases(m, home: home)
             try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
             return .iflow(p)

@@ -21,6 +21,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var clientKeys: [String] = []
     /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
     public var allowUnauthenticated = false
+    /// Opens the console and sign-in routes to non-loopback clients that present it (SPEC 5).
+    public var adminKey: String?
     /// A connection with no request in progress (including a client that sends its
     /// request head too slowly) is closed after this long.
     public var connectionIdleTimeout: Duration = .seconds(75)
@@ -74,6 +76,8 @@ extension GatewayConfig {
     public struct IFlow: Sendable, Equatable {
         public var name = "iflow"
         public var baseURL = "https://apis.iflow.cn/v1"
+        /// The OAuth server (sign-in, token refresh, getUserInfo).
+        public var oauthURL = "https://iflow.cn"
         public var apiKey: String?
         public var settingsPath = "~/.iflow/settings.json"
         /// A user file replacing the shipped model list.
@@ -213,11 +217,13 @@ extension GatewayConfig {
         }
         if let proxy = env["HTTPS_PROXY"] ?? env["https_proxy"] { config.httpsProxy = proxy }
         if let keys = env["API_KEY"] { config.clientKeys = commaSeparated(keys) }
+        if let key = env["FLOWGATE_ADMIN_KEY"] { config.adminKey = key }
 
         // iFlow: IFLOW_API_KEY enables it even when the file lists no iFlow provider.
         if let key = env["IFLOW_API_KEY"] { config.iflow.apiKey = key }
         if config.providers.contains(where: { $0.kind == "iflow" }) {
             if let url = env["IFLOW_BASE_URL"] { config.iflow.baseURL = url }
+            if let url = env["IFLOW_OAUTH_URL"] { config.iflow.oauthURL = url }
             if let path = env["IFLOW_SETTINGS"] { config.iflow.settingsPath = path }
             if let path = env["IFLOW_MODELS"] { config.iflow.modelsPath = path }
             if let limit = env["IFLOW_MAX_CONCURRENCY"] {
@@ -276,6 +282,7 @@ extension GatewayConfig {
                 p.settingsPath = Self.expandHome(p.settingsPath, home: home)
                 p.modelsPath = p.modelsPath.map { Self.expandHome($0, home: home) }
                 try Self.checkURL(p.baseURL, origin: "The base URL of provider '\(name)' (IFLOW_BASE_URL)")
+                try Self.checkURL(p.oauthURL, origin: "The OAuth URL of provider '\(name)' (IFLOW_OAUTH_URL)")
                 providers[index] = .iflow(p)
             case .flowith(var p):
                 p.modelsPath = p.modelsPath.map { Self.expandHome($0, home: home) }

@@ -41,7 +41,14 @@ public final class IFlowProvider: ChatProvider {
     /// Largest non-streaming answer read from the upstream.
     private static let maxResponseBytes = 64 << 20
 
-    public init(settings: Settings, credentials: IFlowCredentials, client: HTTPClient, logger: Logger) {
+    /// Keeps an OAuth sign-in fresh, when there is one.
+    public let refresher: IFlowTokenRefresher?
+
+    public init(
+        settings: Settings, credentials: IFlowCredentials, client: HTTPClient, logger: Logger,
+        refresher: IFlowTokenRefresher? = nil
+    ) {
+        self.refresher = refresher
         self.settings = settings
         self.queue = AccountQueue(settings: settings.concurrency)
         self.credentials = credentials
@@ -50,11 +57,19 @@ public final class IFlowProvider: ChatProvider {
     }
 
     public func status() -> ProviderStatus {
+        if case .needsSignIn(let reason)? = refresher?.state {
+            return ProviderStatus(state: .needsSignIn, accounts: 1, detail: "iFlow sign-in lapsed: \(reason).")
+        }
+        let hint = credentials.currentKey().map(ProviderStatus.hint)
+        var expiries: [Date] = []
+        if case .ok(let expiry)? = refresher?.state { expiries = [expiry] }
         switch credentials.source {
         case .environment:
-            return ProviderStatus(state: .ok, accounts: 1, detail: "API key from IFLOW_API_KEY")
+            return ProviderStatus(state: .ok, accounts: 1, detail: "API key from IFLOW_API_KEY", keyHint: hint)
         case .settingsFile(let path):
-            return ProviderStatus(state: .ok, accounts: 1, detail: "API key from \(path)")
+            let how = expiries.isEmpty ? "API key" : "signed in; key"
+            return ProviderStatus(
+                state: .ok, accounts: 1, detail: "\(how) from \(path)", tokenExpiries: expiries, keyHint: hint)
         case .none:
             return ProviderStatus(state: .unconfigured, accounts: 0, detail: Self.notConfigured)
         }
@@ -129,6 +144,7 @@ public final class IFlowProvider: ChatProvider {
     /// Runs `operation` with the current key; a 439 (key expired) re-reads the
     /// credentials and retries once with a new key (SPEC 4.1).
     private func withKey<T: Sendable>(_ operation: @Sendable (String) async throws -> T) async throws -> T {
+        await refresher?.refreshIfExpired()
         guard let key = credentials.currentKey() else {
             throw OpenAIError.unavailable(Self.notConfigured, code: "provider_not_configured")
         }
@@ -136,6 +152,8 @@ public final class IFlowProvider: ChatProvider {
             do {
                 return try await operation(key)
             } catch let error as OpenAIError where error.code == IFlowErrors.keyExpiredCode {
+                // SPEC 4.1 (439): refresh the sign-in, then retry once with the new key.
+                await refresher?.refreshNow()
                 guard let renewed = credentials.reload(), renewed != key else { throw error }
                 logger.info("iFlow said the API key expired; retrying once with the renewed key")
                 return try await operation(renewed)

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import Providers
+
+/// `GET /` (SPEC 2): provider and account state, key prefix, token expiry in local
+/// time, the sign-in button, the model list and settings to copy into a client.
+/// Server-rendered, no scripts, nothing loaded from elsewhere.
+struct ConsolePage: Sendable {
+    let models: ModelRouter
+    let localOnly: LocalOnlyGuard
+    let clientKeysRequired: Bool
+
+    func respond(_ request: Request, context: GatewayRequestContext) throws -> Response {
+        try localOnly.check(request, context: context)
+        let base = "http://\(request.head.authority ?? "127.0.0.1:8000")/v1"
+        let html = HTML.page(title: "flowgate", body: render(baseURL: base))
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func render(baseURL: String) -> String {
+        var rows = ""
+        var iflowNeedsSignIn = false
+        for provider in models.providers {
+            let status = provider.status()
+            let css = status.state == .ok ? "ok" : status.state == .unconfigured ? "warn" : "bad"
+            let label = Self.label(status)
+            if provider.kind == "iflow" && status.state != .ok { iflowNeedsSignIn = true }
+            let expiry = status.tokenExpiries.map { Self.localTime($0) }.joined(separator: "<br>")
+            rows += """
+                <tr><td><b>\(HTML.escape(provider.name))</b><br><small>\(HTML.escape(provider.kind))</small></td>
+                <td class="\(css)">\(HTML.escape(label))</td><td>\(status.accounts)</td>
+                <td><code>\(HTML.escape(status.keyHint ?? "—"))</code></td><td>\(expiry.isEmpty ? "—" : expiry)</td>
+                <td><small>\(HTML.escape(status.detail))</small></td></tr>
+                """
+        }
+        let modelList = models.listing().map {
+            "<li><code>\(HTML.escape($0.id))</code> <small>\(HTML.escape($0.ownedBy))</small></li>"
+        }
+        .joined()
+        let keyLine = clientKeysRequired ? "your API_KEY" : "any value (no client key is configured)"
+        let signIn =
+            iflowNeedsSignIn
+            ? "<p><a class=\"button\" href=\"/login/iflow\" id=\"sign-in\">Sign in with iFlow</a></p>"
+            : "<p><a href=\"/login/iflow\" id=\"sign-in\">Sign in with iFlow again</a> (another account, or a fresh sign-in)</p>"
+        let example = """
+            curl \(baseURL)/chat/completions \\
+              -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' \\
+              -d '{"model":"\(models.listing().first?.id ?? "glm-4.7")","messages":[{"role":"user","content":"Hello"}]}'
+            """
+        return """
+            <h1>flowgate \(HTML.escape(FlowgateVersion.current))</h1>
+            <h2>Providers</h2>
+            <table><tr><th>provider</th><th>state</th><th>accounts</th><th>key</th><th>token expiry</th><th>detail</th></tr>\(rows)</table>
+            \(signIn)
+            <h2>Client settings</h2>
+            <p>Base URL <code>\(HTML.escape(baseURL))</code>, API key \(HTML.escape(keyLine)).</p>
+            <pre>\(HTML.escape(example))</pre>
+            <h2>Models</h2>
+            <ul>\(modelList.isEmpty ? "<li>No provider has credentials yet.</li>" : modelList)</ul>
+            """
+    }
+
+    static func label(_ status: ProviderStatus) -> String {
+        switch status.state {
+        case .ok:
+            if let soonest = status.tokenExpiries.min(), soonest.timeIntervalSinceNow < 24 * 3600 {
+                return soonest.timeIntervalSinceNow < 0 ? "expired" : "expiring"
+            }
+            return "ok"
+        case .unconfigured: return "needs sign-in"
+        case .needsSignIn: return "needs sign-in again"
+        }
+    }
+
+    static func localTime(_ date: Date) -> String {
+        "<time datetime=\"\(date.formatted(.iso8601))\">\(HTML.escape(date.formatted(date: .abbreviated, time: .shortened)))</time>"
+    }
+}

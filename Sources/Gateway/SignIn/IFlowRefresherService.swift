@@ -1,0 +1,11 @@
+import Providers
+import ServiceLifecycle
+
+/// Runs the iFlow sign-in refresher for as long as the server runs (SPEC 4.1).
+struct IFlowRefresherService: Service {
+    let refresher: IFlowTokenRefresher
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await refresher.run() }
+    }
+}

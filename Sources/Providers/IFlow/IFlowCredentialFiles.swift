@@ -1,0 +1,94 @@
+import Foundation
+import OpenAIWire
+
+/// The official CLI's credential files (SPEC 4.1): `~/.iflow/settings.json` and
+/// `~/.iflow/oauth_creds.json`. Every key flowgate does not own is kept; writes
+/// are atomic (temp file + rename) with mode 0600.
+public struct IFlowCredentialFiles: Sendable {
+    public let settingsPath: String
+    public let credsPath: String
+
+    public init(settingsPath: String) {
+        self.settingsPath = settingsPath
+        self.credsPath = (settingsPath as NSString).deletingLastPathComponent + "/oauth_creds.json"
+    }
+
+    /// A stored sign-in: what the refresher needs.
+    public struct Stored: Sendable, Equatable {
+        public var accessToken: String?
+        public var refreshToken: String?
+        public var expiry: Date?
+        public var user: [String: String]
+    }
+
+    /// `oauth_creds.json`, else iflow2api's older keys in settings.json (so users can migrate).
+    public func load() -> Stored? {
+        if let creds = Self.readObject(credsPath),
+            creds["refresh_token"]?.stringValue != nil || creds["access_token"] != nil
+        {
+            let expiry = creds["expiry_date"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
+            var user: [String: String] = [:]
+            for key in ["userId", "userName", "email", "phone"] { user[key] = creds[key]?.stringValue }
+            return Stored(
+                accessToken: creds["access_token"]?.stringValue, refreshToken: creds["refresh_token"]?.stringValue,
+                expiry: expiry, user: user)
+        }
+        if let settings = Self.readObject(settingsPath), let refresh = settings["oauth_refresh_token"]?.stringValue {
+            let expiry = settings["oauth_expires_at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) }
+            return Stored(
+                accessToken: settings["oauth_access_token"]?.stringValue, refreshToken: refresh, expiry: expiry,
+                user: [:])
+        }
+        return nil
+    }
+
+    /// Writes a sign-in (or refresh) the way the official CLI stores it.
+    public func save(_ signIn: IFlowOAuth.SignIn) throws {
+        var settings = Self.readObject(settingsPath) ?? [:]
+        settings["apiKey"] = .string(signIn.apiKey)
+        settings["searchApiKey"] = .string(signIn.apiKey)
+        settings["selectedAuthType"] = "oauth-iflow"
+        if settings["baseUrl"] == nil { settings["baseUrl"] = "https://apis.iflow.cn/v1" }
+        var creds = Self.readObject(credsPath) ?? [:]
+        creds["access_token"] = .string(signIn.accessToken)
+        if let refresh = signIn.refreshToken { creds["refresh_token"] = .string(refresh) }
+        creds["expiry_date"] = .int(Int64(signIn.expiry.timeIntervalSince1970 * 1000))
+        if let type = signIn.tokenType { creds["token_type"] = .string(type) }
+        if let scope = signIn.scope { creds["scope"] = .string(scope) }
+        creds["apiKey"] = .string(signIn.apiKey)
+        for (key, value) in signIn.user { creds[key] = .string(value) }
+        // The creds first: a settings.json pointing at oauth without creds would be worse.
+        try Self.writeAtomically(creds, to: credsPath)
+        try Self.writeAtomically(settings, to: settingsPath)
+    }
+
+    static func readObject(_ path: String) -> JSONObject? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return (try? JSONCoding.decode(data))?.objectValue
+    }
+
+    /// Temp file created 0600 in the same directory, fsynced, then renamed over the target.
+    static func writeAtomically(_ object: JSONObject, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let temporary = "\(path).tmp-\(UUID().uuidString)"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw CredentialFileError(message: "cannot create \(temporary): errno \(errno)") }
+        var buffer = JSONCoding.buffer(.object(object))
+        buffer.writeString("\n")
+        let ok = buffer.withUnsafeReadableBytes { bytes in write(fd, bytes.baseAddress, bytes.count) == bytes.count }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard ok, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw CredentialFileError(message: "cannot write \(path): errno \(errno)")
+        }
+    }
+}
+
+public struct CredentialFileError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
