@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Gateway
 
@@ -18,6 +19,9 @@ struct CheckCommand: AsyncParsableCommand {
                 print(
                     "\(provider.name) (\(provider.kind)): \(status.state.rawValue), \(provider.modelIDs.count) models. \(status.detail)"
                 )
+                for expiry in status.tokenExpiries {
+                    print("  token expires \(expiry.formatted(date: .abbreviated, time: .shortened)) (local time)")
+                }
             }
             return usable
         }

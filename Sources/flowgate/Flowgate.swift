@@ -7,6 +7,6 @@ struct Flowgate: AsyncParsableCommand {
         commandName: "flowgate",
         abstract: "An OpenAI-compatible API in front of iFlow and other AI accounts.",
         version: FlowgateVersion.current,
-        subcommands: [ServeCommand.self, ModelsCommand.self, CheckCommand.self],
+        subcommands: [ServeCommand.self, ModelsCommand.self, CheckCommand.self, LoginCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -1,5 +1,9 @@
 """The OpenAI compatibility contract (SPEC 3), checked with the official openai SDK."""
 import json
+import os
+import subprocess
+import urllib.parse
+import urllib.request
 import time
 
 import openai
@@ -232,3 +236,49 @@ def test_generic_provider(client):
     chunks = list(client.chat.completions.create(model="gen-small", messages=ask("hi"), stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "generic"
     assert all(c.usage is None for c in chunks)
+
+
+# ---- flowgate login iflow (SPEC 1, 4.1), against the mock OAuth server
+
+def _login_env(servers):
+    import tempfile
+    home = tempfile.mkdtemp(prefix="flowgate-login-")
+    return home, {"PATH": os.environ.get("PATH", ""), "HOME": home, "IFLOW_OAUTH_URL": servers.mock_url}
+
+
+def _signed_in(home):
+    with open(os.path.join(home, ".iflow", "settings.json")) as f:
+        settings = json.load(f)
+    with open(os.path.join(home, ".iflow", "oauth_creds.json")) as f:
+        creds = json.load(f)
+    assert settings["apiKey"].startswith("sk-for-access-") and settings["selectedAuthType"] == "oauth-iflow"
+    assert creds["refresh_token"].startswith("refresh-") and creds["expiry_date"] > time.time() * 1000
+    for name in ("settings.json", "oauth_creds.json"):
+        assert os.stat(os.path.join(home, ".iflow", name)).st_mode & 0o777 == 0o600
+
+
+def test_login_paste(servers):
+    from conftest import BIN_DIR
+    home, env = _login_env(servers)
+    done = subprocess.run([os.path.join(BIN_DIR, "flowgate"), "login", "iflow", "--paste", "--timeout", "20"], env=env,
+                          input="mock-auth-code\n", capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "redirect=" + urllib.parse.quote(servers.mock_url + "/oauth/code-display", safe="") in done.stdout
+    _signed_in(home)
+
+
+def test_login_with_local_callback(servers):
+    from conftest import BIN_DIR
+    home, env = _login_env(servers)
+    proc = subprocess.Popen([os.path.join(BIN_DIR, "flowgate"), "login", "iflow", "--no-browser", "--timeout", "20"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = None
+    for line in proc.stdout:
+        if line.strip().startswith("http"):
+            url = line.strip()
+            break
+    assert url and "redirect=http%3A%2F%2Flocalhost%3A114" in url
+    # The "browser": iFlow's authorize page redirects to the CLI's local listener.
+    urllib.request.urlopen(url, timeout=10).read()
+    assert proc.wait(timeout=20) == 0
+    _signed_in(home)
