@@ -146,15 +146,9 @@ public final class FlowithProvider: ChatProvider {
             let built = FlowithRequest(
                 messages: messages, upstreamModel: upstreamModel, baseURL: settings.baseURL, token: token,
                 nodeID: UUID().uuidString.lowercased())
-            var request = HTTPClientRequest(url: built.url)
-            request.method = .POST
-            for (name, value) in built.headers { request.headers.add(name: name, value: value) }
-            request.body = .bytes(JSONCoding.buffer(built.body))
-            let response = try await client.execute(request, timeout: settings.headTimeout)
-            guard (200..<300).contains(response.status.code) else {
-                let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
-                throw Self.httpError(status: Int(response.status.code), body: Array(body.readableBytesView))
-            }
+            let response = try await client.postJSON(
+                url: built.url, headers: built.headers, body: built.body, timeout: settings.headTimeout
+            ) { status, body in Self.httpError(status: status, body: Array(body.readableBytesView)) }
             return (response, permit, FlowithTextDecoder(promptCharacters: FlowithTranslation.characters(in: messages)))
         } catch {
             permit.release()

@@ -168,15 +168,8 @@ public final class IFlowProvider: ChatProvider {
         let built = try IFlowRequest(
             chat: chat, upstreamModel: upstreamModel, baseURL: settings.baseURL, apiKey: key, session: session,
             timestampMs: timestamp)
-        var request = HTTPClientRequest(url: built.url)
-        request.method = .POST
-        for (name, value) in built.headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(JSONCoding.buffer(built.body))
-        let response = try await client.execute(request, timeout: settings.headTimeout)
-        guard (200..<300).contains(response.status.code) else {
-            let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
-            throw IFlowErrors.httpError(status: Int(response.status.code), body: Array(body.readableBytesView))
-        }
-        return response
+        return try await client.postJSON(
+            url: built.url, headers: built.headers, body: built.body, timeout: settings.headTimeout
+        ) { status, body in IFlowErrors.httpError(status: status, body: Array(body.readableBytesView)) }
     }
 }

@@ -68,7 +68,9 @@ public final class OpenAICompatibleProvider: ChatProvider {
         guard due else { return }
         do {
             var request = HTTPClientRequest(url: settings.baseURL + "/models")
-            addHeaders(to: &request, accept: "application/json")
+            for (name, value) in self.commonHeaders(accept: "application/json") {
+                request.headers.add(name: name, value: value)
+            }
             let response = try await client.execute(request, timeout: .seconds(15))
             let body = try await response.body.collect(upTo: 8 << 20)
             guard response.status == .ok, let data = try JSONCoding.decode(body)["data"]?.arrayValue else {
@@ -126,25 +128,19 @@ public final class OpenAICompatibleProvider: ChatProvider {
     private func send(_ chat: ChatRequest, upstreamModel: String) async throws -> HTTPClientResponse {
         var body = chat.body
         body["model"] = .string(upstreamModel)
-        var request = HTTPClientRequest(url: settings.baseURL + "/chat/completions")
-        request.method = .POST
-        addHeaders(to: &request, accept: chat.stream ? "text/event-stream" : "application/json")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(JSONCoding.buffer(body))
-        let response = try await client.execute(request, timeout: settings.headTimeout)
-        guard (200..<300).contains(response.status.code) else {
-            let bytes = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
-            throw httpError(status: Int(response.status.code), body: bytes)
-        }
-        return response
+        let accept = chat.stream ? "text/event-stream" : "application/json"
+        return try await client.postJSON(
+            url: settings.baseURL + "/chat/completions",
+            headers: [("Content-Type", "application/json")] + commonHeaders(accept: accept), body: body,
+            timeout: settings.headTimeout, failure: httpError)
     }
 
-    private func addHeaders(to request: inout HTTPClientRequest, accept: String) {
-        if let key = settings.apiKey, !key.isEmpty {
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        }
-        request.headers.add(name: "Accept", value: accept)
-        for (name, value) in settings.headers { request.headers.replaceOrAdd(name: name, value: value) }
+    /// The key, the Accept header, then the user's extra headers (which win).
+    private func commonHeaders(accept: String) -> [(String, String)] {
+        var headers: [(String, String)] = [("Accept", accept)]
+        if let key = settings.apiKey, !key.isEmpty { headers.insert(("Authorization", "Bearer \(key)"), at: 0) }
+        let overridden = Set(settings.headers.map { $0.0.lowercased() })
+        return headers.filter { !overridden.contains($0.0.lowercased()) } + settings.headers
     }
 
     /// The upstream speaks OpenAI: its client errors are passed on as they are; its
