@@ -93,7 +93,7 @@ public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Log
                     name: p.name, baseURL: p.baseURL, refreshURL: p.refreshURL, models: models,
                     headTimeout: headTimeout,
                     concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
-                accounts: p.accounts.map { .init(token: $0.token, refreshToken: $0.refreshToken) },
+                accounts: p.accounts,
                 client: client, logger: logger)
             return .init(provider: flowith, aliases: p.aliases)
         case .openai(let p):

@@ -63,7 +63,7 @@ public final class MockFlowith: Sendable {
         switch scenario {
         case "think"?: pieces = [("<thi", 0), ("nk>ponder", 0), ("ing</th", 0), ("ink>\n\nThe answer", 0)]
         case "unicode"?: pieces = [("h\u{e9}llo \u{4e16}\u{754c}", 0)]
-        case "slow"?: pieces = [("first ", 0), ("second ", 400), ("third", 400)]
+        case "slow"?: pieces = [("first ", 0), ("second ", 1000), ("third", 1000)]
         default: pieces = [("Hello", 0), (" from", 0), (" Flowith", 0)]
         }
         let splitBytes = scenario == "unicode"

@@ -1,5 +1,6 @@
 import Foundation
 import OpenAIWire
+import Providers
 
 /// Everything the server needs to start, resolved once with the precedence of
 /// SPEC 1: command-line flags > environment > config file > defaults.
@@ -92,15 +93,8 @@ extension GatewayConfig {
     }
 
     public struct Flowith: Sendable, Equatable {
-        public struct Account: Sendable, Equatable {
-            public var token: String
-            public var refreshToken: String?
-
-            public init(token: String, refreshToken: String? = nil) {
-                self.token = token
-                self.refreshToken = refreshToken
-            }
-        }
+        /// A token and its optional refresh token (the provider's own type).
+        public typealias Account = FlowithProvider.Account
 
         public var name = "flowith"
         public var baseURL = "https://edge.flo.ing"

@@ -30,7 +30,7 @@ public final class FlowithProvider: ChatProvider {
         }
     }
 
-    public struct Account: Sendable {
+    public struct Account: Sendable, Equatable {
         public var token: String
         public var refreshToken: String?
 
