@@ -147,6 +147,18 @@ import Testing
         }
     }
 
+    @Test func keyExpiredFromTheUpstreamRefreshesAndRetriesOnce() async throws {
+        let mock = MockIFlow(apiKey: MockIFlowOAuth.apiKey(forAccess: "access-2"), expiredKeys: ["sk-for-access-1"])
+        let harness = GatewayHarness(mock: mock, oauth: MockIFlowOAuth())
+        try await harness.run { gateway, _ in
+            _ = try await signIn(gateway, harness: harness)  // key sk-for-access-1, which iFlow now calls expired (439)
+            let response = try await gateway.chat(request("hi"))
+            #expect(response.status == .ok)
+            let keys = harness.mock.requests.map { $0.headers["authorization"] }
+            #expect(keys == ["Bearer sk-for-access-1", "Bearer sk-for-access-2"], "one refresh, one retry")
+        }
+    }
+
     @Test func transientFailuresAreRetriedAndInvalidGrantIsMarkedOnce() async throws {
         let captured = CapturedLog()
         let harness = Self.harness(logger: Logger(label: "signin") { _ in captured })
