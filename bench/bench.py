@@ -198,6 +198,10 @@ def start_iflow2api(base_url):
     port = free_port()
     home = os.path.join(WORK, f"home-iflow2api-{port}")
     os.makedirs(os.path.join(home, ".iflow2api"))
+    os.makedirs(os.path.join(home, ".iflow"))
+    # iflow2api's proxy reads the iFlow CLI's settings.json for the key and base URL.
+    with open(os.path.join(home, ".iflow", "settings.json"), "w") as f:
+        json.dump({"selectedAuthType": "iflow", "apiKey": UPSTREAM_KEY, "baseUrl": base_url}, f)
     with open(os.path.join(home, ".iflow2api", "config.json"), "w") as f:
         json.dump({"host": "127.0.0.1", "port": port, "api_key": UPSTREAM_KEY, "base_url": base_url,
                    "api_concurrency": 10, "check_update_on_startup": False}, f)
