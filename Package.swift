@@ -36,7 +36,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
-            resources: [.copy("IFlow/iflow-models.json"), .copy("Flowith/flowith-models.json")]
+            exclude: ["Resources"]
         ),
         // The Hummingbird application: routes, middleware, model routing, configuration.
         .target(

@@ -31,11 +31,10 @@ public enum ModelMapping {
         }
     }
 
+    /// SPEC 4.2: the original converter's 17 entries.
     public static let shippedFlowith: [(String, String)] = {
-        guard let url = Bundle.module.url(forResource: "flowith-models", withExtension: "json"),
-            let data = try? Data(contentsOf: url), let mapping = try? parse(data, origin: "flowith-models.json")
-        else {
-            fatalError("flowgate's bundled flowith-models.json is missing or invalid")
+        guard let mapping = try? parse(Data(ShippedModels.flowith.utf8), origin: "the shipped Flowith mapping") else {
+            fatalError("flowgate's shipped Flowith mapping is not valid JSON")  // caught by the tests
         }
         return mapping
     }()

@@ -22,11 +22,8 @@ public struct IFlowModelList: Sendable, Equatable, Decodable {
     }
 
     public static let shipped: IFlowModelList = {
-        guard let url = Bundle.module.url(forResource: "iflow-models", withExtension: "json"),
-            let data = try? Data(contentsOf: url), let list = try? decode(data, origin: "iflow-models.json")
-        else {
-            // The resource is part of the package; without it the build itself is broken.
-            fatalError("flowgate's bundled iflow-models.json is missing or invalid")
+        guard let list = try? decode(Data(ShippedModels.iflow.utf8), origin: "the shipped iFlow model list") else {
+            fatalError("flowgate's shipped iFlow model list is not valid JSON")  // caught by the tests
         }
         return list
     }()

@@ -1,0 +1,37 @@
+"""The binary on its own: copied into an empty directory and run with an empty HOME
+(no resource bundle beside it, no config), it serves /health and answers --version."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+from conftest import BIN_DIR, free_port
+
+
+def test_binary_runs_alone_from_an_empty_directory():
+    workdir = tempfile.mkdtemp(prefix="flowgate-alone-")
+    home = tempfile.mkdtemp(prefix="flowgate-empty-home-")
+    binary = shutil.copy(os.path.join(BIN_DIR, "flowgate"), os.path.join(workdir, "flowgate"))
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, cwd=workdir, timeout=30)
+    assert version.returncode == 0 and version.stdout.strip()
+    port = free_port()
+    proc = subprocess.Popen([binary], cwd=workdir, env={"HOME": home, "PORT": str(port), "PATH": "/usr/bin:/bin"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    health = json.load(r)
+                break
+            except Exception:
+                time.sleep(0.1)
+        assert health is not None, proc.stdout.read() if proc.poll() is not None else "no answer"
+        assert health["status"] == "degraded"
+        assert health["providers"]["iflow"]["models"] == 12
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
