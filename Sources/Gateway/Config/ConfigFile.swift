@@ -15,7 +15,7 @@ enum ConfigFile {
             throw ConfigError("\(origin): not valid YAML: \(error)")
         }
         let file = ConfigNode(node: root, path: "", origin: origin)
-        let top = try file.mapping(allowed: ["server", "providers", "aliases"])
+        let top = try file.mapping(allowed: Keys.top)
         if let server = top["server"] { try applyServer(server, to: &config) }
         if let providers = top["providers"] {
             config.providers = try providers.list().map { node throws(ConfigError) in try provider(node, home: home) }
@@ -24,11 +24,7 @@ enum ConfigFile {
     }
 
     private static func applyServer(_ node: ConfigNode, to config: inout GatewayConfig) throws(ConfigError) {
-        let server = try node.mapping(allowed: [
-            "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
-            "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
-            "https_proxy", "admin_key",
-        ])
+        let server = try node.mapping(allowed: Keys.server)
         if let v = server["host"] { config.host = try v.string() }
         if let v = server["port"] { config.port = try v.int(in: 0...65535) }
         if let v = server["api_keys"] { config.clientKeys = try v.stringList() }
@@ -57,10 +53,29 @@ enum ConfigFile {
         if let v = server["admin_key"] { config.adminKey = try v.string() }
     }
 
-    private static let common: Set<String> = [
-        "name", "kind", "base_url", "aliases", "aliases_file", "max_concurrency", "queue_limit",
-        "queue_timeout_seconds",
-    ]
+    /// Every key the file may hold, by place (docs/configuration.md is checked against these).
+    enum Keys {
+        static let top: Set<String> = ["server", "providers", "aliases"]
+        static let server: Set<String> = [
+            "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
+            "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
+            "https_proxy", "admin_key",
+        ]
+        static let common: Set<String> = [
+            "name", "kind", "base_url", "aliases", "aliases_file", "max_concurrency", "queue_limit",
+            "queue_timeout_seconds",
+        ]
+        static let iflow: Set<String> = ["api_key", "settings", "models_file", "oauth_url"]
+        static let flowith: Set<String> = [
+            "tokens", "accounts", "refresh_token", "refresh_url", "models_file", "replace_models",
+        ]
+        static let flowithAccount: Set<String> = ["token", "refresh_token"]
+        static let openai: Set<String> = ["api_key", "api_key_env", "models", "headers"]
+
+        static var all: Set<String> {
+            top.union(server).union(common).union(iflow).union(flowith).union(flowithAccount).union(openai)
+        }
+    }
 
     /// `aliases` inline, plus `aliases_file`: a mapping file in the models.json format.
     private static func aliases(_ m: [String: ConfigNode], home: String) throws(ConfigError) -> [String: String] {
@@ -84,7 +99,7 @@ enum ConfigFile {
         }
         switch try kind.string() {
         case "iflow":
-            let m = try node.mapping(allowed: common.union(["api_key", "settings", "models_file", "oauth_url"]))
+            let m = try node.mapping(allowed: Keys.common.union(Keys.iflow))
             var p = GatewayConfig.IFlow()
             if let v = m["name"] { p.name = try v.string() }
             if let v = m["base_url"] { p.baseURL = try v.string() }
@@ -97,16 +112,14 @@ enum ConfigFile {
             return .iflow(p)
         case "flowith":
             let m = try node.mapping(
-                allowed: common.union([
-                    "tokens", "accounts", "refresh_token", "refresh_url", "models_file", "replace_models",
-                ]))
+                allowed: Keys.common.union(Keys.flowith))
             var p = GatewayConfig.Flowith()
             if let v = m["name"] { p.name = try v.string() }
             if let v = m["base_url"] { p.baseURL = try v.string() }
             if let v = m["tokens"] { p.accounts = try v.stringList().map { .init(token: $0) } }
             if let v = m["accounts"] {
                 p.accounts += try v.list().map { entry throws(ConfigError) in
-                    let a = try entry.mapping(allowed: ["token", "refresh_token"])
+                    let a = try entry.mapping(allowed: Keys.flowithAccount)
                     guard let token = a["token"] else { throw entry.error("needs a 'token'") }
                     return .init(token: try token.string(), refreshToken: try a["refresh_token"]?.string())
                 }
@@ -122,7 +135,7 @@ enum ConfigFile {
             try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
             return .flowith(p)
         case "openai":
-            let m = try node.mapping(allowed: common.union(["api_key", "api_key_env", "models", "headers"]))
+            let m = try node.mapping(allowed: Keys.common.union(Keys.openai))
             guard let name = m["name"] else { throw node.error("needs a 'name' (used as the model prefix)") }
             guard let base = m["base_url"] else { throw node.error("needs a 'base_url'") }
             var p = GatewayConfig.OpenAICompatible(name: try name.string(), baseURL: try base.string())

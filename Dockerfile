@@ -1,0 +1,21 @@
+# Build: the official Swift image; run: slim Debian with the static binary only.
+FROM swift:6.3-bookworm AS build
+WORKDIR /src
+COPY Package.swift ./
+COPY Sources ./Sources
+COPY Tests ./Tests
+RUN swift build -c release --static-swift-stdlib --product flowgate \
+    && cp "$(swift build -c release --show-bin-path)/flowgate" /flowgate
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --home-dir /data --uid 10001 flowgate
+COPY --from=build /flowgate /usr/local/bin/flowgate
+USER flowgate
+ENV HOME=/data HOST=0.0.0.0 PORT=7860
+VOLUME ["/data"]
+EXPOSE 7860
+ENTRYPOINT ["/usr/local/bin/flowgate"]
+CMD ["serve"]
