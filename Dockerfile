@@ -4,16 +4,20 @@ WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib --product flowgate \
+ARG FLOWGATE_COMMIT=unknown
+RUN sed -i "s/static let value = \"unknown\"/static let value = \"${FLOWGATE_COMMIT}\"/" Sources/Gateway/BuildCommit.swift \
+    && swift build -c release --static-swift-stdlib --product flowgate \
     && cp "$(swift build -c release --show-bin-path)/flowgate" /flowgate
 
 FROM debian:bookworm-slim
+# ca-certificates follows Debian's security updates; pinning it would freeze them.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --home-dir /data --uid 10001 flowgate
 COPY --from=build /flowgate /usr/local/bin/flowgate
-USER flowgate
+USER 10001
 ENV HOME=/data HOST=0.0.0.0 PORT=7860
 VOLUME ["/data"]
 EXPOSE 7860

@@ -6,7 +6,7 @@ struct Flowgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowgate",
         abstract: "An OpenAI-compatible API in front of iFlow and other AI accounts.",
-        version: FlowgateVersion.current,
+        version: FlowgateVersion.full,
         subcommands: [ServeCommand.self, ModelsCommand.self, CheckCommand.self, LoginCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -1,5 +1,6 @@
 """The binary on its own: copied into an empty directory and run with an empty HOME
-(no resource bundle beside it, no config), it serves /health and answers --version."""
+(no resource bundle beside it, no config), it serves /health and answers --version.
+CI points FLOWGATE_RELEASE_BIN at the static release build (scripts/build-release)."""
 import json
 import os
 import shutil
@@ -14,9 +15,14 @@ from conftest import BIN_DIR, free_port
 def test_binary_runs_alone_from_an_empty_directory():
     workdir = tempfile.mkdtemp(prefix="flowgate-alone-")
     home = tempfile.mkdtemp(prefix="flowgate-empty-home-")
-    binary = shutil.copy(os.path.join(BIN_DIR, "flowgate"), os.path.join(workdir, "flowgate"))
+    source = os.environ.get("FLOWGATE_RELEASE_BIN") or os.path.join(BIN_DIR, "flowgate")
+    binary = shutil.copy(source, os.path.join(workdir, "flowgate"))
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, cwd=workdir, timeout=30)
-    assert version.returncode == 0 and version.stdout.strip()
+    assert version.returncode == 0 and version.stdout.startswith("0.") and "(commit " in version.stdout
+    if os.environ.get("FLOWGATE_RELEASE_BIN"):
+        linked = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+        assert "libswiftCore" not in linked and "libFoundation" not in linked, "the Swift runtime is linked in"
+        assert "(commit unknown)" not in version.stdout, "the release build is stamped"
     port = free_port()
     proc = subprocess.Popen([binary], cwd=workdir, env={"HOME": home, "PORT": str(port), "PATH": "/usr/bin:/bin"},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
