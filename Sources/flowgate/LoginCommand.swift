@@ -106,6 +106,8 @@ struct LoginIFlowCommand: AsyncParsableCommand {
             }
             while let result = try await group.next() {
                 if let code = result {
+                    // Let the listener finish writing its page to the browser before it stops.
+                    try? await Task.sleep(for: .milliseconds(500))
                     group.cancelAll()
                     return (code, redirect)
                 }

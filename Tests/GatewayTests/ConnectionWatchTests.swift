@@ -38,7 +38,7 @@ import Testing
         try await channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).get()
         let request = startSlowRequest(watch, on: channel)
         await waitUntilWatched(watch)
-        _ = try channel.close().wait()
+        try await channel.close().get()
         #expect(await request.value, "cancelled")
         #expect(watch.watchedConnections == 0)
     }
@@ -52,7 +52,7 @@ import Testing
             #expect(value == i)
         }
         #expect(watch.watchedConnections == 1, "one entry per connection, not per request")
-        _ = try channel.close().wait()
+        try await channel.close().get()
         #expect(watch.watchedConnections == 0)
     }
 }
