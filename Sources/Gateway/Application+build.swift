@@ -78,7 +78,7 @@ public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Log
             let iflow = IFlowProvider(
                 settings: .init(
                     name: p.name, baseURL: p.baseURL, models: models, headTimeout: headTimeout,
-                    concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
+                    concurrency: p.concurrency),
                 credentials: credentials, client: client, logger: logger, refresher: refresher)
             return .init(provider: iflow, aliases: p.aliases)
         case .flowith(let p):
@@ -92,7 +92,7 @@ public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Log
                 settings: .init(
                     name: p.name, baseURL: p.baseURL, refreshURL: p.refreshURL, models: models,
                     headTimeout: headTimeout,
-                    concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
+                    concurrency: p.concurrency),
                 accounts: p.accounts,
                 client: client, logger: logger)
             return .init(provider: flowith, aliases: p.aliases)
@@ -101,7 +101,7 @@ public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Log
                 settings: .init(
                     name: p.name, baseURL: p.baseURL, apiKey: p.apiKey, models: p.models,
                     headers: p.headers.sorted { $0.key < $1.key }, headTimeout: headTimeout,
-                    concurrency: .init(limit: p.maxConcurrency, maxWaiting: p.queueLimit, waitTimeout: p.queueTimeout)),
+                    concurrency: p.concurrency),
                 client: client, logger: logger)
             if p.models == nil { Task { await openai.refreshModels() } }
             return .init(provider: openai, aliases: p.aliases)

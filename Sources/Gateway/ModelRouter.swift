@@ -29,10 +29,6 @@ public struct ModelRouter: Sendable {
         self.aliases = aliases
     }
 
-    public init(providers: [any ChatProvider]) {
-        self.init(entries: providers.map { Entry(provider: $0) })
-    }
-
     public var providers: [any ChatProvider] { entries.map(\.provider) }
 
     public struct Route: Sendable {

@@ -25,9 +25,6 @@ public struct ChatStreamNormalizer: Sendable {
         self.created = created
     }
 
-    /// Usage reported by the upstream so far (for accounting even when the client did not ask).
-    public var reportedUsage: JSONObject? { usage }
-
     public mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
         if let u = chunk["usage"]?.objectValue { usage = u }
         if id == nil {

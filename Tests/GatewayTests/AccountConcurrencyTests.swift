@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func fullLineIs429WithRetryAfter() async throws {
-        let harness = GatewayHarness { $0.iflow.queueLimit = 1 }
+        let harness = GatewayHarness { $0.iflow.concurrency.maxWaiting = 1 }
         try await harness.run { gateway, _ in
             let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
                 for i in 0..<6 {
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func unlimitedWhenZero() async throws {
-        let harness = GatewayHarness { $0.iflow.maxConcurrency = 0 }
+        let harness = GatewayHarness { $0.iflow.concurrency.limit = 0 }
         try await harness.run { gateway, _ in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<8 { group.addTask { _ = try await gateway.chat(request("scenario:sleep:300 \(i)")) } }

@@ -211,6 +211,14 @@ import Testing
         }
     }
 
+    @Test func keepAliveZeroMeansOff() async throws {
+        try await GatewayHarness(configure: { $0.keepAliveInterval = nil }).run { gateway, _ in
+            let response = try await gateway.chat(request("scenario:silence:700", stream: true))
+            #expect(!String(buffer: response.body).contains("keep-alive"))
+            #expect(response.streamedContent == "Hello from mock")
+        }
+    }
+
     @Test func expiredKeyIsReloadedAndRetriedOnce() async throws {
         let settings = NSTemporaryDirectory() + "flowgate-439-\(UUID().uuidString).json"
         try Data(#"{"apiKey":"sk-old"}"#.utf8).write(to: URL(fileURLWithPath: settings))

@@ -86,6 +86,10 @@ import Testing
 
             let token = harness.oauth!.state.withLock { $0.tokenCalls.first }
             #expect(token?["grant_type"] == "authorization_code" && token?["code"] == MockIFlowOAuth.code)
+            let signedIn = String(buffer: try await gateway.execute(uri: "/", method: .get).body)
+            #expect(signedIn.contains("sk-fo…") && !signedIn.contains("sk-for-access-1"), "SPEC 5: a prefix at most")
+            let health = try await gateway.execute(uri: "/health", method: .get)
+            #expect(!String(buffer: health.body).contains("sk-for-access-1"))
             let after = try await gateway.chat(request("hi"))
             #expect(after.status == .ok, "the new key is used without a restart")
             #expect(harness.mock.requests.last?.headers["authorization"] == "Bearer sk-for-access-1")

@@ -108,7 +108,7 @@ enum ConfigFile {
             if let v = m["models_file"] { p.modelsPath = try v.string() }
             if let v = m["oauth_url"] { p.oauthURL = try v.string() }
             p.aliases = try aliases(m, home: home)
-            try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
+            try applyQueue(m, to: &p.concurrency)
             return .iflow(p)
         case "flowith":
             let m = try node.mapping(
@@ -132,7 +132,7 @@ enum ConfigFile {
             if let v = m["models_file"] { p.modelsPath = try v.string() }
             if let v = m["replace_models"] { p.replaceModels = try v.bool() }
             p.aliases = try aliases(m, home: home)
-            try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
+            try applyQueue(m, to: &p.concurrency)
             return .flowith(p)
         case "openai":
             let m = try node.mapping(allowed: Keys.common.union(Keys.openai))
@@ -150,19 +150,18 @@ enum ConfigFile {
             if let v = m["models"] { p.models = try v.stringList() }
             if let v = m["headers"] { p.headers = try v.stringMap() }
             p.aliases = try aliases(m, home: home)
-            try applyQueue(m, limit: &p.maxConcurrency, waiting: &p.queueLimit, timeout: &p.queueTimeout)
+            try applyQueue(m, to: &p.concurrency)
             return .openai(p)
         default:
             throw kind.error("must be iflow, flowith or openai")
         }
     }
 
-    private static func applyQueue(
-        _ m: [String: ConfigNode], limit: inout Int, waiting: inout Int, timeout: inout Duration
-    ) throws(ConfigError) {
-        if let v = m["max_concurrency"] { limit = try v.int(in: 0...100_000) }
-        if let v = m["queue_limit"] { waiting = try v.int(in: 0...100_000) }
-        if let v = m["queue_timeout_seconds"] { timeout = .seconds(try v.int(in: 1...86400)) }
+    private static func applyQueue(_ m: [String: ConfigNode], to queue: inout AccountQueue.Settings) throws(ConfigError)
+    {
+        if let v = m["max_concurrency"] { queue.limit = try v.int(in: 0...100_000) }
+        if let v = m["queue_limit"] { queue.maxWaiting = try v.int(in: 0...100_000) }
+        if let v = m["queue_timeout_seconds"] { queue.waitTimeout = .seconds(try v.int(in: 1...86400)) }
     }
 }
 

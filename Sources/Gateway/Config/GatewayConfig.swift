@@ -84,9 +84,7 @@ extension GatewayConfig {
         /// A user file replacing the shipped model list.
         public var modelsPath: String?
         /// Requests in flight per account (SPEC 4.1 default 1; 0 = unlimited), and the line behind them.
-        public var maxConcurrency = 1
-        public var queueLimit = 100
-        public var queueTimeout: Duration = .seconds(120)
+        public var concurrency = AccountQueue.Settings(limit: 1)
         public var aliases: [String: String] = [:]
 
         public init() {}
@@ -104,9 +102,7 @@ extension GatewayConfig {
         /// A `models.json` mapping extending (or, with `replaceModels`, replacing) the shipped one.
         public var modelsPath: String?
         public var replaceModels = false
-        public var maxConcurrency = 0
-        public var queueLimit = 100
-        public var queueTimeout: Duration = .seconds(120)
+        public var concurrency = AccountQueue.Settings(limit: 0)
         public var aliases: [String: String] = [:]
 
         public init() {}
@@ -119,9 +115,7 @@ extension GatewayConfig {
         /// The model list; nil = fetched from `{baseURL}/models`.
         public var models: [String]?
         public var headers: [String: String] = [:]
-        public var maxConcurrency = 0
-        public var queueLimit = 100
-        public var queueTimeout: Duration = .seconds(120)
+        public var concurrency = AccountQueue.Settings(limit: 0)
         public var aliases: [String: String] = [:]
 
         public init(name: String, baseURL: String) {
@@ -224,7 +218,7 @@ extension GatewayConfig {
                 guard let value = Int(limit), value >= 0 else {
                     throw ConfigError("IFLOW_MAX_CONCURRENCY must be a whole number (0 = unlimited), got '\(limit)'.")
                 }
-                config.iflow.maxConcurrency = value
+                config.iflow.concurrency.limit = value
             }
         }
 
