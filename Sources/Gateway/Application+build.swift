@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import OpenAIWire
@@ -15,10 +16,14 @@ public func buildApplication(
     let refreshers = providers.compactMap { ($0.provider as? IFlowProvider)?.refresher }
     return Application(
         router: router,
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [ClientCloseHandler(watch: connections)],
-                idleTimeout: .init(config.connectionIdleTimeout))),
+        server: HTTPServerBuilder { responder in
+            EventLoopBoundChannel(
+                inner: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(
+                        additionalChannelHandlers: [ClientCloseHandler(watch: connections)],
+                        idleTimeout: .init(config.connectionIdleTimeout))))
+        },
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
         services: refreshers.map { IFlowRefresherService(refresher: $0) },
         logger: logger)

@@ -14,6 +14,8 @@ public enum UpstreamHTTPClient {
             proxy: config.httpsProxy.flatMap(proxy(from:)),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
+        // No tracing: even the no-op tracer parses every request's URL again for span attributes.
+        configuration.tracing.tracer = nil
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -145,11 +145,14 @@ public struct JSONParser {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes.
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index]).assumingMemoryBound(to: UInt8.self)
                 index += 1
+                // Plain ASCII needs no validation (the generic validating initialiser is slow).
+                if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     throw Error(message: "Invalid UTF-8 in string", offset: start)
                 }
@@ -157,6 +160,7 @@ public struct JSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("Control character in string") }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         var out = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[start..<index]))

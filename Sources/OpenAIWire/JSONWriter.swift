@@ -1,61 +1,70 @@
 import NIOCore
 
 /// Writes `JSON` values as compact JSON bytes (the counterpart of `JSONParser`).
+/// Output is gathered in a byte array and copied into the buffer once: a `ByteBuffer`
+/// write costs a capacity and uniqueness check each time, and JSON is many small writes.
 public enum JSONWriter {
     public static func write(_ value: JSON, into buffer: inout ByteBuffer) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        write(value, into: &bytes)
+        buffer.writeBytes(bytes)
+    }
+
+    public static func write(_ value: JSON, into bytes: inout [UInt8]) {
         switch value {
-        case .null: buffer.writeStaticString("null")
-        case .bool(let b): buffer.writeStaticString(b ? "true" : "false")
-        case .int(let i): buffer.writeString(String(i))
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let b): bytes.append(contentsOf: b ? "true".utf8 : "false".utf8)
+        case .int(let i): bytes.append(contentsOf: String(i).utf8)
         case .double(let d):
             // JSON has no infinities or NaN; the parser never produces them.
-            if d.isFinite { buffer.writeString(d.description) } else { buffer.writeStaticString("null") }
-        case .string(let s): writeString(s, into: &buffer)
+            bytes.append(contentsOf: d.isFinite ? d.description.utf8 : "null".utf8)
+        case .string(let s): writeString(s, into: &bytes)
         case .array(let items):
-            buffer.writeInteger(UInt8(ascii: "["))
+            bytes.append(UInt8(ascii: "["))
             for (position, item) in items.enumerated() {
-                if position > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                write(item, into: &buffer)
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(item, into: &bytes)
             }
-            buffer.writeInteger(UInt8(ascii: "]"))
+            bytes.append(UInt8(ascii: "]"))
         case .object(let object):
-            buffer.writeInteger(UInt8(ascii: "{"))
+            bytes.append(UInt8(ascii: "{"))
             var first = true
             for (key, item) in object {
-                if !first { buffer.writeInteger(UInt8(ascii: ",")) }
+                if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
-                writeString(key, into: &buffer)
-                buffer.writeInteger(UInt8(ascii: ":"))
-                write(item, into: &buffer)
+                writeString(key, into: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                write(item, into: &bytes)
             }
-            buffer.writeInteger(UInt8(ascii: "}"))
+            bytes.append(UInt8(ascii: "}"))
         }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func writeString(_ string: String, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
+    static func writeString(_ string: String, into bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in
             var runStart = 0
             for (position, byte) in utf8.enumerated() where byte == 0x22 || byte == 0x5C || byte < 0x20 {
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart..<position]))
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<position]))
                 runStart = position + 1
                 switch byte {
-                case 0x22: buffer.writeStaticString("\\\"")
-                case 0x5C: buffer.writeStaticString("\\\\")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                case 0x09: buffer.writeStaticString("\\t")
+                case 0x22: bytes.append(contentsOf: #"\""#.utf8)
+                case 0x5C: bytes.append(contentsOf: #"\\"#.utf8)
+                case 0x0A: bytes.append(contentsOf: #"\n"#.utf8)
+                case 0x0D: bytes.append(contentsOf: #"\r"#.utf8)
+                case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
                 default:
-                    buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(hexDigits[Int(byte >> 4)])
-                    buffer.writeInteger(hexDigits[Int(byte & 0x0F)])
+                    bytes.append(contentsOf: #"\u00"#.utf8)
+                    bytes.append(hexDigits[Int(byte >> 4)])
+                    bytes.append(hexDigits[Int(byte & 0x0F)])
                 }
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart...]))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
     }
 }

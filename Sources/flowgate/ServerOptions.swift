@@ -58,7 +58,7 @@ struct ServerOptions: ParsableArguments {
     }
 
     static func makeLogger() -> Logger {
-        var logger = Logger(label: "flowgate")
+        var logger = Logger(label: "flowgate", factory: GatewayLogHandler.init)
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
         logger.logLevel = level ?? .info
         return logger

@@ -35,7 +35,10 @@ struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         if let authorization = headers[.authorization], authorization.utf8.count > 7 {
             let scheme = authorization.utf8.prefix(7)
             if scheme.elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 }) {
-                return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+                var token = authorization.dropFirst(7)
+                while token.first == " " || token.first == "\t" { token.removeFirst() }
+                while token.last == " " || token.last == "\t" { token.removeLast() }
+                return String(token)
             }
         }
         return headers[ClientKey.apiKeyHeader]

@@ -8,48 +8,47 @@ import Synchronization
 /// the end of input or of the connection, and the request in progress is cancelled.
 final class ConnectionWatch: Sendable {
     private struct Connection {
-        /// Cancels the request in progress, if any.
-        var cancelCurrent: (@Sendable () -> Void)?
+        /// The task answering the request in progress, if any.
+        var current: RunningTask?
         /// The client will send nothing more: it has gone away.
         var inputClosed = false
+    }
+
+    /// The handler's own task, so no extra task (and thread hop) is needed per request.
+    /// It is only used between registering and unregistering below, while `run` is still
+    /// on its stack, and cancelled under the same lock, so it cannot have ended yet.
+    private struct RunningTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
     }
 
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
 
     /// Runs `operation`, cancelled when the client of `channel` goes away first.
     func run<Value: Sendable>(
-        on channel: any Channel, _ operation: @escaping @Sendable () async throws -> Value
+        on channel: any Channel, _ operation: () async throws -> Value
     ) async throws -> Value {
         let key = ObjectIdentifier(channel)
-        let task = Task { try await operation() }
-        let goneAlready = connections.withLock { connections -> Bool in
-            connections[key, default: Connection()].cancelCurrent = { task.cancel() }
-            return connections[key]!.inputClosed
+        let goneAlready = withUnsafeCurrentTask { task in
+            connections.withLock { connections -> Bool in
+                connections[key, default: Connection()].current = task.map(RunningTask.init)
+                return connections[key]!.inputClosed
+            }
         }
+        defer { connections.withLock { $0[key]?.current = nil } }
         // The connection may have ended before this entry existed; then nobody would remove it.
-        if goneAlready || !channel.isActive {
-            connectionEnded(key)
-            task.cancel()
-        }
-        defer { connections.withLock { $0[key]?.cancelCurrent = nil } }
-        return try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            task.cancel()
-        }
+        if goneAlready || !channel.isActive { connectionEnded(key) }
+        return try await operation()
     }
 
     func inputClosed(_ key: ObjectIdentifier) {
-        let cancel = connections.withLock { connections -> (@Sendable () -> Void)? in
+        connections.withLock { connections in
             connections[key, default: Connection()].inputClosed = true
-            return connections[key]?.cancelCurrent
+            connections[key]?.current?.task.cancel()
         }
-        cancel?()
     }
 
     func connectionEnded(_ key: ObjectIdentifier) {
-        let cancel = connections.withLock { $0.removeValue(forKey: key)?.cancelCurrent }
-        cancel?()
+        connections.withLock { $0.removeValue(forKey: key)?.current?.task.cancel() }
     }
 
     /// Connections with state (for tests: entries must not outlive their connection).

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OpenAIWire
+import Synchronization
 
 /// The iFlow CLI's model service (SPEC 4.1) as an OpenAI provider.
 public final class IFlowProvider: ChatProvider {
@@ -35,6 +36,9 @@ public final class IFlowProvider: ChatProvider {
     private let credentials: IFlowCredentials
     private let client: HTTPClient
     private let session = IFlowRequest.Session.make()
+    private let chatEndpoint: UpstreamEndpoint
+    /// The signature keyed with the key last used.
+    private let signature = Mutex<IFlowSignature?>(nil)
     /// The account's slots (one account per provider today).
     let queue: AccountQueue
     private let logger: Logger
@@ -50,6 +54,7 @@ public final class IFlowProvider: ChatProvider {
     ) {
         self.refresher = refresher
         self.settings = settings
+        self.chatEndpoint = UpstreamEndpoint(url: IFlowRequest.chatURL(baseURL: settings.baseURL))
         self.queue = AccountQueue(settings: settings.concurrency)
         self.credentials = credentials
         self.client = client
@@ -89,8 +94,10 @@ public final class IFlowProvider: ChatProvider {
         let permit = try await queue.acquire()
         defer { permit.release() }
         return try await withKey { key in
-            let response = try await self.send(request, upstreamModel: upstreamModel, key: key)
-            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            let built = try self.build(request, upstreamModel: upstreamModel, key: key)
+            let body = try await self.client.postJSONCollecting(
+                to: self.chatEndpoint, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
+                maxBytes: Self.maxResponseBytes, failure: Self.httpError)
             guard case .object(let object) = try? JSONCoding.decode(body) else {
                 throw OpenAIError.upstreamFailed(
                     "Invalid upstream response (not JSON): \(UpstreamExcerpt.of(body.readableBytesView))",
@@ -116,7 +123,10 @@ public final class IFlowProvider: ChatProvider {
         -> ChunkStream
     {
         try await withKey { key in
-            let response = try await self.send(request, upstreamModel: upstreamModel, key: key)
+            let built = try self.build(request, upstreamModel: upstreamModel, key: key)
+            let response = try await self.client.postJSON(
+                url: built.url, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
+                failure: Self.httpError)
             let contentType = response.headers.first(name: "content-type") ?? ""
             if !contentType.contains("text/event-stream") {
                 // A failure reported as a plain JSON body although we asked for a stream.
@@ -163,13 +173,22 @@ public final class IFlowProvider: ChatProvider {
         }
     }
 
-    private func send(_ chat: ChatRequest, upstreamModel: String, key: String) async throws -> HTTPClientResponse {
-        let timestamp = Int64(Date().timeIntervalSince1970 * 1000)
-        let built = try IFlowRequest(
-            chat: chat, upstreamModel: upstreamModel, baseURL: settings.baseURL, apiKey: key, session: session,
-            timestampMs: timestamp)
-        return try await client.postJSON(
-            url: built.url, headers: built.headers, body: built.body, timeout: settings.headTimeout
-        ) { status, body in IFlowErrors.httpError(status: status, body: Array(body.readableBytesView)) }
+    private func signature(for key: String) -> IFlowSignature {
+        signature.withLock { stored in
+            if let current = stored, current.apiKey == key { return current }
+            let fresh = IFlowSignature(apiKey: key)
+            stored = fresh
+            return fresh
+        }
+    }
+
+    private static func httpError(status: Int, body: ByteBuffer) -> OpenAIError {
+        IFlowErrors.httpError(status: status, body: Array(body.readableBytesView))
+    }
+
+    private func build(_ chat: ChatRequest, upstreamModel: String, key: String) throws(OpenAIError) -> IFlowRequest {
+        try IFlowRequest(
+            chat: chat, upstreamModel: upstreamModel, baseURL: settings.baseURL, signature: signature(for: key),
+            session: session, timestampMs: Int64(Date().timeIntervalSince1970 * 1000))
     }
 }

@@ -25,9 +25,24 @@ public struct IFlowRequest: Sendable {
         }
     }
 
+    public static func chatURL(baseURL: String) -> String {
+        baseURL.hasSuffix("/") ? baseURL + "chat/completions" : baseURL + "/chat/completions"
+    }
+
     public init(
         chat: ChatRequest, upstreamModel: String, baseURL: String, apiKey: String, session: Session, timestampMs: Int64
     ) throws(OpenAIError) {
+        try self.init(
+            chat: chat, upstreamModel: upstreamModel, baseURL: baseURL, signature: IFlowSignature(apiKey: apiKey),
+            session: session, timestampMs: timestampMs)
+    }
+
+    /// `signature` carries the API key, keyed once for many requests.
+    public init(
+        chat: ChatRequest, upstreamModel: String, baseURL: String, signature: IFlowSignature, session: Session,
+        timestampMs: Int64
+    ) throws(OpenAIError) {
+        let apiKey = signature.apiKey
         var body = chat.body
         body["model"] = .string(upstreamModel)
         try IFlowModelAdjustments.apply(to: &body, model: upstreamModel)
@@ -45,7 +60,7 @@ public struct IFlowRequest: Sendable {
             body["stream_options"] = nil
         }
         self.body = body
-        self.url = baseURL.hasSuffix("/") ? baseURL + "chat/completions" : baseURL + "/chat/completions"
+        self.url = Self.chatURL(baseURL: baseURL)
         var headers: [(String, String)] = [
             ("Content-Type", "application/json"),
             ("Authorization", "Bearer \(apiKey)"),
@@ -57,7 +72,7 @@ public struct IFlowRequest: Sendable {
             headers.append(
                 (
                     "x-iflow-signature",
-                    IFlowSignature.sign(apiKey: apiKey, sessionID: session.sessionID, timestampMs: timestampMs)
+                    signature.sign(sessionID: session.sessionID, timestampMs: timestampMs)
                 ))
         }
         headers.append(("x-iflow-timestamp", String(timestampMs)))

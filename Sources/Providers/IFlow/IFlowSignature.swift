@@ -2,12 +2,24 @@ import Crypto
 
 /// SPEC 4.1: `x-iflow-signature = hex(HMAC-SHA256(key: apiKey,
 /// message: "iFlow-Cli:" + sessionId + ":" + timestampMs))`; the body is not signed.
-public enum IFlowSignature {
+public struct IFlowSignature: Sendable {
+    public let apiKey: String
+    /// Keyed once: setting up the HMAC key costs more than signing a message.
+    private let keyed: HMAC<SHA256>
+
+    public init(apiKey: String) {
+        self.apiKey = apiKey
+        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: Array(apiKey.utf8)))
+    }
+
+    public func sign(sessionID: String, timestampMs: Int64) -> String {
+        var mac = keyed
+        mac.update(data: Array("iFlow-Cli:\(sessionID):\(timestampMs)".utf8))
+        return Hex.encode(mac.finalize())
+    }
+
     public static func sign(apiKey: String, sessionID: String, timestampMs: Int64) -> String {
-        let key = SymmetricKey(data: Array(apiKey.utf8))
-        let message = Array("iFlow-Cli:\(sessionID):\(timestampMs)".utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key)
-        return Hex.encode(mac)
+        IFlowSignature(apiKey: apiKey).sign(sessionID: sessionID, timestampMs: timestampMs)
     }
 }
 

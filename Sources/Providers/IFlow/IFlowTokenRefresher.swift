@@ -20,7 +20,12 @@ public final class IFlowTokenRefresher: Sendable {
         var deadToken: String?
         /// How long to wait after the last failed refresh.
         var retryAfter: TimeInterval = IFlowRefreshSchedule.checkInterval
+        /// The stored sign-in as last read for `refreshIfExpired`, so requests do not read files.
+        var cached: (stored: IFlowCredentialFiles.Stored?, readAt: ContinuousClock.Instant)?
     }
+
+    /// How long `refreshIfExpired` trusts what it last read from the files.
+    private static let cacheLifetime = Duration.seconds(1)
 
     public let oauth: IFlowOAuth
     public let files: IFlowCredentialFiles
@@ -47,6 +52,7 @@ public final class IFlowTokenRefresher: Sendable {
         shared.withLock { shared in
             shared.schedule.succeeded()
             shared.deadToken = nil
+            shared.cached = nil
         }
         onSaved()
     }
@@ -106,10 +112,19 @@ public final class IFlowTokenRefresher: Sendable {
 
     /// Before a request whose sign-in has already expired (SPEC 4.1).
     public func refreshIfExpired() async {
-        guard let stored = files.load(), let expiry = stored.expiry, expiry <= now(), stored.refreshToken != nil else {
-            return
-        }
+        guard let stored = recentlyStored(), let expiry = stored.expiry, expiry <= now(), stored.refreshToken != nil
+        else { return }
         await refreshNow()
+    }
+
+    private func recentlyStored() -> IFlowCredentialFiles.Stored? {
+        let now = ContinuousClock.now
+        if let cached = shared.withLock({ $0.cached }), now - cached.readAt < Self.cacheLifetime {
+            return cached.stored
+        }
+        let stored = files.load()
+        shared.withLock { $0.cached = (stored, now) }
+        return stored
     }
 
     private func performRefresh() async -> Bool {

@@ -38,6 +38,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
     private let client: HTTPClient
     private let logger: Logger
     private let queue: AccountQueue
+    private let chatEndpoint: UpstreamEndpoint
     private let fetched = Mutex<(models: [String], at: ContinuousClock.Instant?)>(([], nil))
     private static let maxResponseBytes = 64 << 20
 
@@ -46,6 +47,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
         self.client = client
         self.logger = logger
         self.queue = AccountQueue(settings: settings.concurrency)
+        self.chatEndpoint = UpstreamEndpoint(url: settings.baseURL + "/chat/completions")
     }
 
     public var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
@@ -88,8 +90,10 @@ public final class OpenAICompatibleProvider: ChatProvider {
         let permit = try await queue.acquire()
         defer { permit.release() }
         do {
-            let response = try await send(request, upstreamModel: upstreamModel)
-            let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            let body = try await client.postJSONCollecting(
+                to: chatEndpoint, headers: headers(for: request),
+                body: self.body(for: request, upstreamModel: upstreamModel),
+                timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError)
             guard case .object(let object) = try? JSONCoding.decode(body) else {
                 throw OpenAIError.upstreamFailed(
                     "Invalid upstream response (not JSON): \(UpstreamExcerpt.of(body.readableBytesView))",
@@ -126,13 +130,20 @@ public final class OpenAICompatibleProvider: ChatProvider {
     }
 
     private func send(_ chat: ChatRequest, upstreamModel: String) async throws -> HTTPClientResponse {
+        try await client.postJSON(
+            url: chatEndpoint.url, headers: headers(for: chat), body: body(for: chat, upstreamModel: upstreamModel),
+            timeout: settings.headTimeout, failure: httpError)
+    }
+
+    private func body(for chat: ChatRequest, upstreamModel: String) -> JSONObject {
         var body = chat.body
         body["model"] = .string(upstreamModel)
-        let accept = chat.stream ? "text/event-stream" : "application/json"
-        return try await client.postJSON(
-            url: settings.baseURL + "/chat/completions",
-            headers: [("Content-Type", "application/json")] + commonHeaders(accept: accept), body: body,
-            timeout: settings.headTimeout, failure: httpError)
+        return body
+    }
+
+    private func headers(for chat: ChatRequest) -> [(String, String)] {
+        [("Content-Type", "application/json")]
+            + commonHeaders(accept: chat.stream ? "text/event-stream" : "application/json")
     }
 
     /// The key, the Accept header, then the user's extra headers (which win).
