@@ -16,6 +16,11 @@ public enum UpstreamHTTPClient {
         configuration.httpVersion = .http1Only
         // No tracing: even the no-op tracer parses every request's URL again for span attributes.
         configuration.tracing.tracer = nil
+        configuration.http1_1ConnectionDebugInitializer = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler(), position: .first)
+            }
+        }
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

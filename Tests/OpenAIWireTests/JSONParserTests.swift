@@ -33,6 +33,15 @@ import Testing
         #expect(try parse("\"ünïcødé ✓\"") == .string("ünïcødé ✓"))
     }
 
+    @Test func invalidUTF8InAStringIsRejectedWithAndWithoutEscapes() throws {
+        for bytes: [UInt8] in [
+            [0x22, 0x61, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0x5C, 0x6E, 0xED, 0xA0, 0x80, 0x22],
+        ] {
+            #expect(throws: JSONParser.Error.self) { try JSONParser.parse(bytes) }
+        }
+        #expect(try JSONParser.parse([0x22, 0xC3, 0xA9, 0x5C, 0x6E, 0x22]) == .string("é\n"))
+    }
+
     @Test func numbersKeepTheirKind() throws {
         #expect(try parse("9223372036854775807") == .int(Int64.max))
         #expect(try parse("9223372036854775808") == .double(9_223_372_036_854_775_808))

@@ -31,6 +31,26 @@ import Testing
                 == "f357dc8ae9c61e737fb369364acd40ed5e991c0b145045fa7f966f37d80e3a6a")
     }
 
+    @Test func aKeyedSignatureSignsEveryMessageLikeAFreshOne() {
+        let keyed = IFlowSignature(apiKey: "sk-test-123")
+        for timestamp: Int64 in [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_000] {
+            #expect(
+                keyed.sign(sessionID: Self.session.sessionID, timestampMs: timestamp)
+                    == IFlowSignature.sign(
+                        apiKey: "sk-test-123", sessionID: Self.session.sessionID, timestampMs: timestamp))
+        }
+        #expect(
+            keyed.sign(sessionID: Self.session.sessionID, timestampMs: 1_700_000_000_000)
+                == "f357dc8ae9c61e737fb369364acd40ed5e991c0b145045fa7f966f37d80e3a6a")
+    }
+
+    @Test func modelIDSearch() {
+        #expect(IFlowModelAdjustments.contains("kimi-k2-thinking", "thinking"))
+        #expect(IFlowModelAdjustments.contains("thinking", "thinking"))
+        #expect(!IFlowModelAdjustments.contains("think", "thinking"))
+        #expect(!IFlowModelAdjustments.contains("glm-4.7", "reasoning"))
+    }
+
     @Test func headersInTheCLIsOrder() throws {
         let request = try IFlowRequest(
             chat: chat(stream: true), upstreamModel: "glm-4.7", baseURL: "https://apis.iflow.cn/v1/",
