@@ -41,6 +41,18 @@ import Testing
         #expect(!ClientKey.constantTimeEquals(Array("abc".utf8), Array("abcd".utf8)))
         #expect(!ClientKey.constantTimeEquals([], Array("a".utf8)))
         #expect(ClientKey.constantTimeEquals([], []))
+        #expect(!ClientKey.constantTimeEquals(Array("abc".utf8), "ab".utf8))
+        #expect(ClientKey.constantTimeEquals(Array("abc".utf8), "xabc".dropFirst().utf8))
+    }
+
+    @Test func presentedKeyForms() {
+        typealias Middleware = ClientKeyMiddleware<GatewayRequestContext>
+        #expect(Middleware.presentedKey([.authorization: "Bearer sk-1"]) == "sk-1")
+        #expect(Middleware.presentedKey([.authorization: "bEaReR \t sk-2 \t"]) == "sk-2")
+        #expect(Middleware.presentedKey([.authorization: "Basic abc", ClientKey.apiKeyHeader: "sk-3"]) == "sk-3")
+        #expect(Middleware.presentedKey([ClientKey.apiKeyHeader: "sk-4", .authorization: "Bearer sk-5"]) == "sk-5")
+        #expect(Middleware.presentedKey([.authorization: "Bearer "]) == nil)
+        #expect(Middleware.presentedKey([:]) == nil)
     }
 
     @Test func apiKeyEnvironmentIsCommaSeparated() throws {

@@ -13,7 +13,7 @@ struct LocalOnlyGuard: Sendable {
     func check(_ request: Request, context: GatewayRequestContext) throws(OpenAIError) {
         if Self.isLoopback(context.channel.remoteAddress) { return }
         if let adminKey, let presented = Self.presentedAdminKey(request),
-            ClientKey.constantTimeEquals(Array(adminKey.utf8), Array(presented.utf8))
+            ClientKey.constantTimeEquals(Array(adminKey.utf8), presented.utf8)
         {
             return
         }

@@ -61,7 +61,9 @@ public struct IFlowRequest: Sendable {
         }
         self.body = body
         self.url = Self.chatURL(baseURL: baseURL)
-        var headers: [(String, String)] = [
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(9)
+        headers += [
             ("Content-Type", "application/json"),
             ("Authorization", "Bearer \(apiKey)"),
             ("user-agent", "iFlow-Cli"),

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// SPEC 4.1: `x-iflow-signature = hex(HMAC-SHA256(key: apiKey,
 /// message: "iFlow-Cli:" + sessionId + ":" + timestampMs))`; the body is not signed.
@@ -24,14 +25,19 @@ public struct IFlowSignature: Sendable {
 }
 
 enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    private static let digits: StaticString = "0123456789abcdef"
 
-    static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+    static func encode(_ bytes: some ContiguousBytes) -> String {
+        bytes.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                digits.withUTF8Buffer { digits in
+                    for (position, byte) in bytes.enumerated() {
+                        out[2 * position] = digits[Int(byte >> 4)]
+                        out[2 * position + 1] = digits[Int(byte & 0x0f)]
+                    }
+                    return bytes.count * 2
+                }
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
