@@ -39,7 +39,8 @@ import Testing
                     to: endpoint, headers: [("Authorization", "Bearer sk-generic"), ("X-Attempt", "\(attempt)")],
                     body: Self.body, timeout: .seconds(5), maxBytes: 1 << 20
                 ) { status, _ in .upstreamFailed("HTTP \(status)") }
-                #expect(try JSONCoding.decode(answer)["choices"]?.arrayValue?.first?["message"]?["content"] == "answer 0")
+                #expect(
+                    try JSONCoding.decode(answer)["choices"]?.arrayValue?.first?["message"]?["content"] == "answer 0")
                 let sent = try #require(mock.requests.withLock { $0.last })
                 #expect(sent.headers["x-attempt"] == "\(attempt)")
                 #expect(sent.body == Self.body)

@@ -12,6 +12,11 @@ public struct GatewayLogHandler: LogHandler {
         output = StreamLogHandler.standardError(label: label, metadataProvider: nil)
     }
 
+    /// Writing to `stream` instead (the tests read what was written).
+    init(label: String, stream: any TextOutputStream & Sendable) {
+        output = StreamLogHandler(label: label, stream: stream, metadataProvider: nil)
+    }
+
     public var logLevel: Logger.Level {
         get { output.logLevel }
         set { output.logLevel = newValue }
