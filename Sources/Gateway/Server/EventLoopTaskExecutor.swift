@@ -5,7 +5,7 @@ import NIOCore
 /// (AsyncHTTPClient picks a connection on the caller's event loop) and writing the
 /// answer all happen on one thread, without a hop to the global executor and back
 /// for every await. The thread hops were most of flowgate's added latency.
-final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 
     init(_ eventLoop: any EventLoop) {
