@@ -7,12 +7,13 @@ import NIOCore
 import OpenAIWire
 import Providers
 
-/// Builds the server. The command line and the tests both call this.
-public func buildApplication(
-    config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger
+/// Builds the server. The command line and the tests both call this. `openStreams`
+/// lets a shutdown end the streams still open when its grace period is over.
+package func buildApplication(
+    config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger, openStreams: OpenStreams = OpenStreams()
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
-    let router = buildRouter(config: config, providers: providers, connections: connections)
+    let router = buildRouter(config: config, providers: providers, connections: connections, openStreams: openStreams)
     let refreshers = providers.compactMap { ($0.provider as? IFlowProvider)?.refresher }
     return Application(
         router: router,
@@ -22,7 +23,8 @@ public func buildApplication(
                     responder: responder,
                     configuration: .init(
                         additionalChannelHandlers: [ClientCloseHandler(watch: connections)],
-                        idleTimeout: .init(config.connectionIdleTimeout))))
+                        idleTimeout: .init(config.connectionIdleTimeout))),
+                requestReadTimeout: .init(config.requestReadTimeout))
         },
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
         services: refreshers.map { IFlowRefresherService(refresher: $0) },
@@ -31,30 +33,39 @@ public func buildApplication(
 
 /// The routes; `connections` learns from each connection's pipeline when a client leaves.
 func buildRouter(
-    config: GatewayConfig, providers: [ModelRouter.Entry], connections: ConnectionWatch
+    config: GatewayConfig, providers: [ModelRouter.Entry], connections: ConnectionWatch,
+    openStreams: OpenStreams = OpenStreams()
 ) -> Router<GatewayRequestContext> {
     let models = ModelRouter(entries: providers, aliases: config.aliases)
-    let chat = ChatCompletionsRoute(models: models, config: config, connections: connections)
+    let chat = ChatCompletionsRoute(
+        models: models, config: config, connections: connections, openStreams: openStreams)
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
 
     let localOnly = LocalOnlyGuard(adminKey: config.adminKey)
     let iflowRefresher = providers.lazy.compactMap { ($0.provider as? IFlowProvider)?.refresher }.first
-    let signIn = SignInRoutes(refresher: iflowRefresher, states: OAuthStateStore(), localOnly: localOnly)
-    let console = ConsolePage(models: models, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty)
+    let csrf = CSRFToken()
+    let signIn = SignInRoutes(
+        refresher: iflowRefresher, states: OAuthStateStore(), localOnly: localOnly, csrf: csrf,
+        publicURL: config.publicURL)
+    let console = ConsolePage(
+        models: models, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
 
     var known: [String: [HTTPRequest.Method]] = [
-        "/health": [.get], "/": [.get], "/login/iflow": [.get], "/oauth2callback": [.get],
+        "/health": [.get], "/": [.get], "/login/iflow": [.post], "/oauth2callback": [.get],
     ]
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
+    // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
+    let browserPaths: Set<String> = ["/", "/login/iflow", "/oauth2callback"]
+    let corsOrigins = CORSOrigins(config.corsOrigins)
 
     let router = Router(context: GatewayRequestContext.self)
     router.middlewares.add(OpenAIErrorMiddleware(routes: known, bodyLimit: config.bodyLimit))
-    // The console and sign-in pages are for a browser (no Bearer key); they are guarded
-    // by LocalOnlyGuard instead (SPEC 5).
-    router.middlewares.add(
-        ClientKeyMiddleware(keys: config.clientKeys, openPaths: ["/health", "/", "/login/iflow", "/oauth2callback"]))
+    router.middlewares.add(HostGuard(config: config))
+    router.middlewares.add(CORSMiddleware(origins: corsOrigins, browserPaths: browserPaths))
+    router.middlewares.add(CrossSiteGuard(corsOrigins: corsOrigins, browserPaths: browserPaths))
+    router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys, openPaths: browserPaths.union(["/health"])))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }
@@ -63,7 +74,7 @@ func buildRouter(
     }
     router.get("/health") { _, _ in health.respond() }
     router.get("/") { request, context in try console.respond(request, context: context) }
-    router.get("/login/iflow") { request, context in try signIn.start(request, context: context) }
+    router.post("/login/iflow") { request, context in try await signIn.start(request, context: context) }
     router.get("/oauth2callback") { request, context in try await signIn.callback(request, context: context) }
     return router
 }

@@ -15,7 +15,9 @@ public struct SSEEvent: Sendable, Equatable {
 
 /// Incremental server-sent-events parser (WHATWG rules) fed with network reads
 /// that may split anywhere: inside a line, between CR and LF, inside UTF-8.
-/// Pure and synchronous so it can be tested at every split point.
+/// Pure and synchronous so it can be tested at every split point. A line, and the
+/// bytes of one event, are capped (docs/security.md): an upstream that never ends a
+/// line or an event gets `Overflow` instead of unbounded memory.
 public struct SSEParser: Sendable {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
@@ -23,19 +25,33 @@ public struct SSEParser: Sendable {
     private var event: String?
     /// A CR ended the previous read: a following LF belongs to the same line end.
     private var skipLF = false
+    /// Bytes taken since the last blank line (comments and ignored fields count too).
+    private var eventBytes = 0
+    public let maxLineBytes: Int
+    public let maxEventBytes: Int
 
-    public init() {}
-
-    /// Feeds bytes, returns the events completed by them.
-    public mutating func feed(_ buffer: ByteBuffer) -> [SSEEvent] {
-        buffer.withUnsafeReadableBytes { feed(bytes: $0) }
+    /// The upstream broke a cap.
+    public struct Overflow: Error, Sendable, Equatable {
+        public let limit: Int
+        public let what: String
     }
 
-    public mutating func feed(bytes: UnsafeRawBufferPointer) -> [SSEEvent] {
+    public init(maxLineBytes: Int = 1 << 20, maxEventBytes: Int = 8 << 20) {
+        self.maxLineBytes = maxLineBytes
+        self.maxEventBytes = maxEventBytes
+    }
+
+    /// Feeds bytes, returns the events completed by them.
+    public mutating func feed(_ buffer: ByteBuffer) throws(Overflow) -> [SSEEvent] {
+        try buffer.withUnsafeReadableBytes { bytes throws(Overflow) in try feed(bytes: bytes) }
+    }
+
+    public mutating func feed(bytes: UnsafeRawBufferPointer) throws(Overflow) -> [SSEEvent] {
         var events: [SSEEvent] = []
         var start = 0
         var i = 0
         let count = bytes.count
+        eventBytes += count
         while i < count {
             let byte = bytes[i]
             if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
@@ -46,7 +62,8 @@ public struct SSEParser: Sendable {
                     start = i
                     continue
                 }
-                line.append(contentsOf: bytes[start..<i])
+                try appendToLine(bytes, start..<i)
+                if line.isEmpty { eventBytes = count - i - 1 }  // a blank line ends the event
                 processLine(into: &events)
                 skipLF = byte == UInt8(ascii: "\r")
                 i += 1
@@ -56,10 +73,14 @@ public struct SSEParser: Sendable {
             skipLF = false
             i += 1
         }
-        if start < count {
-            line.append(contentsOf: bytes[start..<count])
-        }
+        if start < count { try appendToLine(bytes, start..<count) }
+        if eventBytes > maxEventBytes { throw Overflow(limit: maxEventBytes, what: "event") }
         return events
+    }
+
+    private mutating func appendToLine(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) throws(Overflow) {
+        guard line.count + range.count <= maxLineBytes else { throw Overflow(limit: maxLineBytes, what: "line") }
+        line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
     }
 
     /// The upstream closed: a last event without its blank line is still delivered

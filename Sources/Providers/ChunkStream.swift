@@ -50,6 +50,10 @@ public struct ChunkStream: AsyncSequence, Sendable {
                 if let buffer = try await body.next() {
                     let items = try decoder.decode(buffer)
                     if !items.isEmpty { return items }
+                    // Reads that complete nothing (an endless line, comments): stop when the client
+                    // has gone, and let the other connections on this thread run (docs/security.md).
+                    try Task.checkCancellation()
+                    await Task.yield()
                 } else {
                     ended = true
                     let items = try decoder.finish()
@@ -72,7 +76,13 @@ public struct SSEChunkDecoder: ChunkDecoder {
     }
 
     public mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem] {
-        try items(parser.feed(buffer))
+        do {
+            return try items(parser.feed(buffer))
+        } catch let overflow as SSEParser.Overflow {
+            throw OpenAIError.upstreamFailed(
+                "The upstream sent an SSE \(overflow.what) longer than \(overflow.limit >> 20) MiB; the stream was ended.",
+                code: "upstream_stream_too_large")
+        }
     }
 
     public mutating func finish() throws -> [StreamItem] {

@@ -67,6 +67,7 @@ import Testing
             func post(_ text: String) -> HTTPClientRequest {
                 var r = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
                 r.method = .POST
+                r.headers.add(name: "content-type", value: "application/json")
                 r.body = .bytes(JSONCoding.buffer(request(text)))
                 return r
             }

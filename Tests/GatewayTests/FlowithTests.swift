@@ -94,6 +94,7 @@ import Testing
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             var r = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)/v1/chat/completions")
             r.method = .POST
+            r.headers.add(name: "content-type", value: "application/json")
             r.body = .bytes(JSONCoding.buffer(request("scenario:slow", model: "gpt-4.1", stream: true)))
             let started = ContinuousClock.now
             let response = try await client.execute(r, timeout: .seconds(10))

@@ -121,7 +121,7 @@ extension TestResponse {
     /// The SSE data events of a stream body; `[DONE]` is nil.
     var events: [JSON?] {
         var parser = SSEParser()
-        return (parser.feed(body) + parser.finish()).map {
+        return ((try! parser.feed(body)) + parser.finish()).map {
             $0.text == "[DONE]" ? nil : try? JSONCoding.decode(Data($0.data))
         }
     }

@@ -133,7 +133,8 @@ import Testing
                 Array(#"{"model":"glm-4.7","messages":[{"role":"user","content":""#.utf8) + [0xff, 0xfe, 0xc3]
                 + Array(#""}]}"#.utf8)
             let invalidUTF8 = try await gateway.execute(
-                uri: "/v1/chat/completions", method: .post, body: ByteBuffer(bytes: bytes))
+                uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(bytes: bytes))
             #expect(invalidUTF8.status == .badRequest)
             let huge = try await gateway.raw(Self.valid + #","x":""# + String(repeating: "a", count: 2 << 20) + "\"}")
             #expect(huge.status == .contentTooLarge)

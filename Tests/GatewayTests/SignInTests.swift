@@ -30,15 +30,36 @@ import Testing
         try #require((try FileManager.default.attributesOfItem(atPath: path))[.posixPermissions] as? Int)
     }
 
-    /// The redirect `/login/iflow` answers with (a client that does not follow it).
-    func startLocation(_ gateway: any TestClientProtocol) async throws -> String {
+    /// The CSRF token in the console's sign-in form.
+    static func csrfToken(_ gateway: any TestClientProtocol) async throws -> String {
+        let console = String(buffer: try await gateway.execute(uri: "/", method: .get).body)
+        let marker = "name=\"csrf\" value=\""
+        let start = try #require(console.range(of: marker)).upperBound
+        return String(console[start...].prefix { $0 != "\"" })
+    }
+
+    /// Posts the console's sign-in form; `csrf` nil takes the console's own token.
+    static func postSignIn(
+        _ gateway: any TestClientProtocol, csrf: String? = nil, origin: String? = nil
+    ) async throws -> HTTPClientResponse {
+        var token = csrf
+        if token == nil { token = try await csrfToken(gateway) }
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         defer { _ = client.shutdown() }
-        let response = try await client.execute(
-            HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)/login/iflow"), timeout: .seconds(10))
-        #expect(response.status == .found)
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)/login/iflow")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
+        if let origin { request.headers.add(name: "origin", value: origin) }
+        request.body = .bytes(ByteBuffer(string: "csrf=\(token ?? "")"))
+        return try await client.execute(request, timeout: .seconds(10))
+    }
+
+    /// The redirect the console's sign-in form answers with (a client that does not follow it).
+    func startLocation(_ gateway: any TestClientProtocol) async throws -> String {
+        let response = try await Self.postSignIn(gateway)
+        #expect(response.status == .seeOther)
         return try #require(response.headers.first(name: "location"))
     }
 
@@ -100,7 +121,10 @@ import Testing
         let harness = Self.harness()
         try await harness.run { gateway, _ in
             // The test client follows redirects like a browser: us → iFlow → back to /oauth2callback.
-            let page = try await gateway.execute(uri: "/login/iflow", method: .get)
+            let token = try await Self.csrfToken(gateway)
+            let page = try await gateway.execute(
+                uri: "/login/iflow", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(token)"))
             #expect(page.status == .ok)
             #expect(String(buffer: page.body).contains("Signed in to iFlow"))
         }

@@ -7,7 +7,7 @@ import Testing
 /// Parses what the normaliser wrote back into events, as a client would.
 func clientEvents(_ buffer: ByteBuffer) -> [JSON?] {
     var parser = SSEParser()
-    return (parser.feed(buffer) + parser.finish()).map { event in
+    return ((try! parser.feed(buffer)) + parser.finish()).map { event in
         event.text == "[DONE]" ? nil : try? JSONCoding.decode(Data(event.data))
     }
 }

@@ -21,7 +21,7 @@ import Testing
     static func parse(_ pieces: [[UInt8]]) -> [SSEEvent] {
         var parser = SSEParser()
         var events: [SSEEvent] = []
-        for piece in pieces { events += parser.feed(ByteBuffer(bytes: piece)) }
+        for piece in pieces { events += try! parser.feed(ByteBuffer(bytes: piece)) }
         return events + parser.finish()
     }
 

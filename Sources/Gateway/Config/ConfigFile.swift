@@ -51,6 +51,11 @@ enum ConfigFile {
         if let v = server["idle_timeout_seconds"] { config.connectionIdleTimeout = .seconds(try v.int(in: 1...86400)) }
         if let v = server["https_proxy"] { config.httpsProxy = try v.string() }
         if let v = server["admin_key"] { config.adminKey = try v.string() }
+        if let v = server["allowed_hosts"] { config.allowedHosts = try v.stringList() }
+        if let v = server["public_url"] { config.publicURL = try v.string() }
+        if let v = server["cors_origins"] { config.corsOrigins = try v.stringList() }
+        if let v = server["request_timeout_seconds"] { config.requestReadTimeout = .seconds(try v.int(in: 1...3600)) }
+        if let v = server["shutdown_grace_seconds"] { config.shutdownGrace = .seconds(try v.int(in: 0...3600)) }
     }
 
     /// Every key the file may hold, by place (docs/configuration.md is checked against these).
@@ -59,7 +64,8 @@ enum ConfigFile {
         static let server: Set<String> = [
             "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
             "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
-            "https_proxy", "admin_key",
+            "https_proxy", "admin_key", "allowed_hosts", "public_url", "cors_origins", "request_timeout_seconds",
+            "shutdown_grace_seconds",
         ]
         static let common: Set<String> = [
             "name", "kind", "base_url", "aliases", "aliases_file", "max_concurrency", "queue_limit",

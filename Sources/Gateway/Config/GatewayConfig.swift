@@ -27,6 +27,18 @@ public struct GatewayConfig: Sendable, Equatable {
     /// A connection with no request in progress (including a client that sends its
     /// request head too slowly) is closed after this long.
     public var connectionIdleTimeout: Duration = .seconds(75)
+    /// Host names (besides localhost, 127.0.0.1 and [::1]) a loopback listener answers to;
+    /// any other `Host` is refused with 421, so a DNS-rebinding page cannot reach it.
+    public var allowedHosts: [String] = []
+    /// The address browsers reach this server at (behind a proxy); the OAuth callback is
+    /// built from it, else from the loopback form, never from request headers.
+    public var publicURL: String?
+    /// Web origins allowed to call the API from a browser (CORS); `*` only with client keys.
+    public var corsOrigins: [String] = []
+    /// Longest time a client may take to send one whole request (head and body).
+    public var requestReadTimeout: Duration = .seconds(60)
+    /// On SIGTERM, open requests get this long to finish; then streams end with an error event.
+    public var shutdownGrace: Duration = .seconds(30)
     /// Upstreams in routing order (SPEC 2: a bare model id goes to the first that lists it).
     public var providers: [ProviderConfig] = [.iflow(IFlow())]
     /// Client-facing model ids mapped to a (bare or qualified) id.
@@ -206,6 +218,9 @@ extension GatewayConfig {
         if let proxy = env["HTTPS_PROXY"] ?? env["https_proxy"] { config.httpsProxy = proxy }
         if let keys = env["API_KEY"] { config.clientKeys = commaSeparated(keys) }
         if let key = env["FLOWGATE_ADMIN_KEY"] { config.adminKey = key }
+        if let hosts = env["FLOWGATE_ALLOWED_HOSTS"] { config.allowedHosts = commaSeparated(hosts) }
+        if let url = env["FLOWGATE_PUBLIC_URL"] { config.publicURL = url }
+        if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = commaSeparated(origins) }
 
         // iFlow: IFLOW_API_KEY enables it even when the file lists no iFlow provider.
         if let key = env["IFLOW_API_KEY"] { config.iflow.apiKey = key }
@@ -258,6 +273,14 @@ extension GatewayConfig {
 
     /// Paths expanded, and what no layer may leave wrong checked once.
     private mutating func finish(home: String) throws(ConfigError) {
+        if let publicURL {
+            try Self.checkURL(publicURL, origin: "server.public_url (FLOWGATE_PUBLIC_URL)")
+            while self.publicURL?.hasSuffix("/") == true { self.publicURL?.removeLast() }
+        }
+        if corsOrigins.contains("*") && clientKeys.isEmpty {
+            throw ConfigError(
+                "server.cors_origins '*' lets every web page use this server: it needs client keys (API_KEY).")
+        }
         var names: Set<String> = []
         for index in providers.indices {
             let name = providers[index].name

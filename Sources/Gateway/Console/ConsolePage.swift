@@ -9,6 +9,7 @@ struct ConsolePage: Sendable {
     let models: ModelRouter
     let localOnly: LocalOnlyGuard
     let clientKeysRequired: Bool
+    let csrf: CSRFToken
 
     func respond(_ request: Request, context: GatewayRequestContext) throws -> Response {
         try localOnly.check(request, context: context)
@@ -40,10 +41,15 @@ struct ConsolePage: Sendable {
         }
         .joined()
         let keyLine = clientKeysRequired ? "your API_KEY" : "any value (no client key is configured)"
+        // A POST with the CSRF token: no other page can start (or crowd out) a sign-in.
+        let signInForm = { (label: String, note: String) in
+            "<form method=\"post\" action=\"/login/iflow\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf.value)\">"
+                + "<button class=\"button\" id=\"sign-in\">\(label)</button>\(note)</form>"
+        }
         let signIn =
             iflowNeedsSignIn
-            ? "<p><a class=\"button\" href=\"/login/iflow\" id=\"sign-in\">Sign in with iFlow</a></p>"
-            : "<p><a href=\"/login/iflow\" id=\"sign-in\">Sign in with iFlow again</a> (another account, or a fresh sign-in)</p>"
+            ? signInForm("Sign in with iFlow", "")
+            : signInForm("Sign in with iFlow again", " (another account, or a fresh sign-in)")
         let example = """
             curl \(baseURL)/chat/completions \\
               -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' \\

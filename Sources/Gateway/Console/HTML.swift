@@ -26,7 +26,7 @@ enum HTML {
         body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
         h1{font-size:1.5rem} table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd}
         .ok{color:#14752b}.warn{color:#9a6200}.bad{color:#b00020} code,pre{background:#f4f4f4;padding:.1rem .3rem;border-radius:4px} code{white-space:nowrap}
-        pre{padding:.6rem;overflow-x:auto} a.button{display:inline-block;background:#2457d6;color:#fff;padding:.55rem 1rem;border-radius:6px;text-decoration:none}
+        pre{padding:.6rem;overflow-x:auto} .button{display:inline-block;background:#2457d6;color:#fff;padding:.55rem 1rem;border:0;border-radius:6px;text-decoration:none;font:inherit;cursor:pointer}
         </style></head><body>
         \(body)
         </body></html>

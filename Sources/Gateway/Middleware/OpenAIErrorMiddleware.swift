@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 import OpenAIWire
 
 /// SPEC 3: every failure leaves the server in the OpenAI error shape with a status
@@ -16,9 +17,18 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as OpenAIError {
-            return error.response()
+            // A client without a valid key gets no more of this connection (a slow body stays unread).
+            return error.response(closing: error.status == 401)
         } catch let error as HTTPError {
-            return map(error, request: request).response()
+            var response = map(error, request: request).response()
+            if response.status == .methodNotAllowed, let allowed = routes[Self.normalized(request.uri.path)] {
+                response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+            }
+            return response
+        } catch is HTTPParserError {
+            // Broken framing (bad chunk sizes and the like) is the client's fault.
+            return OpenAIError.invalidRequest("The request is not valid HTTP/1.1.", code: "malformed_request")
+                .response(closing: true)
         } catch is CancellationError {
             // The client went away; nobody reads this answer.
             return OpenAIError(status: 499, message: "Client closed the request.", type: "client_closed").response()
@@ -54,9 +64,11 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension OpenAIError {
-    func response() -> Response {
+    /// `closing` asks for the connection to be closed after this answer (ConnectionPolicyHandler).
+    func response(closing: Bool = false) -> Response {
         var headers: HTTPFields = [:]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if closing { headers[.connection] = "close" }
         return .json(json, status: .init(code: status), headers: headers)
     }
 }

@@ -11,6 +11,7 @@ struct ChatCompletionsRoute: Sendable {
     let models: ModelRouter
     let config: GatewayConfig
     let connections: ConnectionWatch
+    let openStreams: OpenStreams
 
     static let paths = ["/v1/chat/completions", "/chat/completions", "/api/v1/chat/completions"]
 
@@ -56,16 +57,23 @@ struct ChatCompletionsRoute: Sendable {
             throw error
         }
         let handoff = IteratorHandoff(iterator: events)
+        let openStreams = self.openStreams
         return Response(
             status: .ok, headers: Self.streamHeaders,
             body: ResponseBody { writer in
-                defer { relay.cancel() }
+                openStreams.opened(relay)
+                defer {
+                    openStreams.closed(relay)
+                    relay.cancel()
+                }
                 var events = handoff.iterator
                 var next = first
                 do {
                     while let event = next {
                         switch event {
-                        case .bytes(let buffer): try await writer.write(buffer)
+                        case .bytes(let buffer):
+                            try await writer.write(buffer)
+                            relay.delivered()
                         case .keepAlive: try await writer.write(SSEFrame.keepAlive)
                         }
                         next = try await events.next()

@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// OAuth `state` values (SPEC 5): each is single-use and expires after 10 minutes;
-/// it remembers the redirect it was issued for, which the code exchange must repeat.
+/// OAuth `state` values (docs/security.md): each is single-use and expires after 10
+/// minutes; it remembers the redirect it was issued for, which the code exchange must
+/// repeat. When full, new sign-ins are refused: a pending one is never pushed out early.
 final class OAuthStateStore: Sendable {
     private struct Entry {
         let redirect: String
@@ -10,17 +11,17 @@ final class OAuthStateStore: Sendable {
     }
 
     static let lifetime: Duration = .seconds(600)
-    private static let capacity = 64
+    static let capacity = 64
     private let entries = Mutex<[String: Entry]>([:])
 
-    func issue(redirect: String, state: String) {
+    /// False when `capacity` sign-ins are already pending.
+    func issue(redirect: String, state: String) -> Bool {
         entries.withLock { entries in
             let now = ContinuousClock.now
             entries = entries.filter { now - $0.value.created < Self.lifetime }
-            if entries.count >= Self.capacity, let oldest = entries.min(by: { $0.value.created < $1.value.created }) {
-                entries.removeValue(forKey: oldest.key)
-            }
+            guard entries.count < Self.capacity else { return false }
             entries[state] = Entry(redirect: redirect, created: now)
+            return true
         }
     }
 

@@ -4,24 +4,38 @@ import Hummingbird
 import OpenAIWire
 import Providers
 
-/// `GET /login/iflow` and `GET /oauth2callback` (SPEC 2, 4.1): the browser sign-in
-/// that replaces installing the iFlow CLI.
+/// `POST /login/iflow` and `GET /oauth2callback` (docs/protocols/iflow.md): the browser
+/// sign-in that replaces installing the iFlow CLI. Starting one takes the console's form
+/// (loopback or admin key, CSRF token), so no other web page can start or crowd out one.
 struct SignInRoutes: Sendable {
     let refresher: IFlowTokenRefresher?
     let states: OAuthStateStore
     let localOnly: LocalOnlyGuard
+    let csrf: CSRFToken
+    /// `server.public_url`: where browsers reach this server, if not on loopback.
+    let publicURL: String?
 
-    func start(_ request: Request, context: GatewayRequestContext) throws -> Response {
+    func start(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try localOnly.check(request, context: context)
+        let form = try await request.body.collect(upTo: 4096)
+        guard csrf.matches(CSRFToken.field(inForm: String(buffer: form))) else {
+            return Self.page(
+                status: .forbidden, title: "Sign-in not started",
+                message: "Start the sign-in with the button on the console page.")
+        }
         guard let refresher else {
             return Self.page(
                 status: .notFound, title: "No iFlow provider", message: "This server has no iFlow provider configured.")
         }
-        let redirect = Self.callbackURL(request)
+        let redirect = Self.callbackURL(publicURL: publicURL, localPort: context.channel.localAddress?.port)
         let state = IFlowOAuth.makeState()
-        states.issue(redirect: redirect, state: state)
+        guard states.issue(redirect: redirect, state: state) else {
+            return Self.page(
+                status: .tooManyRequests, title: "Too many sign-ins pending",
+                message: "\(OAuthStateStore.capacity) sign-ins are already waiting. Finish one, or try again in 10 minutes.")
+        }
         return Response(
-            status: .found, headers: [.location: refresher.oauth.authorizeURL(redirect: redirect, state: state)])
+            status: .seeOther, headers: [.location: refresher.oauth.authorizeURL(redirect: redirect, state: state)])
     }
 
     func callback(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -59,19 +73,12 @@ struct SignInRoutes: Sendable {
         }
     }
 
-    /// Where iFlow sends the browser back: this server as the browser reached it
-    /// (`localhost` for loopback addresses, as the CLI registers it).
-    static func callbackURL(_ request: Request) -> String {
-        let host = request.head.authority ?? "localhost"
-        let port = host.split(separator: ":").last.flatMap { Int($0) }
-        let name =
-            host.hasPrefix("[")
-            ? String(host.prefix { $0 != "]" } + "]") : String(host.split(separator: ":").first ?? "")
-        let scheme = request.headers[HTTPField.Name("x-forwarded-proto")!] ?? "http"
-        if name.hasPrefix("127.") || name == "localhost" || name == "[::1]" {
-            return "http://localhost\(port.map { ":\($0)" } ?? "")/oauth2callback"
-        }
-        return "\(scheme)://\(host)/oauth2callback"
+    /// Where iFlow sends the browser back: the configured public URL, else this server on
+    /// loopback as the CLI registers it (`localhost` and the port the socket listens on).
+    /// Never from request headers: whoever chose them would receive the code.
+    static func callbackURL(publicURL: String?, localPort: Int?) -> String {
+        if let publicURL { return publicURL + "/oauth2callback" }
+        return "http://localhost\(localPort.map { ":\($0)" } ?? "")/oauth2callback"
     }
 
     static func page(status: HTTPResponse.Status, title: String, message: String) -> Response {

@@ -6,7 +6,9 @@ import Synchronization
 /// Moves a provider's chunk stream to the client: a producer task reads the
 /// upstream and normalises each network read into SSE bytes, a timer adds
 /// `: keep-alive` while the upstream is silent. The handler waits for the first
-/// event, so a failure before any output is still a real HTTP status.
+/// event, so a failure before any output is still a real HTTP status. The producer
+/// stays at most a few events ahead of the client (`RelayWindow`): a client that
+/// stops reading stops the upstream read, instead of filling memory.
 final class StreamRelay: Sendable {
     enum Event: Sendable {
         case bytes(ByteBuffer)
@@ -16,10 +18,18 @@ final class StreamRelay: Sendable {
     let events: AsyncThrowingStream<Event, any Error>
     private let producer: Task<Void, Never>
     private let timer: Task<Void, Never>?
+    private let continuation: AsyncThrowingStream<Event, any Error>.Continuation
+    private let window: RelayWindow
+
+    /// Events the producer may run ahead of the client.
+    static let windowSize = 4
 
     init(chunks: ChunkStream, normalizer: ChatStreamNormalizer, keepAlive: Duration?, providerName: String) {
         let (events, continuation) = AsyncThrowingStream<Event, any Error>.makeStream()
         self.events = events
+        self.continuation = continuation
+        let window = RelayWindow(limit: Self.windowSize)
+        self.window = window
         let lastActivity = LastActivity()
         let timer: Task<Void, Never>? = keepAlive.map { interval in
             Task {
@@ -31,7 +41,7 @@ final class StreamRelay: Sendable {
                         last = .now
                         return true
                     }
-                    if silent { continuation.yield(.keepAlive) }
+                    if silent && window.isDrained { continuation.yield(.keepAlive) }
                 }
             }
         }
@@ -56,6 +66,7 @@ final class StreamRelay: Sendable {
                             // even when the upstream's first read holds many events.
                             if first && out.readableBytes > 0 {
                                 continuation.yield(.bytes(out))
+                                await window.sent()
                                 out = ByteBuffer()
                             }
                         case .chunk: break
@@ -64,6 +75,7 @@ final class StreamRelay: Sendable {
                     if out.readableBytes > 0 {
                         lastActivity.instant.withLock { $0 = .now }
                         continuation.yield(.bytes(out))
+                        await window.sent()
                     }
                 }
                 var out = ByteBuffer()
@@ -79,13 +91,26 @@ final class StreamRelay: Sendable {
         continuation.onTermination = { _ in
             producer.cancel()
             timer?.cancel()
+            window.close()
         }
+    }
+
+    /// The writer sent a `.bytes` event to the client: the producer may read on.
+    func delivered() {
+        window.taken()
     }
 
     /// Stops reading the upstream (the client went away); cancelling the read cancels the upstream request.
     func cancel() {
         producer.cancel()
         timer?.cancel()
+        window.close()
+    }
+
+    /// Ends the stream with `error` after what was already produced (the server is shutting down).
+    func abort(with error: OpenAIError) {
+        continuation.finish(throwing: error)
+        cancel()
     }
 }
 

@@ -1,0 +1,46 @@
+import HTTPTypes
+import Hummingbird
+import OpenAIWire
+
+/// Refuses requests whose `Host` is not this server (docs/security.md, DNS rebinding):
+/// a web page on a domain that re-resolves to 127.0.0.1 is same-origin with a loopback
+/// listener and could use the accounts, unless the name it used is refused.
+struct HostGuard<Context: RequestContext>: RouterMiddleware {
+    /// Lower-cased host names (no port) that are accepted.
+    let allowed: Set<String>
+    /// Off on a non-loopback listener without `allowed_hosts`: client keys guard it there.
+    let enforced: Bool
+
+    init(config: GatewayConfig) {
+        allowed = Set(["localhost", "127.0.0.1", "[::1]"] + config.allowedHosts.map { Self.hostName($0) })
+        enforced = config.isLoopback || !config.allowedHosts.isEmpty
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        // A request without Host comes from no browser (HTTP/1.0 tools): nothing to rebind.
+        if enforced, let authority = request.head.authority, !allowed.contains(Self.hostName(authority)) {
+            throw OpenAIError(
+                status: 421,
+                message:
+                    "This server does not answer to the host name '\(Self.hostName(authority).prefix(100))'. "
+                    + "Use localhost or 127.0.0.1, or list the name in server.allowed_hosts.",
+                type: "invalid_request_error", code: "misdirected_request")
+        }
+        return try await next(request, context)
+    }
+
+    /// `Name:port`, `[v6]:port` or a bare name → the lower-cased name (brackets kept for IPv6).
+    static func hostName(_ authority: String) -> String {
+        let text = authority.lowercased()
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return text }
+            return String(text[...close])
+        }
+        if let colon = text.lastIndex(of: ":"), text[text.index(after: colon)...].allSatisfy(\.isNumber) {
+            return String(text[..<colon])
+        }
+        return text
+    }
+}
