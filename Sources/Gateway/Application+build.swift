@@ -26,7 +26,10 @@ package func buildApplication(
                         idleTimeout: .init(config.connectionIdleTimeout))),
                 requestReadTimeout: .init(config.requestReadTimeout))
         },
-        configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+        configuration: .init(
+            address: .hostname(config.host, port: config.port), serverName: nil,
+            availableConnectionsDelegate: ConnectionLimit(
+                descriptorLimit: ConnectionLimit.currentDescriptorLimit(), logger: logger)),
         services: refreshers.map { IFlowRefresherService(refresher: $0) },
         logger: logger)
 }
@@ -38,7 +41,8 @@ func buildRouter(
 ) -> Router<GatewayRequestContext> {
     let models = ModelRouter(entries: providers, aliases: config.aliases)
     let chat = ChatCompletionsRoute(
-        models: models, config: config, connections: connections, openStreams: openStreams)
+        models: models, config: config, connections: connections, openStreams: openStreams,
+        scrubber: SecretScrubber(providers: models.providers))
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
 
@@ -61,9 +65,12 @@ func buildRouter(
     let corsOrigins = CORSOrigins(config.corsOrigins)
 
     let router = Router(context: GatewayRequestContext.self)
-    router.middlewares.add(OpenAIErrorMiddleware(routes: known, bodyLimit: config.bodyLimit))
-    router.middlewares.add(HostGuard(config: config))
+    // Outermost first: CORS headers go on every answer to a listed origin, errors included.
     router.middlewares.add(CORSMiddleware(origins: corsOrigins, browserPaths: browserPaths))
+    router.middlewares.add(
+        OpenAIErrorMiddleware(
+            routes: known, bodyLimit: config.bodyLimit, scrubber: SecretScrubber(providers: models.providers)))
+    router.middlewares.add(HostGuard(config: config))
     router.middlewares.add(CrossSiteGuard(corsOrigins: corsOrigins, browserPaths: browserPaths))
     router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys, openPaths: browserPaths.union(["/health"])))
     for path in ChatCompletionsRoute.paths {

@@ -3,7 +3,9 @@ import NIOCore
 /// Parses JSON bytes straight into `JSON` values. Foundation's decoder goes through
 /// Codable, which for an untyped value costs a thrown error per guessed type; this
 /// is the hot path of every request and every stream event. Strict RFC 8259, with
-/// a nesting limit so no input can exhaust the stack.
+/// a nesting limit so no input can exhaust the stack, and a limit on the number of
+/// values so a body of many tiny values (`[0,0,0,…]`, 60 bytes of memory each) cannot
+/// take a gigabyte (docs/security.md).
 public struct JSONParser {
     public struct Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
         public let message: String
@@ -12,6 +14,8 @@ public struct JSONParser {
     }
 
     public static let maxDepth = 512
+    /// Far above any real chat request (a long agent conversation holds some thousands).
+    public static let maxValues = 500_000
 
     public static func parse(_ buffer: ByteBuffer) throws(Error) -> JSON {
         try buffer.withUnsafeReadableBytes { bytes in Result { () throws(Error) in try parse(bytes) } }.get()
@@ -21,8 +25,8 @@ public struct JSONParser {
         try bytes.withUnsafeBytes { bytes in Result { () throws(Error) in try parse(bytes) } }.get()
     }
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(Error) -> JSON {
-        var parser = JSONParser(bytes: bytes)
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxValues: Int = maxValues) throws(Error) -> JSON {
+        var parser = JSONParser(bytes: bytes, valuesLeft: maxValues)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -32,9 +36,11 @@ public struct JSONParser {
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
+    private var valuesLeft: Int
 
-    private init(bytes: UnsafeRawBufferPointer) {
+    private init(bytes: UnsafeRawBufferPointer, valuesLeft: Int) {
         self.bytes = bytes
+        self.valuesLeft = valuesLeft
     }
 
     private func error(_ message: String) -> Error {
@@ -54,6 +60,8 @@ public struct JSONParser {
 
     private mutating func parseValue(depth: Int) throws(Error) -> JSON {
         guard !atEnd else { throw error("Unexpected end of JSON") }
+        valuesLeft -= 1
+        guard valuesLeft >= 0 else { throw error("JSON holds too many values") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return .object(try parseObject(depth: depth + 1))
         case UInt8(ascii: "["): return .array(try parseArray(depth: depth + 1))

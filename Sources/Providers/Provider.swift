@@ -24,6 +24,9 @@ public protocol ChatProvider: Sendable {
     func upstreamModel(for id: String) -> String
     /// Asks the upstream for its model list again, where it has one (SPEC 4.3).
     func refreshModels() async
+    /// Every credential this provider holds now (keys, tokens): the gateway removes them
+    /// from anything it shows, whatever an upstream echoed (docs/security.md).
+    func secrets() -> [String]
 }
 
 extension ChatProvider {

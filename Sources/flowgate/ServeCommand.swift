@@ -23,8 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
                 let status = provider.status()
                 logger.info("provider \(provider.name) (\(provider.kind)): \(status.state.rawValue), \(status.detail)")
             }
-            let app = buildApplication(config: config, providers: providers, logger: logger)
-            try await app.runService()
+            let openStreams = OpenStreams()
+            let app = buildApplication(config: config, providers: providers, logger: logger, openStreams: openStreams)
+            try await GracefulShutdown(grace: config.shutdownGrace, openStreams: openStreams, logger: logger).run(app)
         } catch {
             try? await client.shutdown()
             throw error

@@ -38,12 +38,8 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
             headers[.accessControlMaxAge] = "600"
             return Response(status: .noContent, headers: headers)
         }
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch let error as OpenAIError {
-            response = error.response()
-        }
+        // Outside the error middleware: errors arrive here as answers already.
+        var response = try await next(request, context)
         for field in allowHeaders(origin) { response.headers[field.name] = field.value }
         response.headers[.accessControlExposeHeaders] = "x-request-id, retry-after, x-should-retry"
         return response

@@ -10,6 +10,8 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Known paths (without trailing slash) and the methods they answer.
     let routes: [String: [HTTPRequest.Method]]
     let bodyLimit: Int
+    /// No upstream credential leaves in an error message.
+    let scrubber: SecretScrubber
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -18,7 +20,7 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as OpenAIError {
             // A client without a valid key gets no more of this connection (a slow body stays unread).
-            return error.response(closing: error.status == 401)
+            return scrubber.scrub(error).response(closing: error.status == 401)
         } catch let error as HTTPError {
             var response = map(error, request: request).response()
             if response.status == .methodNotAllowed, let allowed = routes[Self.normalized(request.uri.path)] {

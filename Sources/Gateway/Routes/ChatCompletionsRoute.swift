@@ -12,6 +12,8 @@ struct ChatCompletionsRoute: Sendable {
     let config: GatewayConfig
     let connections: ConnectionWatch
     let openStreams: OpenStreams
+    let scrubber: SecretScrubber
+    let largeBodies = LargeBodyGate()
 
     static let paths = ["/v1/chat/completions", "/chat/completions", "/api/v1/chat/completions"]
 
@@ -28,7 +30,7 @@ struct ChatCompletionsRoute: Sendable {
         } catch is NIOTooManyBytesError {
             throw OpenAIError.bodyTooLarge(limit: config.bodyLimit)
         }
-        let chat = try Self.decode(bytes)
+        let chat = try await largeBodies.parse(bytes, Self.decode)
         let route = try await models.routeRefreshing(chat.model)
         try route.provider.check(chat)
         if chat.stream {
@@ -57,7 +59,7 @@ struct ChatCompletionsRoute: Sendable {
             throw error
         }
         let handoff = IteratorHandoff(iterator: events)
-        let openStreams = self.openStreams
+        let (openStreams, scrubber) = (self.openStreams, self.scrubber)
         return Response(
             status: .ok, headers: Self.streamHeaders,
             body: ResponseBody { writer in
@@ -81,7 +83,7 @@ struct ChatCompletionsRoute: Sendable {
                 } catch let error as OpenAIError {
                     // SPEC 3: after the stream started, a failure is one error event, then [DONE].
                     var out = ByteBuffer()
-                    ChatStreamNormalizer.writeError(error, into: &out)
+                    ChatStreamNormalizer.writeError(scrubber.scrub(error), into: &out)
                     try await writer.write(out)
                 }
                 try await writer.finish(nil)

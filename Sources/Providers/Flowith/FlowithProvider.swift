@@ -71,6 +71,13 @@ public final class FlowithProvider: ChatProvider {
 
     public func upstreamModel(for id: String) -> String { upstreamNames[id] ?? id }
 
+    public func secrets() -> [String] {
+        accounts.flatMap { account in
+            let tokens = account.snapshot
+            return [tokens.access] + (tokens.refresh.map { [$0] } ?? [])
+        }
+    }
+
     public func status() -> ProviderStatus {
         guard !accounts.isEmpty else {
             return ProviderStatus(

@@ -63,12 +63,15 @@ public struct IFlowCredentialFiles: Sendable {
     }
 
     static func readObject(_ path: String) -> JSONObject? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let data = CredentialFileReader.read(path) else { return nil }
         return (try? JSONCoding.decode(data))?.objectValue
     }
 
-    /// Temp file created 0600 in the same directory, fsynced, then renamed over the target.
-    static func writeAtomically(_ object: JSONObject, to path: String) throws {
+    /// Temp file created 0600 in the same directory, fsynced, then renamed over the target,
+    /// and the directory fsynced so the rename survives a crash. A symlinked file (dotfiles
+    /// kept in a repository) is written through the link: the link stays a link.
+    static func writeAtomically(_ object: JSONObject, to link: String) throws {
+        let path = resolvingSymlinks(link)
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true,
@@ -85,6 +88,23 @@ public struct IFlowCredentialFiles: Sendable {
             unlink(temporary)
             throw CredentialFileError(message: "cannot write \(path): errno \(errno)")
         }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
+    /// The file a chain of symlinks ends at (relative links resolved against their own directory).
+    static func resolvingSymlinks(_ path: String) -> String {
+        var current = path
+        for _ in 0..<16 {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { break }
+            current =
+                target.hasPrefix("/")
+                ? target : ((current as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
+        }
+        return current
     }
 }
 

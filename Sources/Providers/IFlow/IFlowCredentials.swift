@@ -74,7 +74,7 @@ public final class IFlowCredentials: Sendable {
     }
 
     private static func readKey(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let data = CredentialFileReader.read(path) else { return nil }
         return apiKey(fromSettings: data)
     }
 

@@ -61,6 +61,10 @@ public final class IFlowProvider: ChatProvider {
         self.logger = logger
     }
 
+    public func secrets() -> [String] {
+        credentials.currentKey().map { [$0] } ?? []
+    }
+
     public func status() -> ProviderStatus {
         if case .needsSignIn(let reason)? = refresher?.state {
             return ProviderStatus(state: .needsSignIn, accounts: 1, detail: "iFlow sign-in lapsed: \(reason).")
@@ -71,10 +75,12 @@ public final class IFlowProvider: ChatProvider {
         switch credentials.source {
         case .environment:
             return ProviderStatus(state: .ok, accounts: 1, detail: "API key from IFLOW_API_KEY", keyHint: hint)
-        case .settingsFile(let path):
+        case .settingsFile:
+            // No path: /health is open to anyone who reaches the port.
             let how = expiries.isEmpty ? "API key" : "signed in; key"
             return ProviderStatus(
-                state: .ok, accounts: 1, detail: "\(how) from \(path)", tokenExpiries: expiries, keyHint: hint)
+                state: .ok, accounts: 1, detail: "\(how) from the iFlow CLI's settings.json", tokenExpiries: expiries,
+                keyHint: hint)
         case .none:
             return ProviderStatus(state: .unconfigured, accounts: 0, detail: Self.notConfigured)
         }

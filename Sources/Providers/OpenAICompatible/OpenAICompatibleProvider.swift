@@ -52,6 +52,10 @@ public final class OpenAICompatibleProvider: ChatProvider {
 
     public var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
 
+    public func secrets() -> [String] {
+        settings.apiKey.map { [$0] } ?? []
+    }
+
     public func status() -> ProviderStatus {
         let count = modelIDs.count
         let source = settings.models == nil ? "fetched from \(settings.baseURL)/models" : "configured"
@@ -82,7 +86,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
             let ids = data.compactMap { $0["id"]?.stringValue }
             fetched.withLock { $0.models = ids }
         } catch {
-            logger.warning("\(name): listing models failed: \(error)")
+            logger.warning("\(name): listing models failed: \(OpenAIError.describe(error))")
         }
     }
 
