@@ -38,6 +38,13 @@ public final class MockOpenAI: Sendable {
                     ]
                 ])
         }
+        let lastMessage = body["messages"]?.arrayValue?.last?["content"]?.stringValue
+        if lastMessage == "scenario:echo-auth" {
+            // A hostile or careless upstream that repeats the credential it was sent.
+            return Self.json(
+                .internalServerError,
+                ["error": ["message": .string("cannot serve \(headers["authorization"] ?? "")"), "type": "server_error"]])
+        }
         let model = body["model"]?.stringValue ?? ""
         guard models.contains(model) else {
             return Self.json(

@@ -102,3 +102,21 @@ import Testing
         #expect(try parse(JSONCoding.string(ours)) == ours, "write then parse is the identity")
     }
 }
+
+/// docs/security.md: a body of many tiny values is refused before it takes gigabytes.
+@Suite struct JSONParserLimitTests {
+    @Test func valueCountIsCapped() throws {
+        let few = "[" + Array(repeating: "0", count: 1000).joined(separator: ",") + "]"
+        _ = try few.utf8CString.withUnsafeBytes { try JSONParser.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast()), maxValues: 1001) }
+        #expect(throws: JSONParser.Error.self) {
+            _ = try few.utf8CString.withUnsafeBytes {
+                try JSONParser.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast()), maxValues: 1000)
+            }
+        }
+    }
+
+    @Test func theDefaultCapRefusesAHugeArrayOfZeros() {
+        let bytes = Array("[".utf8) + Array(repeating: Array("0,".utf8), count: JSONParser.maxValues).flatMap { $0 } + Array("0]".utf8)
+        #expect(throws: JSONParser.Error.self) { _ = try JSONParser.parse(bytes) }
+    }
+}

@@ -59,3 +59,41 @@ import Testing
         #expect(Self.parse([Array(": ping\n\n\n\nevent: x\n\n".utf8)]).isEmpty)
     }
 }
+
+/// docs/security.md: an upstream cannot make the parser hold unbounded memory.
+@Suite struct SSEParserLimitTests {
+    func feed(_ parser: inout SSEParser, _ text: String, times: Int) throws(SSEParser.Overflow) -> Int {
+        var events = 0
+        for _ in 0..<times { events += try parser.feed(ByteBuffer(string: text)).count }
+        return events
+    }
+
+    @Test func aLineThatNeverEndsIsRefusedAtTheLineCap() {
+        var parser = SSEParser(maxLineBytes: 1000, maxEventBytes: 100_000)
+        #expect(throws: SSEParser.Overflow(limit: 1000, what: "line")) {
+            _ = try feed(&parser, "data: " + String(repeating: "a", count: 90), times: 12)
+        }
+    }
+
+    @Test func dataLinesWithoutABlankLineAreRefusedAtTheEventCap() {
+        var parser = SSEParser(maxLineBytes: 1000, maxEventBytes: 5000)
+        #expect(throws: SSEParser.Overflow(limit: 5000, what: "event")) {
+            _ = try feed(&parser, "data: xxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", times: 200)
+        }
+    }
+
+    @Test func endlessCommentsWithoutABlankLineAreRefusedToo() {
+        var parser = SSEParser(maxLineBytes: 1000, maxEventBytes: 5000)
+        #expect(throws: SSEParser.Overflow(limit: 5000, what: "event")) {
+            _ = try feed(&parser, ": ping ping ping ping ping ping\n", times: 200)
+        }
+    }
+
+    @Test func manyEventsUnderTheCapsAreFine() throws {
+        var parser = SSEParser(maxLineBytes: 1000, maxEventBytes: 5000)
+        // 30 KB in all, each event far under the caps and split across two reads.
+        let events = try feed(&parser, "\n\ndata: {\"x\":\"" + String(repeating: "y", count: 300) + "\"}", times: 100)
+        #expect(events == 99)
+        #expect(parser.finish().count == 1)
+    }
+}

@@ -39,3 +39,33 @@ import Testing
         #expect(credentials.currentKey() == "second")
     }
 }
+
+/// docs/security.md: the CLI's files are read with a size cap and written through symlinks.
+@Suite struct IFlowCredentialFileSafetyTests {
+    let directory = NSTemporaryDirectory() + "flowgate-files-\(UUID().uuidString)"
+
+    @Test func aHugeSettingsFileIsNotRead() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/settings.json"
+        let padding = String(repeating: " ", count: CredentialFileReader.maxBytes)
+        try Data(("{\"apiKey\":\"sk-big\"" + padding + "}").utf8).write(to: URL(fileURLWithPath: path))
+        #expect(IFlowCredentials(environmentKey: nil, settingsPath: path).currentKey() == nil)
+        try Data("{\"apiKey\":\"sk-small\"}".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(IFlowCredentials(environmentKey: nil, settingsPath: path).currentKey() == "sk-small")
+    }
+
+    @Test func aSymlinkedSettingsFileStaysALink() throws {
+        let real = directory + "/dotfiles"
+        let home = directory + "/home/.iflow"
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try Data("{\"theme\":\"dark\"}".utf8).write(to: URL(fileURLWithPath: real + "/settings.json"))
+        try FileManager.default.createSymbolicLink(atPath: home + "/settings.json", withDestinationPath: "../../dotfiles/settings.json")
+        try IFlowCredentialFiles.writeAtomically(["apiKey": "sk-new", "theme": "dark"], to: home + "/settings.json")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: home + "/settings.json") == "../../dotfiles/settings.json")
+        let written = try String(contentsOfFile: real + "/settings.json", encoding: .utf8)
+        #expect(written.contains("sk-new"))
+        let mode = try FileManager.default.attributesOfItem(atPath: real + "/settings.json")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+}

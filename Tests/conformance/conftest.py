@@ -46,13 +46,20 @@ class Servers:
             return json.load(r)
 
 
-def start_gateway(env_extra):
+def start_gateway(env_extra, config=None, nofile=None):
+    """`config`: YAML text for a config file; `nofile`: a descriptor limit (ulimit -n)."""
     port = free_port()
     home = tempfile.mkdtemp(prefix="flowgate-home-")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "PORT": str(port), "FLOWGATE_KEEPALIVE": "1"}
+    if config is not None:
+        env["FLOWGATE_CONFIG"] = os.path.join(home, "config.yaml")
+        with open(env["FLOWGATE_CONFIG"], "w") as f:
+            f.write(config)
     env.update(env_extra)
-    proc = subprocess.Popen([os.path.join(BIN_DIR, "flowgate"), "serve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [os.path.join(BIN_DIR, "flowgate"), "serve"]
+    if nofile is not None:
+        command = ["bash", "-c", f'ulimit -n {nofile} && exec "$0" "$@"'] + command
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     wait_for(url + "/health")
     return proc, url
