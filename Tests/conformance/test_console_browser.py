@@ -1,26 +1,21 @@
-"""The console in a real browser (headless Chromium): it renders, and its sign-in
-button leads through the mock iFlow OAuth server to the success page. Screenshots
+"""The console in a real browser (headless Chromium, driven by Playwright): it renders,
+its sign-in button leads through the mock iFlow OAuth server to the success page, and a
+page on another origin can neither start a sign-in nor spend the account. Screenshots
 are kept in artifacts/."""
+import http.server
 import json
 import os
 import shutil
-import subprocess
+import threading
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, start_gateway
+from conftest import ROOT, free_port, start_gateway
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = os.path.join(ROOT, "artifacts")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
-
-
-def chromium(*args):
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--window-size=1100,900"]
-    done = subprocess.run(base + list(args), capture_output=True, text=True, timeout=60)
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +27,69 @@ def console(servers):
     proc.wait(timeout=10)
 
 
-def test_console_renders_and_sign_in_leads_to_success(console):
-    shot = os.path.join(ARTIFACTS, "console.png")
-    chromium(f"--screenshot={shot}", console + "/")
-    assert os.path.getsize(shot) > 5000
-    dom = chromium("--dump-dom", console + "/")
-    assert "Sign in with iFlow" in dom and 'href="/login/iflow"' in dom
-    assert "needs sign-in" in dom
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
 
-    # The button's target, in the browser: flowgate → iFlow's authorize page → back to /oauth2callback.
-    done = chromium("--dump-dom", console + "/login/iflow")
-    assert "Signed in to iFlow as Test User" in done
-    chromium(f"--screenshot={os.path.join(ARTIFACTS, 'signed-in.png')}", console + "/")
+
+def test_console_renders_and_sign_in_leads_to_success(console, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(console + "/")
+    page.screenshot(path=os.path.join(ARTIFACTS, "console.png"), full_page=True)
+    assert "needs sign-in" in page.content()
+    assert page.locator("#sign-in").inner_text() == "Sign in with iFlow"
+
+    # The button posts the form: flowgate → iFlow's authorize page → back to /oauth2callback.
+    page.click("#sign-in")
+    page.wait_for_selector("text=Signed in to iFlow as Test User")
+    page.screenshot(path=os.path.join(ARTIFACTS, "signed-in.png"))
 
     with urllib.request.urlopen(console + "/health", timeout=5) as r:
         health = json.load(r)
     assert health["providers"]["iflow"]["state"] == "ok"
-    after = chromium("--dump-dom", console + "/")
+    page.goto(console + "/")
+    after = page.content()
     assert "sk-fo…" in after and "Sign in with iFlow again" in after
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def foreign_site(console):
+    """A page on another origin that tries to start a sign-in and to spend the account."""
+    html = f"""<html><body>
+<form id="f" method="post" action="{console}/login/iflow"><input name="csrf" value="guess"></form>
+<script>
+fetch("{console}/v1/chat/completions", {{method: "POST", mode: "no-cors", headers: {{"Content-Type": "text/plain"}},
+  body: JSON.stringify({{model: "glm-4.7", messages: [{{role: "user", content: "spent by a web page"}}]}})}})
+  .finally(() => document.getElementById("f").submit());
+</script></body></html>""".encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_a_foreign_page_can_neither_sign_in_nor_spend(console, browser, foreign_site, servers):
+    before = servers.mock_stats()
+    page = browser.new_page()
+    page.goto(foreign_site)
+    page.wait_for_selector("text=cross_origin_forbidden")
+    page.screenshot(path=os.path.join(ARTIFACTS, "foreign-page-refused.png"))
+    after = servers.mock_stats()
+    assert after["requests"] == before["requests"], "the foreign page reached an upstream"
+    page.close()
