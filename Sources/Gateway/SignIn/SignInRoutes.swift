@@ -4,7 +4,7 @@ import Hummingbird
 import OpenAIWire
 import Providers
 
-/// `POST /login/iflow` and `GET /oauth2callback` (docs/protocols/iflow.md): the browser
+/// `POST /login/iflow` and `GET /oauth2callback` (docs/security.md, "Sign-in"): the browser
 /// sign-in that replaces installing the iFlow CLI. Starting one takes the console's form
 /// (loopback or admin key, CSRF token), so no other web page can start or crowd out one.
 struct SignInRoutes: Sendable {
