@@ -96,7 +96,13 @@ import Testing
         #expect(Guard.hostName("evil.example:80") == "evil.example")
         var config = GatewayConfig()
         config.allowedHosts = ["My.Box:8000"]
-        #expect(Guard(config: config).allowed.contains("my.box"))
+        let hostGuard = Guard(config: config)
+        for accepted in ["my.box", "MY.BOX:9", "localhost:8000", "LocalHost", "127.0.0.1:1", "[::1]:8000", "[::1]"] {
+            #expect(hostGuard.accepts(accepted), "\(accepted)")
+        }
+        for refused in ["evil.example", "localhost.evil.example", "127.0.0.1.evil:80", "[::2]", "my.box.evil", ""] {
+            #expect(!hostGuard.accepts(refused), "\(refused)")
+        }
         config.host = "0.0.0.0"
         config.allowedHosts = []
         #expect(!Guard(config: config).enforced, "keys guard a public listener")

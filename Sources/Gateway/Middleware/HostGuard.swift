@@ -7,20 +7,40 @@ import OpenAIWire
 /// listener and could use the accounts, unless the name it used is refused.
 struct HostGuard<Context: RequestContext>: RouterMiddleware {
     /// Lower-cased host names (no port) that are accepted.
-    let allowed: Set<String>
+    let allowed: [[UInt8]]
     /// Off on a non-loopback listener without `allowed_hosts`: client keys guard it there.
     let enforced: Bool
 
     init(config: GatewayConfig) {
-        allowed = Set(["localhost", "127.0.0.1", "[::1]"] + config.allowedHosts.map { Self.hostName($0) })
+        let names = ["localhost", "127.0.0.1", "[::1]"] + config.allowedHosts.map { Self.hostName($0) }
+        allowed = names.map { Array($0.utf8) }
         enforced = config.isLoopback || !config.allowedHosts.isEmpty
+    }
+
+    /// Byte-wise and without allocating: this runs on every request.
+    func accepts(_ authority: String) -> Bool {
+        var name = authority.utf8[...]
+        if name.first == UInt8(ascii: "[") {
+            if let close = name.firstIndex(of: UInt8(ascii: "]")) { name = name[...close] }
+        } else if let colon = name.lastIndex(of: UInt8(ascii: ":")),
+            name[name.index(after: colon)...].allSatisfy({ (0x30...0x39).contains($0) })
+        {
+            name = name[..<colon]
+        }
+        return allowed.contains { candidate in
+            candidate.count == name.count && zip(candidate, name).allSatisfy { Self.lowercased($1) == $0 }
+        }
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         // A request without Host comes from no browser (HTTP/1.0 tools): nothing to rebind.
-        if enforced, let authority = request.head.authority, !allowed.contains(Self.hostName(authority)) {
+        if enforced, let authority = request.head.authority, !accepts(authority) {
             throw OpenAIError(
                 status: 421,
                 message:

@@ -33,7 +33,9 @@ final class ConnectionPolicyHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch unwrapOutboundIn(data) {
         case .head(var head):
             let clientKeepsAlive = keepAlive.first ?? true
-            if !clientKeepsAlive || head.headers[canonicalForm: "connection"].contains("close") {
+            let answerCloses =
+                head.headers.contains(name: "connection") && head.headers[canonicalForm: "connection"].contains("close")
+            if !clientKeepsAlive || answerCloses {
                 closeAfterAnswer = true
                 if !head.headers.contains(name: "connection") { head.headers.add(name: "connection", value: "close") }
             }

@@ -19,10 +19,15 @@ final class RelayWindow: Sendable {
 
     /// The producer handed over one event; returns once there is room for another.
     func sent() async {
+        let full = state.withLock { state -> Bool in
+            state.outstanding += 1
+            return state.outstanding >= limit && !state.closed
+        }
+        // The usual case (the client keeps up) costs one lock, no suspension.
+        guard full else { return }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    state.outstanding += 1
                     guard state.outstanding >= limit, !state.closed else { return true }
                     state.waiter = continuation
                     return false
