@@ -183,11 +183,11 @@ def parse_wrk(out):
 
 # ---------------------------------------------------------------- targets
 
-def start_flowgate(base_url):
+def start_flowgate(base_url, binary=None):
     port = free_port()
     home = os.path.join(WORK, f"home-flowgate-{port}")
     os.makedirs(home)
-    proc = start([os.path.join(ROOT, ".build", "release", "flowgate"), "serve", "--port", str(port)],
+    proc = start([binary or os.path.join(ROOT, ".build", "release", "flowgate"), "serve", "--port", str(port)],
                  env={"HOME": home, "IFLOW_API_KEY": UPSTREAM_KEY, "IFLOW_BASE_URL": base_url,
                       "IFLOW_MAX_CONCURRENCY": "0", "API_KEY": CLIENT_KEY, "LOG_LEVEL": "warning"})
     wait_for(f"http://127.0.0.1:{port}/health")
@@ -262,6 +262,13 @@ def main():
         px = f"http://127.0.0.1:{proxy_port}"
         rows.append(measure("nginx proxy", px + "/json/v1/chat/completions", px + "/sse/v1/chat/completions"))
 
+        # BENCH_BASELINE=path/to/flowgate: an earlier build measured in the same run (before/after a change).
+        baseline = os.environ.get("BENCH_BASELINE")
+        if baseline:
+            p1, u1 = start_flowgate(up + "/json/v1", baseline)
+            p2, u2 = start_flowgate(up + "/sse/v1", baseline)
+            rows.append(measure("flowgate (baseline)", u1, u2, procs=[p1]))
+            stop(p1), stop(p2)
         plain, plain_url = start_flowgate(up + "/json/v1")
         sse, sse_url = start_flowgate(up + "/sse/v1")
         rows.append(measure("flowgate", plain_url, sse_url, procs=[plain]))

@@ -78,6 +78,10 @@ func buildRouter(
     }
     for path in ModelsRoute.paths {
         router.get(RouterPath(path)) { _, _ in listing.respond() }
+        // `**`: qualified ids hold a slash (`iflow/glm-4.7`).
+        router.get(RouterPath(path + "/**")) { _, context in
+            try listing.retrieve(context.parameters.getCatchAll().joined(separator: "/"))
+        }
     }
     router.get("/health") { _, _ in health.respond() }
     router.get("/") { request, context in try console.respond(request, context: context) }

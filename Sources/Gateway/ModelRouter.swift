@@ -65,6 +65,11 @@ public struct ModelRouter: Sendable {
     public struct Listing: Sendable, Equatable {
         public let id: String
         public let ownedBy: String
+
+        public init(id: String, ownedBy: String) {
+            self.id = id
+            self.ownedBy = ownedBy
+        }
     }
 
     /// The merged list for /v1/models: providers that have credentials, in order;

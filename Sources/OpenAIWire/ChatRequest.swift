@@ -34,6 +34,12 @@ public struct ChatRequest: Sendable {
         let check = FieldCheck(body: body)
         self.stream = try check.bool("stream") ?? false
         if let options = try check.object("stream_options") {
+            // As OpenAI answers: stream options without a stream are a mistake worth saying.
+            guard stream else {
+                throw .invalidRequest(
+                    "'stream_options' is only allowed when 'stream' is true.", param: "stream_options",
+                    code: "invalid_value")
+            }
             if let include = options["include_usage"], include.boolValue == nil, !include.isNull {
                 throw .invalidRequest(
                     "'stream_options.include_usage' must be a boolean.", param: "stream_options.include_usage",

@@ -81,8 +81,20 @@ extension OpenAIError {
         .init(status: 502, message: message, type: "upstream_error", code: code)
     }
 
+    /// Nothing configured or no usable account: no retry fixes it, so no `Retry-After`.
     public static func unavailable(_ message: String, code: String = "no_usable_account") -> Self {
-        .init(status: 503, message: message, type: "service_unavailable", code: code, retryAfter: 30)
+        .init(status: 503, message: message, type: "service_unavailable", code: code)
+    }
+
+    /// Whether a client's retry could succeed: not for a 4xx (but 408, 409, 429) nor for a
+    /// 503 without `Retry-After`. SDKs read `x-should-retry: false` and stop (SPEC 3).
+    public var shouldRetry: Bool {
+        switch status {
+        case 408, 409, 429: return true
+        case 400..<500: return false
+        case 503: return retryAfter != nil
+        default: return true
+        }
     }
 
     public static func upstreamTimeout(_ message: String) -> Self {

@@ -47,16 +47,17 @@ def connect(port, timeout=10):
 
 
 def read_all(sock, limit=10.0):
-    """Everything until the server closes (or `limit` seconds pass)."""
-    sock.settimeout(limit)
+    """Everything until the server closes, or `limit` seconds in all pass."""
+    deadline = time.time() + limit
     data = b""
     try:
-        while True:
+        while time.time() < deadline:
+            sock.settimeout(max(0.01, deadline - time.time()))
             piece = sock.recv(65536)
             if not piece:
                 break
             data += piece
-    except socket.timeout:
+    except (socket.timeout, ConnectionResetError):
         pass
     return data
 

@@ -70,7 +70,12 @@ extension OpenAIError {
     func response(closing: Bool = false) -> Response {
         var headers: HTTPFields = [:]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if !shouldRetry { headers[ErrorHeaders.shouldRetry] = "false" }
         if closing { headers[.connection] = "close" }
         return .json(json, status: .init(code: status), headers: headers)
     }
+}
+
+enum ErrorHeaders {
+    static let shouldRetry = HTTPField.Name("x-should-retry")!
 }
