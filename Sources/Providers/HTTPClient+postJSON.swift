@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import NIOCore
 import OpenAIWire
@@ -16,8 +17,21 @@ extension HTTPClient {
         let response = try await execute(request, timeout: timeout)
         guard (200..<300).contains(response.status.code) else {
             let excerpt = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
-            throw failure(Int(response.status.code), excerpt)
+            throw failure(Int(response.status.code), excerpt).keepingRetryAfter(response.headers.first(name: "retry-after"))
         }
         return response
+    }
+}
+
+extension OpenAIError {
+    /// The upstream's own `Retry-After` (whole seconds) wins over the mapping's guess:
+    /// a client told to come back sooner than the upstream said only fails again.
+    func keepingRetryAfter(_ header: String?) -> OpenAIError {
+        guard status == 429 || status == 503, let header,
+            let seconds = Int(header.trimmingCharacters(in: .whitespaces)), seconds >= 0
+        else { return self }
+        var error = self
+        error.retryAfter = seconds
+        return error
     }
 }

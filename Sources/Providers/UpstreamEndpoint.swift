@@ -53,7 +53,7 @@ extension HTTPClient {
         var bytes = response.body ?? ByteBuffer()
         guard (200..<300).contains(response.status.code) else {
             bytes.moveWriterIndex(to: bytes.readerIndex + min(bytes.readableBytes, 64 << 10))
-            throw failure(Int(response.status.code), bytes)
+            throw failure(Int(response.status.code), bytes).keepingRetryAfter(response.headers.first(name: "retry-after"))
         }
         return bytes
     }

@@ -49,4 +49,15 @@ import Testing
         #expect(!OpenAIError.invalidRequest("bad").shouldRetry)
         #expect(OpenAIError.upstreamFailed("down").shouldRetry)
     }
+
+    @Test func anUpstreamsRetryAfterIsPassedOnUnshortened() async throws {
+        try await GatewayHarness(openai: MockOpenAI()).run { gateway, _ in
+            for stream in [false, true] {
+                let response = try await gateway.chat(
+                    request("scenario:rate-limited", model: "generic/gen-small", stream: stream))
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] == "7", "stream: \(stream)")
+            }
+        }
+    }
 }

@@ -45,6 +45,12 @@ public final class MockOpenAI: Sendable {
                 .internalServerError,
                 ["error": ["message": .string("cannot serve \(headers["authorization"] ?? "")"), "type": "server_error"]])
         }
+        if lastMessage == "scenario:rate-limited" {
+            var response = Self.json(
+                .tooManyRequests, ["error": ["message": "slow down", "type": "rate_limit_error", "code": "rate_limited"]])
+            response.headers[.retryAfter] = "7"
+            return response
+        }
         let model = body["model"]?.stringValue ?? ""
         guard models.contains(model) else {
             return Self.json(
