@@ -65,7 +65,10 @@ func buildRouter(
     let corsOrigins = CORSOrigins(config.corsOrigins)
 
     let router = Router(context: GatewayRequestContext.self)
-    // Outermost first: CORS headers go on every answer to a listed origin, errors included.
+    // Outermost first: every answer has a request id and an access line; CORS headers go
+    // on every answer to a listed origin, errors included.
+    router.middlewares.add(RequestIDMiddleware())
+    router.middlewares.add(AccessLogMiddleware())
     router.middlewares.add(CORSMiddleware(origins: corsOrigins, browserPaths: browserPaths))
     router.middlewares.add(
         OpenAIErrorMiddleware(

@@ -15,6 +15,8 @@ public struct ChatStreamNormalizer: Sendable {
     private var openThinkTags: Set<Int64> = []
     private var toolCallCounts: [Int64: Int64] = [:]
     private var usage: JSONObject?
+    /// The upstream's usage, as far as the stream got.
+    public var reportedUsage: JSONObject? { usage.map(Usage.normalize) }
     /// Chunks written to the client so far (0 means an error can still be a plain HTTP error).
     public private(set) var emittedChunks = 0
 

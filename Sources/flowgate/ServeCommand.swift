@@ -9,7 +9,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.resolve()
-        let logger = ServerOptions.makeLogger()
+        let logger = try options.makeLogger()
         try config.checkExposure()
         if !config.isLoopback && config.clientKeys.isEmpty {
             logger.warning(

@@ -27,6 +27,12 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Config file (YAML; default FLOWGATE_CONFIG, else ~/.flowgate/config.yaml when present).")
     var config: String?
 
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info, env FLOWGATE_LOG_LEVEL).")
+    var logLevel: String?
+
+    @Option(help: "Log format: text or json (default text, env FLOWGATE_LOG_FORMAT).")
+    var logFormat: String?
+
     func resolve() throws -> GatewayConfig {
         let flags = CommandLineOverrides(
             host: host, port: port, keepAliveSeconds: keepAlive, reasoning: reasoning,
@@ -46,7 +52,7 @@ struct ServerOptions: ParsableArguments {
         let client = UpstreamHTTPClient.make(config: config)
         let result: Result<T, any Error>
         do {
-            let entries = try makeProviders(config: config, client: client, logger: Self.makeLogger())
+            let entries = try makeProviders(config: config, client: client, logger: try makeLogger())
             let router = ModelRouter(entries: entries, aliases: config.aliases)
             for provider in router.providers { await provider.refreshModels() }
             result = Result { try body(config, router) }
@@ -57,10 +63,20 @@ struct ServerOptions: ParsableArguments {
         return try result.get()
     }
 
-    static func makeLogger() -> Logger {
-        var logger = Logger(label: "flowgate", factory: GatewayLogHandler.init)
-        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
-        logger.logLevel = level ?? .info
+    /// The logger the flags and environment ask for (flag > FLOWGATE_LOG_* > LOG_LEVEL > info, text).
+    func makeLogger() throws -> Logger {
+        let environment = ProcessInfo.processInfo.environment
+        let levelText = logLevel ?? environment["FLOWGATE_LOG_LEVEL"] ?? environment["LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw ValidationError(
+                "Unknown log level '\(levelText)': use trace, debug, info, notice, warning, error or critical.")
+        }
+        let formatText = logFormat ?? environment["FLOWGATE_LOG_FORMAT"] ?? "text"
+        guard let format = LogFormat(rawValue: formatText.lowercased()) else {
+            throw ValidationError("Unknown log format '\(formatText)': use text or json.")
+        }
+        var logger = Logger(label: "flowgate") { GatewayLogHandler(label: $0, format: format) }
+        logger.logLevel = level
         return logger
     }
 }

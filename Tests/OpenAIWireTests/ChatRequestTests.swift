@@ -77,7 +77,7 @@ import Testing
                 "tool_choice"
             ),
             (
-                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream_options\":{\"include_usage\":\"y\"}}",
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":true,\"stream_options\":{\"include_usage\":\"y\"}}",
                 "stream_options.include_usage"
             ),
         ] as [(String, String?)])

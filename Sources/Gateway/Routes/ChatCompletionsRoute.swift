@@ -32,6 +32,7 @@ struct ChatCompletionsRoute: Sendable {
         }
         let chat = try await largeBodies.parse(bytes, Self.decode)
         let route = try await models.routeRefreshing(chat.model)
+        AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
         try route.provider.check(chat)
         if chat.stream {
             return try await stream(chat, route: route)
@@ -39,6 +40,7 @@ struct ChatCompletionsRoute: Sendable {
         let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: chat.model, reasoning: config.reasoning, now: Self.now())
+        AccessRecord.current?.usage(completion["usage"]?.objectValue)
         return .json(.object(completion))
     }
 
@@ -60,6 +62,8 @@ struct ChatCompletionsRoute: Sendable {
         }
         let handoff = IteratorHandoff(iterator: events)
         let (openStreams, scrubber) = (self.openStreams, self.scrubber)
+        let access = AccessRecord.current
+        access?.deferUntilStreamEnds()
         return Response(
             status: .ok, headers: Self.streamHeaders,
             body: ResponseBody { writer in
@@ -67,6 +71,8 @@ struct ChatCompletionsRoute: Sendable {
                 defer {
                     openStreams.closed(relay)
                     relay.cancel()
+                    access?.usage(relay.finalUsage)
+                    access?.finish(status: 200)
                 }
                 var events = handoff.iterator
                 var next = first

@@ -20,6 +20,7 @@ final class StreamRelay: Sendable {
     private let timer: Task<Void, Never>?
     private let continuation: AsyncThrowingStream<Event, any Error>.Continuation
     private let window: RelayWindow
+    private let usage: ReportedUsage
 
     /// Events the producer may run ahead of the client.
     static let windowSize = 4
@@ -31,6 +32,8 @@ final class StreamRelay: Sendable {
         let window = RelayWindow(limit: Self.windowSize)
         self.window = window
         let lastActivity = LastActivity()
+        let usage = ReportedUsage()
+        self.usage = usage
         let timer: Task<Void, Never>? = keepAlive.map { interval in
             Task {
                 while !Task.isCancelled {
@@ -80,6 +83,7 @@ final class StreamRelay: Sendable {
                 }
                 var out = ByteBuffer()
                 try normalizer.finish(complete: complete, into: &out)
+                usage.value.withLock { $0 = normalizer.reportedUsage }
                 continuation.yield(.bytes(out))
                 continuation.finish()
             } catch {
@@ -94,6 +98,9 @@ final class StreamRelay: Sendable {
             window.close()
         }
     }
+
+    /// The usage the upstream reported, once the stream has ended.
+    var finalUsage: JSONObject? { usage.value.withLock { $0 } }
 
     /// The writer sent a `.bytes` event to the client: the producer may read on.
     func delivered() {
@@ -117,4 +124,9 @@ final class StreamRelay: Sendable {
 /// When the relay last sent something, shared by the producer and the keep-alive timer.
 private final class LastActivity: Sendable {
     let instant = Mutex(ContinuousClock.now)
+}
+
+/// The usage the upstream reported, set by the producer when the stream ends.
+private final class ReportedUsage: Sendable {
+    let value = Mutex<JSONObject?>(nil)
 }

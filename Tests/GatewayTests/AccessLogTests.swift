@@ -1,0 +1,70 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import Gateway
+@testable import OpenAIWire
+
+/// Request ids on every answer, one access line per request, and the JSON log format.
+@Suite struct AccessLogTests {
+    static let requestID = HTTPField.Name("x-request-id")!
+
+    func harness(_ lines: GatewayLogHandlerTests.Lines) -> GatewayHarness {
+        var logger = Logger(label: "flowgate") { GatewayLogHandler(label: $0, stream: lines) }
+        logger.logLevel = .info
+        return GatewayHarness(logger: logger)
+    }
+
+    @Test func everyAnswerCarriesARequestIdAndTheClientsOwnIsKept() async throws {
+        try await GatewayHarness().run { gateway, _ in
+            let fresh = try await gateway.execute(uri: "/health", method: .get)
+            let id = try #require(fresh.headers[Self.requestID])
+            #expect(id.hasPrefix("req_"))
+            let second = try await gateway.execute(uri: "/health", method: .get)
+            #expect(second.headers[Self.requestID] != id)
+            let own = try await gateway.chat(request("hi"), headers: [Self.requestID: "trace-42.a:b"])
+            #expect(own.headers[Self.requestID] == "trace-42.a:b")
+            let hostile = try await gateway.execute(
+                uri: "/nope", method: .get, headers: [Self.requestID: "has spaces and \u{7f}"])
+            #expect(hostile.headers[Self.requestID]?.hasPrefix("req_") == true, "not copied into logs as it was")
+        }
+    }
+
+    @Test func oneAccessLineARequestWithModelProviderAndTokens() async throws {
+        let lines = GatewayLogHandlerTests.Lines()
+        try await harness(lines).run { gateway, _ in
+            let plain = try await gateway.chat(request("hi"))
+            let plainID = try #require(plain.headers[Self.requestID])
+            let stream = try await gateway.chat(request("hi", stream: true))
+            #expect(stream.status == .ok)
+            let streamID = try #require(stream.headers[Self.requestID])
+            _ = try await gateway.chat(request("hi", model: "nope"))
+            let text = lines.text.withLock { $0 }
+            let access = text.split(separator: "\n").filter { $0.contains("POST /v1/chat/completions") }
+            #expect(access.count == 3, "\(text)")
+            let plainLine = try #require(access.first { $0.contains(plainID) })
+            for part in ["status=200", "model=glm-4.7", "provider=iflow", "prompt_tokens=5", "completion_tokens=4"] {
+                #expect(plainLine.contains(part), "\(plainLine)")
+            }
+            let streamLine = try #require(access.first { $0.contains(streamID) })
+            #expect(streamLine.contains("status=200") && streamLine.contains("total_tokens=9"), "\(streamLine)")
+            #expect(access.contains { $0.contains("status=404") && $0.contains("info") })
+            #expect(!text.contains("sk-"), "no key in any line")
+        }
+    }
+
+    @Test func jsonLinesCarryTheMessageAndTheMetadata() throws {
+        let lines = GatewayLogHandlerTests.Lines()
+        var logger = Logger(label: "flowgate") { GatewayLogHandler(label: $0, stream: lines, format: .json) }
+        logger[metadataKey: "request_id"] = "req_1"
+        logger.warning("upstream failed", metadata: ["status": "502"])
+        let line = lines.text.withLock { $0 }
+        #expect(line.hasSuffix("\n") && line.split(separator: "\n").count == 1)
+        let object = try #require(try JSONCoding.decode(Array(line.utf8)).objectValue)
+        #expect(object["message"] == "upstream failed" && object["level"] == "warning")
+        #expect(object["request_id"] == "req_1" && object["status"] == "502")
+    }
+}
