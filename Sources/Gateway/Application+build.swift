@@ -62,19 +62,16 @@ func buildRouter(
     for path in ModelsRoute.paths { known[path] = [.get] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
     let browserPaths: Set<String> = ["/", "/login/iflow", "/oauth2callback"]
-    let corsOrigins = CORSOrigins(config.corsOrigins)
 
     let router = Router(context: GatewayRequestContext.self)
-    // Outermost first: every answer has a request id and an access line; CORS headers go
-    // on every answer to a listed origin, errors included.
-    router.middlewares.add(RequestIDMiddleware())
-    router.middlewares.add(AccessLogMiddleware())
-    router.middlewares.add(CORSMiddleware(origins: corsOrigins, browserPaths: browserPaths))
+    // Outermost first: every answer has a request id and an access line; the web-page rules
+    // come before the error middleware so that errors get CORS headers too.
+    router.middlewares.add(RequestLogMiddleware())
+    router.middlewares.add(
+        WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
     router.middlewares.add(
         OpenAIErrorMiddleware(
             routes: known, bodyLimit: config.bodyLimit, scrubber: SecretScrubber(providers: models.providers)))
-    router.middlewares.add(HostGuard(config: config))
-    router.middlewares.add(CrossSiteGuard(corsOrigins: corsOrigins, browserPaths: browserPaths))
     router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys, openPaths: browserPaths.union(["/health"])))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }

@@ -14,6 +14,9 @@ public enum UpstreamHTTPClient {
             proxy: config.httpsProxy.flatMap(proxy(from:)),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
+        // A refused connection is a 502 at once; retrying until the connect timeout only
+        // made the client wait 10 s for the same answer.
+        configuration.connectionPool.retryConnectionEstablishment = false
         // No tracing: even the no-op tracer parses every request's URL again for span attributes.
         configuration.tracing.tracer = nil
         configuration.http1_1ConnectionDebugInitializer = { channel in

@@ -1,8 +1,9 @@
 /// Turns an upstream non-streaming answer into a response that meets SPEC 3:
 /// every field a client reads is present, `model` is the id the client asked for.
 public enum ChatCompletionNormalizer {
+    /// `promptCharacters` feeds the usage estimate when the upstream reports none.
     public static func normalize(
-        _ upstream: JSONObject, model: String, reasoning: ReasoningOutput, now: Int64
+        _ upstream: JSONObject, model: String, reasoning: ReasoningOutput, now: Int64, promptCharacters: Int = 0
     ) throws(OpenAIError) -> JSONObject {
         guard case .array(let choices)? = upstream["choices"], !choices.isEmpty else {
             throw .upstreamFailed("Invalid upstream response: it has no choices.", code: "invalid_upstream_response")
@@ -16,7 +17,13 @@ public enum ChatCompletionNormalizer {
             choices.enumerated().map { position, choice in
                 .object(normalize(choice: choice.objectValue ?? [:], position: position, reasoning: reasoning))
             })
-        result["usage"] = .object(Usage.normalize(upstream["usage"]?.objectValue))
+        if let usage = upstream["usage"]?.objectValue {
+            result["usage"] = .object(Usage.normalize(usage))
+        } else {
+            let completion = choices.reduce(0) { $0 + Usage.completionCharacters($1["message"]?.objectValue ?? [:]) }
+            result["usage"] = .object(
+                Usage.estimate(promptCharacters: promptCharacters, completionCharacters: completion))
+        }
         return result
     }
 

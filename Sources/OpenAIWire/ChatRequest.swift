@@ -8,6 +8,8 @@ public struct ChatRequest: Sendable {
     public let includeUsage: Bool
     /// `n`: how many choices the client wants.
     public let choiceCount: Int
+    /// What the usage estimate counts when the upstream reports none.
+    public var promptCharacters: Int { Usage.promptCharacters(body) }
 
     /// Checks the fields whose type or presence OpenAI defines; unknown fields pass.
     public init(json: JSON) throws(OpenAIError) {

@@ -15,12 +15,23 @@ public struct ChatStreamNormalizer: Sendable {
     private var openThinkTags: Set<Int64> = []
     private var toolCallCounts: [Int64: Int64] = [:]
     private var usage: JSONObject?
-    /// The upstream's usage, as far as the stream got.
-    public var reportedUsage: JSONObject? { usage.map(Usage.normalize) }
+    /// For the estimate when the upstream reports no usage.
+    private let promptCharacters: Int
+    private var completionCharacters = 0
+    /// Fields the upstream's chunks carried that the usage chunk carries too.
+    private var carried: JSONObject = [:]
+    /// The usage the client is told: the upstream's, else the estimate.
+    public var reportedUsage: JSONObject {
+        usage.map(Usage.normalize)
+            ?? Usage.estimate(promptCharacters: promptCharacters, completionCharacters: completionCharacters)
+    }
     /// Chunks written to the client so far (0 means an error can still be a plain HTTP error).
     public private(set) var emittedChunks = 0
 
-    public init(model: String, includeUsage: Bool, reasoning: ReasoningOutput, created: Int64) {
+    public init(
+        model: String, includeUsage: Bool, reasoning: ReasoningOutput, created: Int64, promptCharacters: Int = 0
+    ) {
+        self.promptCharacters = promptCharacters
         self.model = model
         self.includeUsage = includeUsage
         self.reasoning = reasoning
@@ -29,6 +40,7 @@ public struct ChatStreamNormalizer: Sendable {
 
     public mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
         if let u = chunk["usage"]?.objectValue { usage = u }
+        for key in ["system_fingerprint", "service_tier"] where chunk[key] != nil { carried[key] = chunk[key] }
         if id == nil {
             id = chunk["id"]?.stringValue ?? CompletionID.make()
             if let c = chunk["created"]?.intValue { created = c }
@@ -73,7 +85,9 @@ public struct ChatStreamNormalizer: Sendable {
             write(&chunk, into: &out)
         }
         if includeUsage {
-            var chunk: JSONObject = ["choices": [], "usage": .object(Usage.normalize(usage))]
+            var chunk = carried
+            chunk["choices"] = []
+            chunk["usage"] = .object(reportedUsage)
             write(&chunk, into: &out, keepUsage: true)
         }
         out.writeImmutableBuffer(SSEFrame.done)
@@ -104,6 +118,7 @@ public struct ChatStreamNormalizer: Sendable {
         guard !finishedChoices.contains(index) else { return nil }
         var delta = choice["delta"]?.objectValue ?? [:]
         let finishReason = choice["finish_reason"]?.stringValue
+        if usage == nil { completionCharacters += Usage.completionCharacters(delta) }
         applyReasoning(index, delta: &delta)
         if finishReason != nil { closeThinkTag(index, delta: &delta) }
         if case .array(let calls)? = delta["tool_calls"] {

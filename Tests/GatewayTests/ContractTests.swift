@@ -60,4 +60,52 @@ import Testing
             }
         }
     }
+
+    @Test func usageIsEstimatedWhenTheUpstreamReportsNoneAndKeepsTheChunksFields() async throws {
+        try await GatewayHarness().run { gateway, _ in
+            // "scenario:no-usage" is 17 characters: 5 tokens; "Hello from mock iFlow." is 22: 6 tokens.
+            let plain = try await gateway.chat(request("scenario:no-usage"))
+            let usage = plain.json?["usage"]
+            #expect(usage?["prompt_tokens"] == 5 && usage?["completion_tokens"] == 6 && usage?["total_tokens"] == 11)
+
+            let stream = try await gateway.chat(
+                request("scenario:no-usage", stream: true, extra: ["stream_options": ["include_usage": true]]))
+            let last = try #require(stream.events.compactMap { $0 }.last)
+            #expect(last["choices"] == [])
+            #expect(last["usage"]?["completion_tokens"] == 3, "\"Hello world\" is 11 characters")
+            #expect(last["system_fingerprint"] == "fp_mock" && last["service_tier"] == "default")
+        }
+    }
+
+    @Test func usageEstimateCountsCharactersOverFourRoundedUp() {
+        #expect(Usage.estimate(promptCharacters: 0, completionCharacters: 0)["total_tokens"] == 0)
+        let usage = Usage.estimate(promptCharacters: 9, completionCharacters: 4)
+        #expect(usage["prompt_tokens"] == 3 && usage["completion_tokens"] == 1 && usage["total_tokens"] == 4)
+        let body: JSONObject = [
+            "messages": [
+                ["role": "user", "content": "abcd"],
+                ["role": "user", "content": [["type": "text", "text": "efgh"], ["type": "image_url"]]],
+            ]
+        ]
+        #expect(Usage.promptCharacters(body) == 8)
+    }
+
+    @Test func aRefusedUpstreamIsA502AtOnceWithACleanMessage() async throws {
+        // A port that was just listened on and is closed again: connecting is refused.
+        let app = Application(router: Router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let closedPort = try await app.test(.live) { client in client.port! }
+        try await GatewayHarness(configure: { config in
+            var refused = GatewayConfig.OpenAICompatible(name: "down", baseURL: "http://127.0.0.1:\(closedPort)/v1")
+            refused.models = ["m"]
+            config.providers.append(.openai(refused))
+        }).run { gateway, _ in
+            let started = ContinuousClock.now
+            let response = try await gateway.chat(request("hi", model: "down/m"))
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(response.status == .badGateway)
+            #expect(response.json?["error"]?["code"] == "upstream_unreachable")
+            let message = response.json?["error"]?["message"]?.stringValue ?? ""
+            #expect(!message.contains("errno") && !message.contains("NIO") && !message.contains("Error"), "\(message)")
+        }
+    }
 }

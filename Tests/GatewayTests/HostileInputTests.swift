@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func hostNamesAreComparedWithoutPortAndCase() {
-        typealias Guard = HostGuard<GatewayRequestContext>
+        typealias Guard = HostNames
         #expect(Guard.hostName("LocalHost:8000") == "localhost")
         #expect(Guard.hostName("[::1]:8000") == "[::1]")
         #expect(Guard.hostName("127.0.0.1") == "127.0.0.1")

@@ -28,11 +28,13 @@ enum MockScript {
         default:
             break
         }
-        return [
+        var completion: JSONObject = [
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": .string(model),
             "choices": [["index": 0, "message": .object(message), "finish_reason": .string(finish)]],
             "usage": usage,
         ]
+        if scenario == "no-usage" { completion["usage"] = nil }
+        return .object(completion)
     }
 
     static func streamEvents(scenario: String, model: String) -> [StreamStep] {
@@ -95,6 +97,18 @@ enum MockScript {
                 steps.append(.data(chunk(["content": .string("\(i) ")])))
             }
             return steps + [.data(chunk([:], finish: "stop")), .data(done)]
+        case "no-usage":
+            // An upstream that reports no usage, with the fields a usage chunk should keep.
+            func fingerprinted(_ delta: JSONObject, finish: String? = nil) -> String {
+                var object = (try? JSONCoding.decode(Array(chunk(delta, finish: finish).dropFirst(5).utf8)))?.objectValue ?? [:]
+                object["system_fingerprint"] = "fp_mock"
+                object["service_tier"] = "default"
+                return "data:" + JSONCoding.string(.object(object)) + "\n\n"
+            }
+            return [
+                fingerprinted(["role": "assistant", "content": "Hello"]), fingerprinted(["content": " world"], finish: "stop"),
+                done,
+            ].map { .data($0) }
         case "split":
             // Every event in pieces of 3 bytes, with CRLF line ends.
             let text = hello.joined().replacingOccurrences(of: "\n", with: "\r\n")

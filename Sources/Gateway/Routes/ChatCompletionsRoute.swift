@@ -39,7 +39,8 @@ struct ChatCompletionsRoute: Sendable {
         }
         let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
         let completion = try ChatCompletionNormalizer.normalize(
-            upstream, model: chat.model, reasoning: config.reasoning, now: Self.now())
+            upstream, model: chat.model, reasoning: config.reasoning, now: Self.now(),
+            promptCharacters: chat.promptCharacters)
         AccessRecord.current?.usage(completion["usage"]?.objectValue)
         return .json(.object(completion))
     }
@@ -47,7 +48,8 @@ struct ChatCompletionsRoute: Sendable {
     private func stream(_ chat: ChatRequest, route: ModelRouter.Route) async throws -> Response {
         let chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel)
         let normalizer = ChatStreamNormalizer(
-            model: chat.model, includeUsage: chat.includeUsage, reasoning: config.reasoning, created: Self.now())
+            model: chat.model, includeUsage: chat.includeUsage, reasoning: config.reasoning, created: Self.now(),
+            promptCharacters: chat.promptCharacters)
         let relay = StreamRelay(
             chunks: chunks, normalizer: normalizer, keepAlive: config.keepAliveInterval,
             providerName: route.provider.name)

@@ -33,21 +33,11 @@ public struct FlowithTextDecoder: ChunkDecoder {
         var result = items(pieces + splitter.finish())
         // Nothing at all: no chunks, so the gateway reports an empty upstream response.
         guard sawText else { return result }
-        let usage = Self.estimate(prompt: promptCharacters, completion: completionCharacters)
+        let usage = Usage.estimate(promptCharacters: promptCharacters, completionCharacters: completionCharacters)
         result.append(
             .chunk(["choices": [["index": 0, "delta": [:], "finish_reason": "stop"]], "usage": .object(usage)]))
         result.append(.done)
         return result
-    }
-
-    /// SPEC 4.2: an estimate, in whole tokens that add up.
-    static func estimate(prompt: Int, completion: Int) -> JSONObject {
-        let promptTokens = Int64((prompt + 3) / 4)
-        let completionTokens = Int64((completion + 3) / 4)
-        return [
-            "prompt_tokens": .int(promptTokens), "completion_tokens": .int(completionTokens),
-            "total_tokens": .int(promptTokens + completionTokens),
-        ]
     }
 
     private mutating func items(_ pieces: [ThinkTagSplitter.Piece]) -> [StreamItem] {

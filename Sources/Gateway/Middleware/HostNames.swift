@@ -1,11 +1,9 @@
-import HTTPTypes
 import Hummingbird
-import OpenAIWire
 
-/// Refuses requests whose `Host` is not this server (docs/security.md, DNS rebinding):
-/// a web page on a domain that re-resolves to 127.0.0.1 is same-origin with a loopback
-/// listener and could use the accounts, unless the name it used is refused.
-struct HostGuard<Context: RequestContext>: RouterMiddleware {
+/// The `Host` names this server answers to (docs/security.md, DNS rebinding): a web page
+/// on a domain that re-resolves to 127.0.0.1 is same-origin with a loopback listener and
+/// could use the accounts, unless the name it used is refused.
+struct HostNames: Sendable {
     /// Lower-cased host names (no port) that are accepted.
     let allowed: [[UInt8]]
     /// Off on a non-loopback listener without `allowed_hosts`: client keys guard it there.
@@ -34,21 +32,6 @@ struct HostGuard<Context: RequestContext>: RouterMiddleware {
 
     private static func lowercased(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        // A request without Host comes from no browser (HTTP/1.0 tools): nothing to rebind.
-        if enforced, let authority = request.head.authority, !accepts(authority) {
-            throw OpenAIError(
-                status: 421,
-                message:
-                    "This server does not answer to the host name '\(Self.hostName(authority).prefix(100))'. "
-                    + "Use localhost or 127.0.0.1, or list the name in server.allowed_hosts.",
-                type: "invalid_request_error", code: "misdirected_request")
-        }
-        return try await next(request, context)
     }
 
     /// `Name:port`, `[v6]:port` or a bare name → the lower-cased name (brackets kept for IPv6).

@@ -1,22 +1,56 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 import OpenAIWire
 import Synchronization
 
-/// One `info` line per request (docs/configuration.md, logging): method, path, status,
-/// milliseconds, and for chat the model, provider and tokens; the request id comes
-/// with the logger's metadata. Never a key or a message text.
-struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Every answer carries `x-request-id`: the client's own when it sent a plain, short one,
+/// else Hummingbird's id for the request, which every log line about it already carries
+/// (`hb.request.id`). At `info`, one access line per request (docs/configuration.md,
+/// logging): method, path, status, milliseconds, and for chat the model, provider and
+/// tokens. Never a key or a message text.
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var header: HTTPField.Name { FieldNames.requestID }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let record = AccessRecord(
-            logger: context.logger, method: request.method.rawValue, path: request.uri.path, started: .now)
-        let response = try await AccessRecord.$current.withValue(record) { try await next(request, context) }
-        // A stream is logged by its writer when it ends, with its tokens.
-        if !record.isDeferred { record.finish(status: Int(response.status.code)) }
+        var context = context
+        let id: String
+        if let own = Self.accepted(request.headers.first(where: { $0.name == FieldNames.requestID })?.value) {
+            id = own
+            context.logger[metadataKey: "hb.request.id"] = .string(own)
+        } else {
+            id = context.id
+        }
+        var response: Response
+        if context.logger.logLevel <= .info {
+            let record = AccessRecord(
+                logger: context.logger, method: request.method.rawValue, path: request.uri.path, started: .now)
+            response = try await AccessRecord.$current.withValue(record) { try await next(request, context) }
+            // A stream is logged by its writer when it ends, with its tokens.
+            if !record.isDeferred { record.finish(status: Int(response.status.code)) }
+        } else {
+            response = try await next(request, context)
+        }
+        response.headers[FieldNames.requestID] = id
         return response
     }
+
+    /// A client's id is kept when it is short and plain (it goes into logs as it is).
+    static func accepted(_ value: String?) -> String? {
+        guard let value, (1...128).contains(value.utf8.count) else { return nil }
+        let plain = value.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: ":")
+        }
+        return plain ? value : nil
+    }
+}
+
+private enum FieldNames {
+    static let requestID = HTTPField.Name("x-request-id")!
 }
 
 /// What the access line says about one request; the chat route adds what it knows.
