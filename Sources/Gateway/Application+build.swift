@@ -78,9 +78,10 @@ func buildRouter(
     }
     for path in ModelsRoute.paths {
         router.get(RouterPath(path)) { _, _ in listing.respond() }
-        // `**`: qualified ids hold a slash (`iflow/glm-4.7`).
+        // `**`: qualified ids hold a slash (`iflow/glm-4.7`), which SDKs send encoded as %2F.
         router.get(RouterPath(path + "/**")) { _, context in
-            try listing.retrieve(context.parameters.getCatchAll().joined(separator: "/"))
+            let id = context.parameters.getCatchAll().joined(separator: "/")
+            return try listing.retrieve(id.removingPercentEncoding ?? id)
         }
     }
     router.get("/health") { _, _ in health.respond() }

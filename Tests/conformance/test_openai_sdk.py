@@ -282,3 +282,56 @@ def test_login_with_local_callback(servers):
     urllib.request.urlopen(url, timeout=10).read()
     assert proc.wait(timeout=20) == 0
     _signed_in(home)
+
+
+def test_models_retrieve(client):
+    model = client.models.retrieve("glm-4.7")
+    assert model.id == "glm-4.7" and model.owned_by == "iflow"
+    assert client.models.retrieve("iflow/glm-4.7").id == "iflow/glm-4.7"
+    with pytest.raises(openai.NotFoundError) as info:
+        client.models.retrieve("no-such-model")
+    assert info.value.body["code"] == "model_not_found"
+
+
+def test_request_id_is_the_clients_own_or_a_new_one(client):
+    fresh = client.chat.completions.with_raw_response.create(model="glm-4.7", messages=ask("hi"))
+    assert fresh.headers["x-request-id"]
+    assert fresh.parse()._request_id == fresh.headers["x-request-id"]
+    own = client.chat.completions.with_raw_response.create(
+        model="glm-4.7", messages=ask("hi"), extra_headers={"x-request-id": "my-trace-7"})
+    assert own.headers["x-request-id"] == "my-trace-7"
+
+
+def test_the_sdk_waits_as_long_as_the_upstreams_retry_after(servers):
+    """The generic mock answers 429 with Retry-After: 7; the SDK must be told 7, not less."""
+    c = openai.OpenAI(base_url=servers.gateway_url + "/v1", api_key="x", max_retries=0)
+    with pytest.raises(openai.RateLimitError) as info:
+        c.chat.completions.create(model="generic/gen-small", messages=ask("scenario:rate-limited"))
+    assert info.value.response.headers["retry-after"] == "7"
+
+
+def test_no_retry_for_what_no_retry_can_fix(unconfigured_gateway):
+    """The default client retries twice; a 503 for missing configuration must not wait for that."""
+    c = openai.OpenAI(base_url=unconfigured_gateway + "/v1", api_key="x")
+    started = time.time()
+    with pytest.raises(openai.APIStatusError) as info:
+        c.chat.completions.create(model="glm-4.7", messages=ask("hi"))
+    assert info.value.status_code == 503
+    assert "retry-after" not in info.value.response.headers
+    assert info.value.response.headers["x-should-retry"] == "false"
+    assert time.time() - started < 1.5, "the SDK retried"
+
+
+def test_usage_is_estimated_when_the_upstream_reports_none(client):
+    r = client.chat.completions.create(model="glm-4.7", messages=ask("scenario:no-usage"))
+    assert r.usage.completion_tokens == 6 and r.usage.total_tokens == r.usage.prompt_tokens + 6 > 6
+    chunks = list(client.chat.completions.create(model="glm-4.7", messages=ask("scenario:no-usage"), stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert chunks[-1].usage.completion_tokens == 3
+    assert chunks[-1].system_fingerprint == "fp_mock"
+
+
+def test_stream_options_without_stream_is_refused(client):
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="glm-4.7", messages=ask("hi"), stream_options={"include_usage": True})
+    assert info.value.body["param"] == "stream_options"
