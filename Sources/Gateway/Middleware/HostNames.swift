@@ -17,7 +17,12 @@ struct HostNames: Sendable {
 
     /// Byte-wise and without allocating: this runs on every request.
     func accepts(_ authority: String) -> Bool {
-        var name = authority.utf8[...]
+        var authority = authority
+        return authority.withUTF8 { accepts(bytes: $0) }
+    }
+
+    private func accepts(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var name = bytes[...]
         if name.first == UInt8(ascii: "[") {
             if let close = name.firstIndex(of: UInt8(ascii: "]")) { name = name[...close] }
         } else if let colon = name.lastIndex(of: UInt8(ascii: ":")),

@@ -5,24 +5,19 @@ import OpenAIWire
 import Synchronization
 
 /// Every answer carries `x-request-id`: the client's own when it sent a plain, short one,
-/// else Hummingbird's id for the request, which every log line about it already carries
-/// (`hb.request.id`). At `info`, one access line per request (docs/configuration.md,
+/// else a new one; every log line about the request carries it (`hb.request.id`). At `info`, one access line per request (docs/configuration.md,
 /// logging): method, path, status, milliseconds, and for chat the model, provider and
 /// tokens. Never a key or a message text.
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var header: HTTPField.Name { FieldNames.requestID }
+    let ids = RequestIDs()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         var context = context
-        let id: String
-        if let own = Self.accepted(request.headers.first(where: { $0.name == FieldNames.requestID })?.value) {
-            id = own
-            context.logger[metadataKey: "hb.request.id"] = .string(own)
-        } else {
-            id = context.id
-        }
+        // Ours, in the logs too: Hummingbird's own id costs 3k instructions to print.
+        let id = Self.accepted(request.headers.first(where: { $0.name == FieldNames.requestID })?.value) ?? ids.next()
+        context.logger[metadataKey: "hb.request.id"] = .string(id)
         var response: Response
         if context.logger.logLevel <= .info {
             let record = AccessRecord(
@@ -51,6 +46,29 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
 private enum FieldNames {
     static let requestID = HTTPField.Name("x-request-id")!
+}
+
+/// New ids: 8 random hex digits per process, then a counter in 16 (unique, and cheap).
+final class RequestIDs: Sendable {
+    private let prefix: [UInt8]
+    private let counter = Atomic<UInt64>(0)
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    init() {
+        prefix = Array(String(UInt32.random(in: 0x1000_0000 ... .max), radix: 16).utf8)
+    }
+
+    func next() -> String {
+        var value = counter.add(1, ordering: .relaxed).newValue
+        return String(unsafeUninitializedCapacity: prefix.count + 16) { buffer in
+            for (offset, byte) in prefix.enumerated() { buffer[offset] = byte }
+            for position in (prefix.count..<prefix.count + 16).reversed() {
+                buffer[position] = Self.digits[Int(value & 0xF)]
+                value >>= 4
+            }
+            return prefix.count + 16
+        }
+    }
 }
 
 /// What the access line says about one request; the chat route adds what it knows.

@@ -91,7 +91,9 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
 
     /// `application/json`, with or without parameters such as `; charset=utf-8`. Byte-wise.
     static func isJSON(_ contentType: String?) -> Bool {
-        guard let utf8 = contentType?.utf8 else { return false }
+        guard let contentType else { return false }
+        if contentType == "application/json" { return true }  // what SDKs send: a short-string compare
+        let utf8 = contentType.utf8
         let media = utf8.prefix { $0 != UInt8(ascii: ";") }
         var start = media.startIndex
         var end = media.endIndex
