@@ -7,7 +7,8 @@ COPY Tests ./Tests
 ARG FLOWGATE_COMMIT=unknown
 RUN sed -i "s/static let value = \"unknown\"/static let value = \"${FLOWGATE_COMMIT}\"/" Sources/Gateway/BuildCommit.swift \
     && swift build -c release --static-swift-stdlib --product flowgate \
-    && cp "$(swift build -c release --show-bin-path)/flowgate" /flowgate
+    && cp "$(swift build -c release --show-bin-path)/flowgate" /flowgate \
+    && strip /flowgate
 
 FROM debian:bookworm-slim
 # ca-certificates follows Debian's security updates; pinning it would freeze them.
@@ -15,11 +16,15 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --home-dir /data --uid 10001 flowgate
+    && useradd --create-home --home-dir /data --uid 10001 flowgate \
+    && chmod 1777 /data
 COPY --from=build /flowgate /usr/local/bin/flowgate
+# Any uid may run it (Hugging Face Spaces uses 1000): /data is writable by all, like /tmp;
+# credential files in it are created 0600.
 USER 10001
 ENV HOME=/data HOST=0.0.0.0 PORT=7860
 VOLUME ["/data"]
 EXPOSE 7860
+HEALTHCHECK --interval=30s --timeout=10s CMD ["/usr/local/bin/flowgate", "health"]
 ENTRYPOINT ["/usr/local/bin/flowgate"]
 CMD ["serve"]

@@ -7,6 +7,6 @@ struct Flowgate: AsyncParsableCommand {
         commandName: "flowgate",
         abstract: "An OpenAI-compatible API in front of iFlow and other AI accounts.",
         version: FlowgateVersion.full,
-        subcommands: [ServeCommand.self, ModelsCommand.self, CheckCommand.self, LoginCommand.self],
+        subcommands: [ServeCommand.self, ModelsCommand.self, CheckCommand.self, LoginCommand.self, HealthCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

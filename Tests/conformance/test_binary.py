@@ -9,6 +9,8 @@ import tempfile
 import time
 import urllib.request
 
+import pytest
+
 from conftest import BIN_DIR, free_port
 
 
@@ -41,3 +43,22 @@ def test_binary_runs_alone_from_an_empty_directory():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_health_command_for_container_health_checks(servers):
+    binary = os.path.join(BIN_DIR, "flowgate")
+    port = servers.gateway_url.rsplit(":", 1)[1]
+    ok = subprocess.run([binary, "health", "--port", port], capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok"
+    down = subprocess.run([binary, "health"], capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "PORT": str(free_port())})
+    assert down.returncode == 1 and "did not answer" in down.stdout
+
+
+def test_the_release_binary_is_stripped():
+    release = os.environ.get("FLOWGATE_RELEASE_BIN")
+    if not release:
+        pytest.skip("only for the release build (CI sets FLOWGATE_RELEASE_BIN)")
+    sections = subprocess.run(["readelf", "-S", release], capture_output=True, text=True).stdout
+    assert ".symtab" not in sections and ".debug_info" not in sections
+    assert os.path.getsize(release) < 120 << 20
