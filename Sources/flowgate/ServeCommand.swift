@@ -1,6 +1,8 @@
 import ArgumentParser
+import Foundation
 import Gateway
 import Hummingbird
+import NIOCore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (the default).")
@@ -26,6 +28,15 @@ struct ServeCommand: AsyncParsableCommand {
             let openStreams = OpenStreams()
             let app = buildApplication(config: config, providers: providers, logger: logger, openStreams: openStreams)
             try await GracefulShutdown(grace: config.shutdownGrace, openStreams: openStreams, logger: logger).run(app)
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
+            try? await client.shutdown()
+            // What a person can act on, instead of NIO's bind(descriptor:ptr:bytes:) text.
+            let problem = error.errnoCode == EADDRINUSE ? "is already in use" : "may not be used by this user"
+            FileHandle.standardError.write(
+                Data(
+                    "flowgate: port \(config.port) on \(config.host) \(problem). Stop the other server, or pick another port with --port (or PORT).\n"
+                        .utf8))
+            throw ExitCode(1)
         } catch {
             try? await client.shutdown()
             throw error

@@ -62,3 +62,20 @@ def test_the_release_binary_is_stripped():
     sections = subprocess.run(["readelf", "-S", release], capture_output=True, text=True).stdout
     assert ".symtab" not in sections and ".debug_info" not in sections
     assert os.path.getsize(release) < 120 << 20
+
+
+def test_errors_a_person_reads_name_the_problem_and_the_fix():
+    binary = os.path.join(BIN_DIR, "flowgate")
+    env = {"PATH": "/usr/bin:/bin", "HOME": tempfile.mkdtemp(prefix="flowgate-empty-home-")}
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([binary, "--port", str(port)], capture_output=True, text=True, timeout=30, env=env)
+    assert busy.returncode == 1
+    assert f"port {port}" in busy.stderr and "--port" in busy.stderr
+    assert "errno" not in busy.stderr and "descriptor" not in busy.stderr
+    missing = subprocess.run([binary, "--config", "/nonexistent/flowgate.yaml"], capture_output=True, text=True,
+                             timeout=30, env=env)
+    assert missing.returncode != 0 and "no such file" in missing.stderr

@@ -195,6 +195,8 @@ def test_a_client_that_stops_reading_stops_the_upstream_read(gateway, upstream):
         if second == 2:
             sent_at_3 = upstream.last()["sent"]
     sent_at_6 = upstream.last()["sent"]
+    print(f"\n[bound] non-reading client: RSS {start:.1f} -> {peak:.1f} MB over 6 s; "
+          f"upstream sent {sent_at_6 - sent_at_3} bytes in the last 3 s")
     assert peak - start < 25, f"RSS {start:.1f} -> {peak:.1f} MB"
     assert sent_at_6 - sent_at_3 < 1 << 20, f"the upstream kept sending: {sent_at_6 - sent_at_3} bytes in 3 s"
     sock.close()
@@ -204,6 +206,7 @@ def test_a_client_that_stops_reading_stops_the_upstream_read(gateway, upstream):
         time.sleep(0.05)
     closed = upstream.last()["closed_at"]
     assert closed is not None and closed - left < 1.0
+    print(f"[bound] upstream closed {closed - left:.3f} s after the client left")
     assert health_ok(f"http://127.0.0.1:{port}")
 
 
@@ -227,6 +230,7 @@ def test_an_endless_line_fails_fast_and_the_server_stays_responsive(gateway, ups
         assert health_ok(url, timeout=1)
         assert time.time() - started < 1
         time.sleep(0.2)
+    print(f"\n[bound] endless SSE line: answered after {', '.join(f'{r[0]:.2f}' for r in results)} s")
     for seconds, answer in results:
         assert seconds < 15
         assert status(answer) == 502 and b"upstream_stream_too_large" in answer
@@ -303,8 +307,9 @@ def test_many_tiny_json_values_are_refused_within_a_memory_bound(gateway):
         t.join()
     assert [status(a) for a in answers] == [400] * 8, [a[:200] for a in answers]
     peak = rss_mb(proc.pid, "VmHWM")
-    assert peak < 450, f"peak RSS {peak:.0f} MB"
     time.sleep(0.5)
+    print(f"\n[bound] 8 x 32 MiB of tiny JSON values: peak RSS {peak:.0f} MB, after {rss_mb(proc.pid):.0f} MB")
+    assert peak < 450, f"peak RSS {peak:.0f} MB"
     assert rss_mb(proc.pid) < 120, f"RSS after {rss_mb(proc.pid):.0f} MB"
 
 
@@ -334,6 +339,7 @@ def test_a_slow_request_is_cut_at_the_read_deadline(gateway):
                 pass
             if time.time() - started > 6:
                 break
+        print(f"\n[bound] slow {'body' if prefix else 'head'} closed after {time.time() - started:.2f} s")
         assert closed and time.time() - started < 3.5
         sock.close()
 
@@ -400,6 +406,7 @@ def test_at_the_descriptor_limit_the_server_backs_off_and_recovers(gateway):
     before = cpu_ticks(proc.pid)
     time.sleep(2)
     used = cpu_ticks(proc.pid) - before
+    print(f"\n[bound] at the descriptor limit: {used} CPU ticks (1/100 s) in 2 s")
     assert used < 20, f"{used} ticks in 2 s"
     for sock in held:
         sock.close()
@@ -430,6 +437,7 @@ def test_sigterm_ends_open_streams_with_an_error_event_after_the_grace_period(ga
     text = body(first + rest)
     assert b"server_shutting_down" in text and text.endswith(b"data: [DONE]\n\n")
     assert proc.wait(timeout=10) == 0
+    print(f"\n[bound] SIGTERM with grace 1 s: stream ended and process exited after {time.time() - started:.2f} s")
     assert time.time() - started < 6
 
 
@@ -445,5 +453,6 @@ def test_a_second_signal_exits_at_once(gateway, upstream):
     proc.send_signal(signal.SIGTERM)
     started = time.time()
     proc.wait(timeout=5)
+    print(f"\n[bound] second signal: exited after {time.time() - started:.2f} s")
     assert time.time() - started < 1.5
     sock.close()

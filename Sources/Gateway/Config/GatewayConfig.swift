@@ -180,7 +180,12 @@ extension GatewayConfig {
         let dataDir = expandHome(env["FLOWGATE_DATA_DIR"] ?? "~/.flowgate", home: home)
         if let explicit = flags.configPath ?? env["FLOWGATE_CONFIG"] {
             let path = expandHome(explicit, home: home)
-            guard let text = readFile(path) else { throw ConfigError("Cannot read the config file \(path).") }
+            guard let text = readFile(path) else {
+                let why =
+                    !FileManager.default.fileExists(atPath: path)
+                    ? "there is no such file" : "it is not readable by this user (check its permissions)"
+                throw ConfigError("Cannot read the config file \(path): \(why).")
+            }
             try ConfigFile.apply(yaml: text, origin: path, home: home, to: &config)
         } else if let text = readFile(dataDir + "/config.yaml") {
             try ConfigFile.apply(yaml: text, origin: dataDir + "/config.yaml", home: home, to: &config)
