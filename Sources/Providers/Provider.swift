@@ -42,6 +42,8 @@ public struct ProviderStatus: Sendable, Equatable {
         case unconfigured
         /// Credentials exist but the upstream refused them.
         case needsSignIn = "needs_sign_in"
+        /// The upstream could not be asked (refused, wrong URL, not an OpenAI server).
+        case unreachable
     }
     public var state: State
     public var accounts: Int

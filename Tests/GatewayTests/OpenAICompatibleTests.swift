@@ -62,7 +62,7 @@ import Testing
             }
         }
         try await wrongKey.run { gateway, _ in
-            let refused = try await gateway.chat(request("hi", model: "gen-small"))
+            let refused = try await gateway.chat(request("hi", model: "generic/gen-small"))
             #expect(refused.status == .unauthorized)
         }
     }

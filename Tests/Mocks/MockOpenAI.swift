@@ -16,8 +16,12 @@ public final class MockOpenAI: Sendable {
     }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/openai/v1/models") { _, _ in
+        router.get("/openai/v1/models") { request, _ in
             self.modelListings.withLock { $0 += 1 }
+            // Like OpenAI: the list needs the key too.
+            guard request.headers[.authorization] == "Bearer \(self.apiKey)" else {
+                return Self.json(.unauthorized, ["error": ["message": "bad key", "code": "invalid_api_key"]])
+            }
             let data: [JSON] = self.models.map { ["id": .string($0), "object": "model", "owned_by": "mock"] }
             return Self.json(.ok, ["object": "list", "data": .array(data)])
         }

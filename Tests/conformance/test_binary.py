@@ -79,3 +79,34 @@ def test_errors_a_person_reads_name_the_problem_and_the_fix():
     missing = subprocess.run([binary, "--config", "/nonexistent/flowgate.yaml"], capture_output=True, text=True,
                              timeout=30, env=env)
     assert missing.returncode != 0 and "no such file" in missing.stderr
+
+
+def run_check(config_text, env_extra):
+    home = tempfile.mkdtemp(prefix="flowgate-check-home-")
+    config = os.path.join(home, "config.yaml")
+    with open(config, "w") as f:
+        f.write(config_text)
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "FLOWGATE_CONFIG": config, **env_extra}
+    done = subprocess.run([os.path.join(BIN_DIR, "flowgate"), "check"], capture_output=True, text=True, timeout=60,
+                          env=env)
+    return done.returncode, done.stdout
+
+
+def test_check_is_steady_against_a_healthy_upstream_and_fails_against_a_broken_one(servers):
+    healthy = f"""providers:
+  - {{kind: iflow, name: iflow}}
+  - {{kind: openai, name: generic, base_url: "{servers.mock_url}/openai/v1", api_key: sk-generic}}
+"""
+    env = {"IFLOW_API_KEY": "sk-mock-iflow-key", "IFLOW_BASE_URL": servers.mock_url + "/v1"}
+    runs = [run_check(healthy, env) for _ in range(20)]
+    assert all(code == 0 for code, _ in runs), runs[0]
+    assert len({out for _, out in runs}) == 1, "20 runs, 20 identical outputs"
+    assert "generic (openai): ok, 2 models" in runs[0][1]
+
+    broken_key = healthy.replace("api_key: sk-generic", "api_key: sk-wrong")
+    down = healthy.replace(servers.mock_url, f"http://127.0.0.1:{free_port()}")
+    for config in (broken_key, down):
+        for _ in range(3):
+            code, out = run_check(config, env)
+            assert code == 1 and "Not working: generic" in out, out
+    assert "rejected" in run_check(broken_key, env)[1]

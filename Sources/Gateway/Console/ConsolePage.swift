@@ -77,6 +77,7 @@ struct ConsolePage: Sendable {
             return "ok"
         case .unconfigured: return "needs sign-in"
         case .needsSignIn: return "needs sign-in again"
+        case .unreachable: return "unreachable"
         }
     }
 

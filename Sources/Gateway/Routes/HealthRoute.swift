@@ -14,7 +14,7 @@ struct HealthRoute: Sendable {
         for provider in providers {
             let status = provider.status()
             usable = usable || status.state == .ok
-            broken = broken || status.state == .needsSignIn
+            broken = broken || status.state == .needsSignIn || status.state == .unreachable
             var entry: JSONObject = [
                 "kind": .string(provider.kind), "state": .string(status.state.rawValue),
                 "accounts": .int(Int64(status.accounts)), "models": .int(Int64(provider.modelIDs.count)),

@@ -39,7 +39,15 @@ public final class OpenAICompatibleProvider: ChatProvider {
     private let logger: Logger
     private let queue: AccountQueue
     private let chatEndpoint: UpstreamEndpoint
-    private let fetched = Mutex<(models: [String], at: ContinuousClock.Instant?)>(([], nil))
+    /// The fetched model list, when it was asked for, why the last fetch failed, and the
+    /// fetch under way (callers at the same time wait for the same fetch).
+    private struct Fetched {
+        var models: [String] = []
+        var at: ContinuousClock.Instant?
+        var failure: String?
+        var running: Task<Void, Never>?
+    }
+    private let fetched = Mutex(Fetched())
     private static let maxResponseBytes = 64 << 20
 
     public init(settings: Settings, client: HTTPClient, logger: Logger) {
@@ -58,20 +66,33 @@ public final class OpenAICompatibleProvider: ChatProvider {
 
     public func status() -> ProviderStatus {
         let count = modelIDs.count
+        if settings.models == nil, let failure = fetched.withLock({ $0.failure }) {
+            return ProviderStatus(
+                state: .unreachable, accounts: 1, detail: "listing models at \(settings.baseURL)/models failed: \(failure)")
+        }
         let source = settings.models == nil ? "fetched from \(settings.baseURL)/models" : "configured"
         return ProviderStatus(state: .ok, accounts: 1, detail: "\(count) models \(source)")
     }
 
     /// SPEC 4.3: the model list comes from the upstream when not configured; asked again
-    /// at most every 30 s (on start, and when a client names a model nobody lists).
+    /// at most every 30 s (on start, and when a client names a model nobody lists). A caller
+    /// that comes while a fetch is under way waits for it, so nobody sees a half-done list.
     public func refreshModels() async {
         guard settings.models == nil else { return }
-        let due = fetched.withLock { state -> Bool in
-            if let at = state.at, ContinuousClock.now - at < .seconds(30) { return false }
+        let task = fetched.withLock { state -> Task<Void, Never>? in
+            if let running = state.running { return running }
+            if let at = state.at, ContinuousClock.now - at < .seconds(30) { return nil }
             state.at = .now
-            return true
+            let task = Task { await self.fetchModels() }
+            state.running = task
+            return task
         }
-        guard due else { return }
+        await task?.value
+    }
+
+    private func fetchModels() async {
+        defer { fetched.withLock { $0.running = nil } }
+        let failure: String
         do {
             var request = HTTPClientRequest(url: settings.baseURL + "/models")
             for (name, value) in self.commonHeaders(accept: "application/json") {
@@ -79,15 +100,24 @@ public final class OpenAICompatibleProvider: ChatProvider {
             }
             let response = try await client.execute(request, timeout: .seconds(15))
             let body = try await response.body.collect(upTo: 8 << 20)
-            guard response.status == .ok, let data = try JSONCoding.decode(body)["data"]?.arrayValue else {
-                logger.warning("\(name): listing models failed with HTTP \(response.status.code)")
+            let data = response.status == .ok ? (try? JSONCoding.decode(body))?["data"]?.arrayValue : nil
+            if let data {
+                let ids = data.compactMap { $0["id"]?.stringValue }
+                fetched.withLock {
+                    $0.models = ids
+                    $0.failure = nil
+                }
                 return
             }
-            let ids = data.compactMap { $0["id"]?.stringValue }
-            fetched.withLock { $0.models = ids }
+            failure =
+                [401, 403].contains(response.status.code)
+                ? "the API key was rejected (HTTP \(response.status.code))"
+                : response.status == .ok ? "the answer is not a model list" : "HTTP \(response.status.code)"
         } catch {
-            logger.warning("\(name): listing models failed: \(OpenAIError.describe(error))")
+            failure = OpenAIError.describe(error)
         }
+        logger.warning("\(name): listing models failed: \(failure)")
+        fetched.withLock { $0.failure = failure }
     }
 
     public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
