@@ -10,7 +10,8 @@ import Providers
 /// Builds the server. The command line and the tests both call this. `openStreams`
 /// lets a shutdown end the streams still open when its grace period is over.
 package func buildApplication(
-    config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger, openStreams: OpenStreams = OpenStreams()
+    config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger, openStreams: OpenStreams = OpenStreams(),
+    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let router = buildRouter(config: config, providers: providers, connections: connections, openStreams: openStreams)
@@ -31,6 +32,7 @@ package func buildApplication(
             availableConnectionsDelegate: ConnectionLimit(
                 descriptorLimit: ConnectionLimit.currentDescriptorLimit(), logger: logger)),
         services: refreshers.map { IFlowRefresherService(refresher: $0) },
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
         logger: logger)
 }
 

@@ -7,10 +7,11 @@ import NIOCore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (the default).")
 
+    @OptionGroup var serve: ServeOptions
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        let config = try options.resolve()
+        let config = try options.resolve(serve)
         let logger = try options.makeLogger()
         try config.checkExposure()
         if !config.isLoopback && config.clientKeys.isEmpty {
@@ -20,13 +21,24 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let client = UpstreamHTTPClient.make(config: config)
         do {
+            logger.info("configuration: \(config.configFile.map { "config file \($0)" } ?? "no config file")\(options.readsDotEnv ? ", .env in the working directory" : ""), environment")
             let providers = try makeProviders(config: config, client: client, logger: logger)
             for provider in providers.map(\.provider) {
+                await provider.refreshModels()  // so the line below tells the state after the fetch
                 let status = provider.status()
-                logger.info("provider \(provider.name) (\(provider.kind)): \(status.state.rawValue), \(status.detail)")
+                logger.info(
+                    "provider \(provider.name) (\(provider.kind)): \(status.state.rawValue), \(provider.modelIDs.count) models; \(status.detail)")
             }
             let openStreams = OpenStreams()
-            let app = buildApplication(config: config, providers: providers, logger: logger, openStreams: openStreams)
+            let host = config.host.contains(":") ? "[\(config.host)]" : config.host
+            let app = buildApplication(
+                config: config, providers: providers, logger: logger, openStreams: openStreams,
+                onServerRunning: { port in
+                    let consoleHost = config.isLoopback ? host : "<this machine's address>"
+                    logger.info(
+                        "flowgate \(FlowgateVersion.current) listening on http://\(host):\(port) (API base http://\(host):\(port)/v1); console http://\(consoleHost):\(port)/"
+                    )
+                })
             try await GracefulShutdown(grace: config.shutdownGrace, openStreams: openStreams, logger: logger).run(app)
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
             try? await client.shutdown()

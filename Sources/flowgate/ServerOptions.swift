@@ -4,9 +4,9 @@ import Gateway
 import Logging
 import Providers
 
-/// Flags shared by the commands that read the configuration. No defaults here:
-/// an absent flag lets the environment and the defaults apply (SPEC 1 precedence).
-struct ServerOptions: ParsableArguments {
+/// Flags only `serve` takes. No defaults here: an absent flag lets the environment and
+/// the defaults apply (SPEC 1 precedence).
+struct ServeOptions: ParsableArguments {
     @Option(help: "Address to listen on (default 127.0.0.1, env HOST).")
     var host: String?
 
@@ -23,7 +23,10 @@ struct ServerOptions: ParsableArguments {
 
     @Flag(help: "Allow listening on a non-loopback address without any client key (API_KEY). Dangerous.")
     var allowUnauthenticated = false
+}
 
+/// Flags every command that reads the configuration takes.
+struct ServerOptions: ParsableArguments {
     @Option(help: "Config file (YAML; default FLOWGATE_CONFIG, else ~/.flowgate/config.yaml when present).")
     var config: String?
 
@@ -33,11 +36,15 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Log format: text or json (default text, env FLOWGATE_LOG_FORMAT).")
     var logFormat: String?
 
-    func resolve() throws -> GatewayConfig {
+    /// Whether a `.env` file in the working directory is read.
+    var readsDotEnv: Bool { FileManager.default.fileExists(atPath: ".env") }
+
+    /// The configuration; `serve` adds its own flags.
+    func resolve(_ serve: ServeOptions? = nil) throws -> GatewayConfig {
         let flags = CommandLineOverrides(
-            host: host, port: port, keepAliveSeconds: keepAlive, reasoning: reasoning,
-            allowUnauthenticated: allowUnauthenticated, configPath: config)
-        // A .env file in the working directory, as the original converter read it, below real variables.
+            host: serve?.host, port: serve?.port, keepAliveSeconds: serve?.keepAlive, reasoning: serve?.reasoning,
+            allowUnauthenticated: serve?.allowUnauthenticated ?? false, configPath: config)
+        // A .env file in the working directory, below real variables.
         let dotEnv = FileManager.default.contents(atPath: ".env").map {
             DotEnv.parse(String(decoding: $0, as: UTF8.self))
         }

@@ -70,4 +70,17 @@ import Testing
         #expect(object["message"] == "upstream failed" && object["level"] == "warning")
         #expect(object["request_id"] == "req_1" && object["status"] == "502")
     }
+
+    @Test func upstreamFailuresAreWarningsWithTheirReason() async throws {
+        let lines = GatewayLogHandlerTests.Lines()
+        try await harness(lines).run { gateway, _ in
+            _ = try await gateway.chat(request("scenario:http:500"))
+            _ = try await gateway.chat(request("scenario:midstream-error", stream: true))
+            let text = lines.text.withLock { $0 }
+            let warnings = text.split(separator: "\n").filter { $0.contains("warning") }
+            #expect(warnings.count == 2, "\(text)")
+            #expect(warnings.first?.contains("status=502") == true)
+            #expect(warnings.last?.contains("stream ended by") == true)
+        }
+    }
 }

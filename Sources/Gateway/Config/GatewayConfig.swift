@@ -43,6 +43,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var providers: [ProviderConfig] = [.iflow(IFlow())]
     /// Client-facing model ids mapped to a (bare or qualified) id.
     public var aliases: [String: String] = [:]
+    /// The config file that was read, if any (for the startup line).
+    public var configFile: String?
 
     public init() {}
 
@@ -187,8 +189,10 @@ extension GatewayConfig {
                 throw ConfigError("Cannot read the config file \(path): \(why).")
             }
             try ConfigFile.apply(yaml: text, origin: path, home: home, to: &config)
+            config.configFile = path
         } else if let text = readFile(dataDir + "/config.yaml") {
             try ConfigFile.apply(yaml: text, origin: dataDir + "/config.yaml", home: home, to: &config)
+            config.configFile = dataDir + "/config.yaml"
         }
 
         try applyEnvironment(env, to: &config)

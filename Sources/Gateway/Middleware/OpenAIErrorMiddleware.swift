@@ -19,8 +19,13 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as OpenAIError {
+            let shown = scrubber.scrub(error)
+            // The operator hears of upstream failures with their reason; client mistakes are the access line's.
+            if error.status >= 500 {
+                context.logger.warning("\(shown.code ?? "error"): \(shown.message)", metadata: ["status": "\(error.status)"])
+            }
             // A client without a valid key gets no more of this connection (a slow body stays unread).
-            return scrubber.scrub(error).response(closing: error.status == 401)
+            return shown.response(closing: error.status == 401)
         } catch let error as HTTPError {
             var response = map(error, request: request).response()
             if response.status == .methodNotAllowed, let allowed = routes[Self.normalized(request.uri.path)] {

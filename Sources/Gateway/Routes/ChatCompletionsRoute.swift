@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Logging
 import Hummingbird
 import NIOCore
 import OpenAIWire
@@ -20,10 +21,10 @@ struct ChatCompletionsRoute: Sendable {
     func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         // Cancels the work (and so the upstream request) when the client disconnects
         // before the answer starts; once streaming, a failed write stops the relay.
-        try await connections.run(on: context.channel) { try await answer(request.body) }
+        try await connections.run(on: context.channel) { try await answer(request.body, logger: context.logger) }
     }
 
-    private func answer(_ body: RequestBody) async throws -> Response {
+    private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
         let bytes: ByteBuffer
         do {
             bytes = try await body.collect(upTo: config.bodyLimit)
@@ -35,7 +36,7 @@ struct ChatCompletionsRoute: Sendable {
         AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
         try route.provider.check(chat)
         if chat.stream {
-            return try await stream(chat, route: route)
+            return try await stream(chat, route: route, logger: logger)
         }
         let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
         let completion = try ChatCompletionNormalizer.normalize(
@@ -45,7 +46,7 @@ struct ChatCompletionsRoute: Sendable {
         return .json(.object(completion))
     }
 
-    private func stream(_ chat: ChatRequest, route: ModelRouter.Route) async throws -> Response {
+    private func stream(_ chat: ChatRequest, route: ModelRouter.Route, logger: Logger) async throws -> Response {
         let chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel)
         let normalizer = ChatStreamNormalizer(
             model: chat.model, includeUsage: chat.includeUsage, reasoning: config.reasoning, created: Self.now(),
@@ -90,8 +91,10 @@ struct ChatCompletionsRoute: Sendable {
                     }
                 } catch let error as OpenAIError {
                     // SPEC 3: after the stream started, a failure is one error event, then [DONE].
+                    let shown = scrubber.scrub(error)
+                    logger.warning("stream ended by \(shown.code ?? "error"): \(shown.message)")
                     var out = ByteBuffer()
-                    ChatStreamNormalizer.writeError(scrubber.scrub(error), into: &out)
+                    ChatStreamNormalizer.writeError(shown, into: &out)
                     try await writer.write(out)
                 }
                 try await writer.finish(nil)
