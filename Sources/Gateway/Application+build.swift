@@ -112,6 +112,11 @@ public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Log
                 credentials: credentials, client: client, logger: logger, refresher: refresher)
             return .init(provider: iflow, aliases: p.aliases)
         case .flowith(let p):
+            for (position, account) in p.accounts.enumerated() where FlowithToken.expiry(of: account.token) == nil {
+                throw ConfigError(
+                    "Flowith token \(position + 1) of \(p.accounts.count) is not a JWT (three dot-separated parts with an "
+                        + "expiry): " + FlowithToken.howToGetOne + ".")
+            }
             var models = p.replaceModels ? [] : ModelMapping.shippedFlowith
             if let path = p.modelsPath {
                 let user = try ModelMapping.load(path)

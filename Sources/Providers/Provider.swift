@@ -53,13 +53,20 @@ public struct ProviderStatus: Sendable, Equatable {
     public var tokenExpiries: [Date]
     /// The start of the key in use, never more (`sk-ab…`).
     public var keyHint: String?
+    /// `ok`, `expiring` or `expired`, where the provider judges its tokens itself (Flowith):
+    /// the console, /health and `flowgate check` all show this one.
+    public var tokenState: String?
 
-    public init(state: State, accounts: Int, detail: String, tokenExpiries: [Date] = [], keyHint: String? = nil) {
+    public init(
+        state: State, accounts: Int, detail: String, tokenExpiries: [Date] = [], keyHint: String? = nil,
+        tokenState: String? = nil
+    ) {
         self.state = state
         self.accounts = accounts
         self.detail = detail
         self.tokenExpiries = tokenExpiries
         self.keyHint = keyHint
+        self.tokenState = tokenState
     }
 
     /// SPEC 5: at most a short prefix of a secret is ever shown.

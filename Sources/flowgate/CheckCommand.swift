@@ -26,6 +26,7 @@ struct CheckCommand: AsyncParsableCommand {
                 for expiry in status.tokenExpiries {
                     print("  token expires \(expiry.formatted(date: .abbreviated, time: .shortened)) (local time)")
                 }
+                if let tokenState = status.tokenState { print("  token: \(tokenState)") }
             }
             return (usable, failing)
         }

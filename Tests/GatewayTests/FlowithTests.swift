@@ -1,11 +1,14 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import Logging
 import HummingbirdTesting
 import Mocks
 import Testing
 
 @testable import Gateway
 @testable import OpenAIWire
+@testable import Providers
 
 /// SPEC 4.2 through the gateway, against the mock Flowith web API.
 @Suite struct FlowithTests {
@@ -202,4 +205,56 @@ import Providers
 
 enum FlowithTokenExpiry {
     static func of(_ token: String) -> Date? { FlowithToken.expiry(of: token) }
+}
+
+/// The console, /health and `flowgate check` agree on a Flowith token's state.
+@Suite struct FlowithTokenStateTests {
+    @Test func stateIsOneAnswerForEveryView() {
+        let now = Date()
+        #expect(FlowithToken.state(expiry: now.addingTimeInterval(3600), canRenew: false, now: now) == .ok)
+        #expect(FlowithToken.state(expiry: now.addingTimeInterval(300), canRenew: false, now: now) == .expiring)
+        #expect(FlowithToken.state(expiry: now.addingTimeInterval(-5), canRenew: false, now: now) == .expired)
+        #expect(FlowithToken.state(expiry: now.addingTimeInterval(-5), canRenew: true, now: now) == .ok)
+    }
+
+    /// A gateway whose one Flowith account holds `token`.
+    func harness(account token: String) -> GatewayHarness {
+        FlowithTests.harness(tokens: [token]) { config in
+            for index in config.providers.indices {
+                if case .flowith(var settings) = config.providers[index] {
+                    settings.accounts = [.init(token: token)]
+                    config.providers[index] = .flowith(settings)
+                }
+            }
+        }
+    }
+
+    @Test func healthAndConsoleShowTheSameState() async throws {
+        try await harness(account: MockFlowith.jwt(expiry: Date().addingTimeInterval(300))).run { gateway, _ in
+            let health = try await gateway.execute(uri: "/health", method: .get)
+            #expect(health.json?["providers"]?["flowith"]?["token_state"] == "expiring")
+            #expect(health.json?["providers"]?["flowith"]?["state"] == "ok")
+            let console = String(buffer: try await gateway.execute(uri: "/", method: .get).body)
+            #expect(console.contains(">expiring<"))
+        }
+        try await harness(account: MockFlowith.jwt(expiry: Date().addingTimeInterval(-60))).run { gateway, _ in
+            let health = try await gateway.execute(uri: "/health", method: .get)
+            #expect(health.json?["providers"]?["flowith"]?["token_state"] == "expired")
+            #expect(health.json?["providers"]?["flowith"]?["detail"]?.stringValue?.contains("FLOWITH_AUTH_TOKEN") == true)
+        }
+    }
+
+    @Test func aTokenThatIsNotAJWTIsRefusedAtStart() throws {
+        var config = GatewayConfig()
+        var flowith = GatewayConfig.Flowith()
+        flowith.accounts = [.init(token: "not-a-jwt")]
+        config.providers = [.flowith(flowith)]
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { _ = client.shutdown() }
+        #expect {
+            _ = try makeProviders(config: config, client: client, logger: Logger(label: "test"))
+        } throws: { error in
+            "\(error)".contains("not a JWT") && "\(error)".contains("FLOWITH_AUTH_TOKEN")
+        }
+    }
 }

@@ -15,7 +15,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN_DIR = os.environ.get("FLOWGATE_BIN_DIR", os.path.join(ROOT, ".build", "debug"))
 MOCK_KEY = "sk-mock-iflow-key"
-FLOWITH_TOKEN = "flowith-token"
+def _jwt(expiry):
+    import base64
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+    return enc({"alg": "HS256", "typ": "JWT"}) + "." + enc({"sub": "user", "exp": expiry}) + ".signature"
+
+
+# A Flowith token is a JWT (flowgate refuses anything else); this one lives far into the future.
+FLOWITH_TOKEN = _jwt(4102444800)
 
 
 def free_port():
@@ -68,7 +75,8 @@ def start_gateway(env_extra, config=None, nofile=None):
 @pytest.fixture(scope="session")
 def servers():
     mock_port = free_port()
-    mock = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")], env={**os.environ, "MOCK_PORT": str(mock_port)},
+    mock = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")],
+                            env={**os.environ, "MOCK_PORT": str(mock_port), "MOCK_FLOWITH_TOKEN": FLOWITH_TOKEN},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     mock_url = f"http://127.0.0.1:{mock_port}"
     wait_for(mock_url + "/_mock/stats")

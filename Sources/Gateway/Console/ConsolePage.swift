@@ -71,6 +71,7 @@ struct ConsolePage: Sendable {
     static func label(_ status: ProviderStatus) -> String {
         switch status.state {
         case .ok:
+            if let tokenState = status.tokenState { return tokenState }
             if let soonest = status.tokenExpiries.min(), soonest.timeIntervalSinceNow < 24 * 3600 {
                 return soonest.timeIntervalSinceNow < 0 ? "expired" : "expiring"
             }

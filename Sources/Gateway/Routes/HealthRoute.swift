@@ -20,6 +20,7 @@ struct HealthRoute: Sendable {
                 "accounts": .int(Int64(status.accounts)), "models": .int(Int64(provider.modelIDs.count)),
                 "detail": .string(status.detail),
             ]
+            if let tokenState = status.tokenState { entry["token_state"] = .string(tokenState) }
             if !status.tokenExpiries.isEmpty {
                 entry["token_expires_at"] = .array(status.tokenExpiries.map { .string($0.formatted(.iso8601)) })
             }

@@ -85,14 +85,20 @@ public final class FlowithProvider: ChatProvider {
         }
         let snapshots = accounts.map(\.snapshot)
         let current = now()
-        let usable = snapshots.filter { ($0.expiry ?? .distantFuture) > current || $0.refresh != nil }
+        let states = snapshots.map {
+            FlowithToken.state(expiry: $0.expiry, canRenew: $0.refresh != nil, now: current)
+        }
+        let usable = states.filter { $0 != .expired }.count
         let expiries = snapshots.compactMap(\.expiry).map { $0.formatted(.iso8601) }
-        let detail =
-            "\(snapshots.count) account(s), \(usable.count) usable"
+        var detail =
+            "\(snapshots.count) account(s), \(usable) usable"
             + (expiries.isEmpty ? "" : "; token expiry \(expiries.joined(separator: ", "))")
+        if usable == 0 { detail += ". The token has expired: " + FlowithToken.howToGetOne + "." }
+        // The worst account's state is the provider's: the one to act on.
+        let worst = states.contains(.expired) ? FlowithToken.State.expired : states.contains(.expiring) ? .expiring : .ok
         return ProviderStatus(
-            state: usable.isEmpty ? .needsSignIn : .ok, accounts: snapshots.count, detail: detail,
-            tokenExpiries: snapshots.compactMap(\.expiry))
+            state: usable == 0 ? .needsSignIn : .ok, accounts: snapshots.count, detail: detail,
+            tokenExpiries: snapshots.compactMap(\.expiry), tokenState: worst.rawValue)
     }
 
     public func check(_ request: ChatRequest) throws(OpenAIError) {

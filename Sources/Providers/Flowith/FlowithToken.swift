@@ -15,6 +15,29 @@ public enum FlowithToken {
         return Date(timeIntervalSince1970: exp)
     }
 
+    /// One answer for the console, /health and `flowgate check`.
+    public enum State: String, Sendable {
+        case ok
+        /// Less than 10 minutes left and no refresh token to renew it.
+        case expiring
+        /// Past its expiry and no refresh token: the upstream will refuse it.
+        case expired
+    }
+
+    public static let expiringWithin: TimeInterval = 600
+
+    public static func state(expiry: Date?, canRenew: Bool, now: Date) -> State {
+        guard let expiry, !canRenew else { return .ok }
+        if expiry <= now { return .expired }
+        return expiry.timeIntervalSince(now) < expiringWithin ? .expiring : .ok
+    }
+
+    /// What to do about a token that is not a JWT, or has run out.
+    public static let howToGetOne =
+        "copy a fresh one from the Flowith web app (signed in at flowith.net: the browser's developer tools, "
+        + "Application → Local Storage, the Supabase auth entry's access_token; its refresh_token renews it), "
+        + "then set FLOWITH_AUTH_TOKEN (and FLOWITH_REFRESH_TOKEN)"
+
     static func base64URLDecode(_ text: String) -> Data? {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
