@@ -48,7 +48,7 @@ func buildRouter(
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
 
-    let localOnly = LocalOnlyGuard(adminKey: config.adminKey)
+    let localOnly = LocalOnlyGuard(adminKey: config.adminKey, trustedProxies: config.trustedProxies)
     let iflowRefresher = providers.lazy.compactMap { ($0.provider as? IFlowProvider)?.refresher }.first
     let csrf = CSRFToken()
     let signIn = SignInRoutes(
@@ -58,12 +58,12 @@ func buildRouter(
         models: models, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
 
     var known: [String: [HTTPRequest.Method]] = [
-        "/health": [.get], "/": [.get], "/login/iflow": [.post], "/oauth2callback": [.get],
+        "/health": [.get], "/": [.get], "/login/iflow": [.post], "/oauth2callback": [.get], "/admin/login": [.post],
     ]
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
-    let browserPaths: Set<String> = ["/", "/login/iflow", "/oauth2callback"]
+    let browserPaths: Set<String> = ["/", "/login/iflow", "/oauth2callback", "/admin/login"]
 
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
@@ -88,6 +88,7 @@ func buildRouter(
     }
     router.get("/health") { _, _ in health.respond() }
     router.get("/") { request, context in try console.respond(request, context: context) }
+    router.post("/admin/login") { request, _ in try await console.login(request) }
     router.post("/login/iflow") { request, context in try await signIn.start(request, context: context) }
     router.get("/oauth2callback") { request, context in try await signIn.callback(request, context: context) }
     return router

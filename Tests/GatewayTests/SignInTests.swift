@@ -131,10 +131,20 @@ import Testing
     }
 
     @Test func consoleIsForThisMachineUnlessTheAdminKeyIsShown() throws {
-        #expect(LocalOnlyGuard.isLoopback(try .init(ipAddress: "127.0.0.1", port: 1)))
-        #expect(LocalOnlyGuard.isLoopback(try .init(ipAddress: "::1", port: 1)))
-        #expect(!LocalOnlyGuard.isLoopback(try .init(ipAddress: "192.168.1.9", port: 1)))
+        #expect(LocalOnlyGuard.isLoopback("127.0.0.1") && LocalOnlyGuard.isLoopback("::1"))
+        #expect(LocalOnlyGuard.isLoopback("::ffff:127.0.0.1"))
+        #expect(!LocalOnlyGuard.isLoopback("192.168.1.9"))
         #expect(!LocalOnlyGuard.isLoopback(nil))
+        // X-Forwarded-For counts only from a listed proxy, and names the nearest untrusted hop.
+        let direct = LocalOnlyGuard(adminKey: nil)
+        let request = Request(
+            head: .init(method: .get, scheme: "http", authority: "localhost", path: "/",
+                        headerFields: [HTTPField.Name("x-forwarded-for")!: "203.0.113.5, 127.0.0.1"]),
+            body: .init(buffer: ByteBuffer()))
+        #expect(direct.clientAddress(request, peer: "127.0.0.1") == "127.0.0.1", "not believed from anyone")
+        let proxied = LocalOnlyGuard(adminKey: nil, trustedProxies: ["127.0.0.1"])
+        #expect(proxied.clientAddress(request, peer: "127.0.0.1") == "203.0.113.5")
+        #expect(proxied.clientAddress(request, peer: "::ffff:127.0.0.1") == "203.0.113.5")
     }
 
     @Test func forgedOrReusedStateIsRefused() async throws {

@@ -93,3 +93,72 @@ def test_a_foreign_page_can_neither_sign_in_nor_spend(console, browser, foreign_
     after = servers.mock_stats()
     assert after["requests"] == before["requests"], "the foreign page reached an upstream"
     page.close()
+
+
+def test_the_admin_key_form_opens_the_console_to_another_machine(servers, browser):
+    """Behind a listed proxy, a visitor from elsewhere (X-Forwarded-For) gets the admin-key
+    form; the right key sets an HttpOnly, SameSite=Strict cookie that is not the key."""
+    proc, url = start_gateway({"IFLOW_API_KEY": "sk-mock-iflow-key", "IFLOW_BASE_URL": servers.mock_url + "/v1",
+                               "FLOWGATE_ADMIN_KEY": "admin-secret-123", "FLOWGATE_TRUSTED_PROXIES": "127.0.0.1"})
+    try:
+        context = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.5"})
+        page = context.new_page()
+        page.goto(url + "/")
+        assert page.locator("#admin-key").count() == 1 and "Providers" not in page.content()
+        page.fill("#admin-key", "not-the-key")
+        page.click("#open-console")
+        page.wait_for_selector("#wrong-key")
+        page.fill("#admin-key", "admin-secret-123")
+        page.click("#open-console")
+        page.wait_for_selector("text=Providers")
+        page.screenshot(path=os.path.join(ARTIFACTS, "console-admin-key.png"), full_page=True)
+        cookie = next(c for c in context.cookies() if c["name"] == "flowgate_admin")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] != "admin-secret-123"
+        context.close()
+        # Without the proxy's header the same browser is local: no form.
+        local = browser.new_page()
+        local.goto(url + "/")
+        assert "Providers" in local.content()
+        local.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_listed_origin_calls_the_api_from_the_browser_through_cors(servers, browser):
+    app_port = free_port()
+    origin = f"http://127.0.0.1:{app_port}"
+    proc, url = start_gateway({"IFLOW_API_KEY": "sk-mock-iflow-key", "IFLOW_BASE_URL": servers.mock_url + "/v1",
+                               "API_KEY": "sk-browser-app", "FLOWGATE_CORS_ORIGINS": origin})
+    html = f"""<html><body><pre id="out">waiting</pre><script>
+fetch("{url}/v1/chat/completions", {{method: "POST",
+  headers: {{"Content-Type": "application/json", "Authorization": "Bearer sk-browser-app"}},
+  body: JSON.stringify({{model: "glm-4.7", messages: [{{role: "user", content: "hi"}}]}})}})
+  .then(r => r.json().then(j => document.getElementById("out").textContent =
+     "status " + r.status + " id " + r.headers.get("x-request-id") + " " + j.choices[0].message.content))
+  .catch(e => document.getElementById("out").textContent = "failed " + e);
+</script></body></html>""".encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", app_port), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        page.goto(origin + "/")
+        page.wait_for_selector("text=Hello from mock iFlow.")
+        text = page.locator("#out").inner_text()
+        assert text.startswith("status 200 id ") and "null" not in text, text
+        page.close()
+    finally:
+        server.shutdown()
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -54,6 +54,7 @@ enum ConfigFile {
         if let v = server["allowed_hosts"] { config.allowedHosts = try v.stringList() }
         if let v = server["public_url"] { config.publicURL = try v.string() }
         if let v = server["cors_origins"] { config.corsOrigins = try v.stringList() }
+        if let v = server["trusted_proxies"] { config.trustedProxies = try v.stringList() }
         if let v = server["request_timeout_seconds"] { config.requestReadTimeout = .seconds(try v.int(in: 1...3600)) }
         if let v = server["shutdown_grace_seconds"] { config.shutdownGrace = .seconds(try v.int(in: 0...3600)) }
     }
@@ -65,7 +66,7 @@ enum ConfigFile {
             "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
             "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
             "https_proxy", "admin_key", "allowed_hosts", "public_url", "cors_origins", "request_timeout_seconds",
-            "shutdown_grace_seconds",
+            "shutdown_grace_seconds", "trusted_proxies",
         ]
         static let common: Set<String> = [
             "name", "kind", "base_url", "aliases", "aliases_file", "max_concurrency", "queue_limit",

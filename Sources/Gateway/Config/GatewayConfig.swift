@@ -33,6 +33,8 @@ public struct GatewayConfig: Sendable, Equatable {
     /// The address browsers reach this server at (behind a proxy); the OAuth callback is
     /// built from it, else from the loopback form, never from request headers.
     public var publicURL: String?
+    /// Reverse proxies whose `X-Forwarded-For` is believed (their addresses); none by default.
+    public var trustedProxies: [String] = []
     /// Web origins allowed to call the API from a browser (CORS); `*` only with client keys.
     public var corsOrigins: [String] = []
     /// Longest time a client may take to send one whole request (head and body).
@@ -230,6 +232,7 @@ extension GatewayConfig {
         if let hosts = env["FLOWGATE_ALLOWED_HOSTS"] { config.allowedHosts = commaSeparated(hosts) }
         if let url = env["FLOWGATE_PUBLIC_URL"] { config.publicURL = url }
         if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = commaSeparated(origins) }
+        if let proxies = env["FLOWGATE_TRUSTED_PROXIES"] { config.trustedProxies = commaSeparated(proxies) }
 
         // iFlow: IFLOW_API_KEY enables it even when the file lists no iFlow provider.
         if let key = env["IFLOW_API_KEY"] { config.iflow.apiKey = key }

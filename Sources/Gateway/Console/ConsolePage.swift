@@ -12,7 +12,9 @@ struct ConsolePage: Sendable {
     let csrf: CSRFToken
 
     func respond(_ request: Request, context: GatewayRequestContext) throws -> Response {
-        try localOnly.check(request, context: context)
+        guard localOnly.isLocal(request, context: context) || localOnly.presentsAdminKey(request) else {
+            return Self.adminKeyPage(offered: localOnly.adminKey != nil, wrong: false)
+        }
         let base = "http://\(request.head.authority ?? "127.0.0.1:8000")/v1"
         let html = HTML.page(title: "flowgate", body: render(baseURL: base))
         return Response(
@@ -66,6 +68,47 @@ struct ConsolePage: Sendable {
             <h2>Models</h2>
             <ul>\(modelList.isEmpty ? "<li>No provider has credentials yet.</li>" : modelList)</ul>
             """
+    }
+
+    /// For a visitor from another machine: the admin-key form when a key is configured
+    /// (Docker, Hugging Face Spaces), else how to open the console.
+    static func adminKeyPage(offered: Bool, wrong: Bool) -> Response {
+        let body =
+            offered
+            ? """
+            <h1>flowgate console</h1>
+            <p>This console opens on the server itself, or with the admin key (<code>FLOWGATE_ADMIN_KEY</code>).</p>
+            \(wrong ? "<p class=\"bad\" id=\"wrong-key\">That is not the admin key.</p>" : "")
+            <form method="post" action="/admin/login"><input type="password" name="key" id="admin-key" autocomplete="current-password" placeholder="admin key" required>
+            <button class="button" id="open-console">Open the console</button></form>
+            """
+            : """
+            <h1>flowgate console</h1>
+            <p>This console opens only on the server itself. To open it from other machines, set
+            <code>FLOWGATE_ADMIN_KEY</code> and come back.</p>
+            """
+        return Response(
+            status: .forbidden, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: HTML.page(title: "flowgate", body: body))))
+    }
+
+    /// `POST /admin/login` (the form above): the right key sets an HttpOnly, SameSite=Strict
+    /// cookie holding a digest of it, and goes to the console.
+    func login(_ request: Request) async throws -> Response {
+        let form = String(buffer: try await request.body.collect(upTo: 4096))
+        let presented = form.split(separator: "&").compactMap { pair -> String? in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "key" else { return nil }
+            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }.first
+        guard let adminKey = localOnly.adminKey, let presented,
+            ClientKey.constantTimeEquals(Array(adminKey.utf8), presented.utf8)
+        else {
+            return Self.adminKeyPage(offered: localOnly.adminKey != nil, wrong: true)
+        }
+        let cookie =
+            "\(LocalOnlyGuard.cookieName)=\(LocalOnlyGuard.session(for: adminKey)); HttpOnly; SameSite=Strict; Path=/"
+        return Response(status: .seeOther, headers: [.location: "/", .setCookie: cookie])
     }
 
     static func label(_ status: ProviderStatus) -> String {
