@@ -33,7 +33,7 @@ extension HTTPClient {
     /// no thread hop. A non-2xx answer becomes `failure(status, up to 64 KiB of body)`.
     func postJSONCollecting(
         to endpoint: UpstreamEndpoint, headers: [(String, String)], body: JSONObject, timeout: TimeAmount,
-        maxBytes: Int, failure: (Int, ByteBuffer) -> OpenAIError
+        maxBytes: Int, failure: (Int, ByteBuffer) -> OpenAIError, headersSeen: ((HTTPHeaders) -> Void)? = nil
     ) async throws -> ByteBuffer {
         let request = try endpoint.request(headers: headers, body: JSONCoding.buffer(body))
         let task = execute(
@@ -50,6 +50,7 @@ extension HTTPClient {
             throw OpenAIError.upstreamFailed(
                 "The upstream's answer is larger than \(maxBytes >> 20) MiB.", code: "upstream_response_too_large")
         }
+        headersSeen?(response.headers)
         var bytes = response.body ?? ByteBuffer()
         guard (200..<300).contains(response.status.code) else {
             bytes.moveWriterIndex(to: bytes.readerIndex + min(bytes.readableBytes, 64 << 10))

@@ -108,4 +108,15 @@ import Testing
             #expect(!message.contains("errno") && !message.contains("NIO") && !message.contains("Error"), "\(message)")
         }
     }
+
+    @Test func rateLimitHeadersOfAnOpenAICompatibleUpstreamPassThrough() async throws {
+        try await GatewayHarness(openai: MockOpenAI()).run { gateway, _ in
+            for stream in [false, true] {
+                let response = try await gateway.chat(request("hi", model: "generic/gen-small", stream: stream))
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("x-ratelimit-remaining-requests")!] == "99", "stream \(stream)")
+                #expect(response.headers[HTTPField.Name("x-ratelimit-limit-requests")!] == "100")
+            }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import OpenAIWire
 import Synchronization
@@ -74,13 +75,15 @@ public final class MockOpenAI: Sendable {
                     "finish_reason": "stop",
                 ]
             }
-            return Self.json(
+            var response = Self.json(
                 .ok,
                 [
                     "id": "gen-1", "object": "chat.completion", "created": 1, "model": .string(model),
                     "choices": .array(choices),
                     "usage": ["prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5],
                 ])
+            response.headers.append(contentsOf: Self.rateLimits)
+            return response
         }
         let includeUsage = body["stream_options"]?["include_usage"]?.boolValue == true
         var text = ""
@@ -104,10 +107,15 @@ public final class MockOpenAI: Sendable {
             text += "data: " + JSONCoding.string(usage) + "\n\n"
         }
         text += "data: [DONE]\n\n"
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream"], body: .init(byteBuffer: ByteBuffer(string: text))
-        )
+        var streamHeaders: HTTPFields = [.contentType: "text/event-stream"]
+        streamHeaders.append(contentsOf: Self.rateLimits)
+        return Response(status: .ok, headers: streamHeaders, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+
+    /// What OpenAI sends with every answer.
+    static let rateLimits: HTTPFields = [
+        HTTPField.Name("x-ratelimit-limit-requests")!: "100", HTTPField.Name("x-ratelimit-remaining-requests")!: "99",
+    ]
 
     static func json(_ status: HTTPResponse.Status, _ value: JSON) -> Response {
         Response(

@@ -35,6 +35,19 @@ struct ChatCompletionsRoute: Sendable {
         let route = try await models.routeRefreshing(chat.model)
         AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
         try route.provider.check(chat)
+        // OpenAI-compatible upstreams send rate-limit headers that clients pace themselves by.
+        guard route.provider.kind == "openai" else { return try await answer(chat, route: route, logger: logger) }
+        let upstreamHeaders = UpstreamHeaders()
+        var response = try await UpstreamHeaders.$current.withValue(upstreamHeaders) {
+            try await answer(chat, route: route, logger: logger)
+        }
+        for (name, value) in upstreamHeaders.recorded {
+            if let field = HTTPField.Name(name) { response.headers[field] = value }
+        }
+        return response
+    }
+
+    private func answer(_ chat: ChatRequest, route: ModelRouter.Route, logger: Logger) async throws -> Response {
         if chat.stream {
             return try await stream(chat, route: route, logger: logger)
         }

@@ -127,7 +127,8 @@ public final class OpenAICompatibleProvider: ChatProvider {
             let body = try await client.postJSONCollecting(
                 to: chatEndpoint, headers: headers(for: request),
                 body: self.body(for: request, upstreamModel: upstreamModel),
-                timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError)
+                timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError,
+                headersSeen: { UpstreamHeaders.current?.record($0) })
             guard case .object(let object) = try? JSONCoding.decode(body) else {
                 throw OpenAIError.upstreamFailed(
                     "Invalid upstream response (not JSON): \(UpstreamExcerpt.of(body.readableBytesView))",
@@ -143,6 +144,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
         let permit = try await queue.acquire()
         do {
             let response = try await send(request, upstreamModel: upstreamModel)
+            UpstreamHeaders.current?.record(response.headers)
             let contentType = response.headers.first(name: "content-type") ?? ""
             guard contentType.contains("text/event-stream") else {
                 let body = try await response.body.collect(upTo: Self.maxResponseBytes)
