@@ -45,6 +45,7 @@ func buildRouter(
     let chat = ChatCompletionsRoute(
         models: models, config: config, connections: connections, openStreams: openStreams,
         scrubber: SecretScrubber(providers: models.providers))
+    let embeddings = EmbeddingsRoute(models: models, bodyLimit: config.bodyLimit)
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
 
@@ -62,6 +63,7 @@ func buildRouter(
     ]
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
+    for path in EmbeddingsRoute.paths { known[path] = [.post] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
     let browserPaths: Set<String> = ["/", "/login/iflow", "/oauth2callback", "/admin/login"]
 
@@ -77,6 +79,9 @@ func buildRouter(
     router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys, openPaths: browserPaths.union(["/health"])))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
+    }
+    for path in EmbeddingsRoute.paths {
+        router.post(RouterPath(path)) { request, _ in try await embeddings.respond(to: request) }
     }
     for path in ModelsRoute.paths {
         router.get(RouterPath(path)) { _, _ in listing.respond() }

@@ -27,9 +27,18 @@ public protocol ChatProvider: Sendable {
     /// Every credential this provider holds now (keys, tokens): the gateway removes them
     /// from anything it shows, whatever an upstream echoed (docs/security.md).
     func secrets() -> [String]
+    /// `POST /v1/embeddings`: the upstream's answer as it came, for a body whose model is
+    /// already the upstream's name. Providers without embeddings answer 404.
+    func embeddings(_ body: JSONObject) async throws -> ByteBuffer
 }
 
 extension ChatProvider {
+    public func embeddings(_ body: JSONObject) async throws -> ByteBuffer {
+        throw OpenAIError(
+            status: 404, message: "The \(name) provider serves no embeddings; use a model of an OpenAI-compatible provider.",
+            type: "invalid_request_error", param: "model", code: "model_not_found")
+    }
+
     public func check(_ request: ChatRequest) throws(OpenAIError) {}
     public func upstreamModel(for id: String) -> String { id }
     public func refreshModels() async {}

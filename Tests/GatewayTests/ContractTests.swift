@@ -119,4 +119,24 @@ import Testing
             }
         }
     }
+
+    @Test func embeddingsGoToProvidersThatServeThemWithTheModelRenamed() async throws {
+        let openai = MockOpenAI(models: ["gen-small", "gen-embed"])
+        try await GatewayHarness(openai: openai, configure: { $0.aliases = ["embed": "generic/gen-embed"] }).run {
+            gateway, _ in
+            let body: JSON = ["model": "embed", "input": ["hello", "world"]]
+            let response = try await gateway.chat(body, path: "/v1/embeddings")
+            #expect(response.status == .ok)
+            #expect(response.json?["data"]?.arrayValue?.first?["embedding"] == [0.25, -0.5, 1])
+            #expect(response.headers[HTTPField.Name("x-ratelimit-remaining-requests")!] == "99")
+            let sent = openai.requests.withLock { $0.last }
+            #expect(sent?.body["model"] == "gen-embed" && sent?.body["input"] == ["hello", "world"])
+            #expect(sent?.headers["authorization"] == "Bearer \(openai.apiKey)")
+
+            let chatOnly = try await gateway.chat(["model": "glm-4.7", "input": "x"], path: "/v1/embeddings")
+            #expect(chatOnly.status == .notFound && chatOnly.json?["error"]?["code"] == "model_not_found")
+            let noInput = try await gateway.chat(["model": "embed"], path: "/embeddings")
+            #expect(noInput.status == .badRequest && noInput.json?["error"]?["param"] == "input")
+        }
+    }
 }

@@ -27,6 +27,24 @@ public final class MockOpenAI: Sendable {
             return Self.json(.ok, ["object": "list", "data": .array(data)])
         }
         router.post("/openai/v1/chat/completions") { request, _ in try await self.chat(request) }
+        router.post("/openai/v1/embeddings") { request, _ in
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let body = try JSONCoding.decode(try await request.body.collect(upTo: 1 << 20)).objectValue ?? [:]
+            self.requests.withLock { $0.append((headers, body)) }
+            guard headers["authorization"] == "Bearer \(self.apiKey)" else {
+                return Self.json(.unauthorized, ["error": ["message": "bad key", "code": "invalid_api_key"]])
+            }
+            var response = Self.json(
+                .ok,
+                [
+                    "object": "list", "model": body["model"] ?? .null,
+                    "data": [["object": "embedding", "index": 0, "embedding": [0.25, -0.5, 1]]],
+                    "usage": ["prompt_tokens": 2, "total_tokens": 2],
+                ])
+            response.headers.append(contentsOf: Self.rateLimits)
+            return response
+        }
     }
 
     private func chat(_ request: Request) async throws -> Response {

@@ -335,3 +335,10 @@ def test_stream_options_without_stream_is_refused(client):
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(model="glm-4.7", messages=ask("hi"), stream_options={"include_usage": True})
     assert info.value.body["param"] == "stream_options"
+
+
+def test_embeddings_through_a_generic_provider(client):
+    result = client.embeddings.create(model="generic/gen-small", input="hello")
+    assert result.data[0].embedding == [0.25, -0.5, 1]
+    with pytest.raises(openai.NotFoundError):
+        client.embeddings.create(model="glm-4.7", input="hello")

@@ -39,6 +39,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
     private let logger: Logger
     private let queue: AccountQueue
     private let chatEndpoint: UpstreamEndpoint
+    private let embeddingsEndpoint: UpstreamEndpoint
     /// The fetched model list, when it was asked for, why the last fetch failed, and the
     /// fetch under way (callers at the same time wait for the same fetch).
     private struct Fetched {
@@ -56,6 +57,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
         self.logger = logger
         self.queue = AccountQueue(settings: settings.concurrency)
         self.chatEndpoint = UpstreamEndpoint(url: settings.baseURL + "/chat/completions")
+        self.embeddingsEndpoint = UpstreamEndpoint(url: settings.baseURL + "/embeddings")
     }
 
     public var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
@@ -135,6 +137,20 @@ public final class OpenAICompatibleProvider: ChatProvider {
                     code: "invalid_upstream_response")
             }
             return object
+        } catch {
+            throw OpenAIError.fromUpstream(error, provider: name)
+        }
+    }
+
+    /// Bytes through, both ways: only the model name was changed (by the caller).
+    public func embeddings(_ body: JSONObject) async throws -> ByteBuffer {
+        let permit = try await queue.acquire()
+        defer { permit.release() }
+        do {
+            return try await client.postJSONCollecting(
+                to: embeddingsEndpoint, headers: [("Content-Type", "application/json")] + commonHeaders(accept: "application/json"),
+                body: body, timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError,
+                headersSeen: { UpstreamHeaders.current?.record($0) })
         } catch {
             throw OpenAIError.fromUpstream(error, provider: name)
         }

@@ -1,0 +1,46 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OpenAIWire
+import Providers
+
+/// `POST /v1/embeddings` (Open WebUI's RAG, `llm embed`): routed like chat, forwarded to
+/// providers that serve embeddings with only the model name changed; the answer comes
+/// back as the upstream sent it. Other providers answer 404 `model_not_found`.
+struct EmbeddingsRoute: Sendable {
+    let models: ModelRouter
+    let bodyLimit: Int
+
+    static let paths = ["/v1/embeddings", "/embeddings"]
+
+    func respond(to request: Request) async throws -> Response {
+        let bytes: ByteBuffer
+        do {
+            bytes = try await request.body.collect(upTo: bodyLimit)
+        } catch is NIOTooManyBytesError {
+            throw OpenAIError.bodyTooLarge(limit: bodyLimit)
+        }
+        guard case .object(var body)? = try? JSONCoding.decode(bytes) else {
+            throw OpenAIError.invalidJSON("the body must be a JSON object")
+        }
+        guard let model = body["model"]?.stringValue, !model.isEmpty else {
+            throw OpenAIError.invalidRequest(
+                "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
+        }
+        guard body["input"] != nil else {
+            throw OpenAIError.invalidRequest(
+                "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
+        }
+        let route = try await models.routeRefreshing(model)
+        body["model"] = .string(route.upstreamModel)
+        let upstreamHeaders = UpstreamHeaders()
+        let answer = try await UpstreamHeaders.$current.withValue(upstreamHeaders) {
+            try await route.provider.embeddings(body)
+        }
+        var headers: HTTPFields = [.contentType: "application/json"]
+        for (name, value) in upstreamHeaders.recorded {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: answer))
+    }
+}
