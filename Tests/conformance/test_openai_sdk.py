@@ -342,3 +342,37 @@ def test_embeddings_through_a_generic_provider(client):
     assert result.data[0].embedding == [0.25, -0.5, 1]
     with pytest.raises(openai.NotFoundError):
         client.embeddings.create(model="glm-4.7", input="hello")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the binary as another user")
+def test_the_image_layout_works_under_any_uid(servers):
+    """Hugging Face Spaces runs the image as uid 1000, not the uid it was built for: with the
+    image's layout (/data, mode 1777, as HOME) a sign-in is written and the server runs."""
+    import shutil
+    import tempfile
+    from conftest import BIN_DIR, free_port
+    root = tempfile.mkdtemp(prefix="flowgate-image-")
+    os.chmod(root, 0o755)
+    data = os.path.join(root, "data")
+    os.mkdir(data)
+    os.chmod(data, 0o1777)
+    binary = shutil.copy(os.path.join(BIN_DIR, "flowgate"), os.path.join(root, "flowgate"))
+    os.chmod(binary, 0o755)
+    as_user = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups"]
+    env = {"PATH": "/usr/bin:/bin", "HOME": data, "IFLOW_OAUTH_URL": servers.mock_url}
+    done = subprocess.run(as_user + [binary, "login", "iflow", "--paste", "--timeout", "20"], env=env,
+                          input="mock-auth-code\n", capture_output=True, text=True, timeout=30, cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _signed_in(data)
+    assert os.stat(os.path.join(data, ".iflow", "settings.json")).st_uid == 1000
+    port = free_port()
+    proc = subprocess.Popen(as_user + [binary, "serve", "--port", str(port)], cwd=root,
+                            env={**env, "IFLOW_BASE_URL": servers.mock_url + "/v1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from conftest import wait_for
+        health = wait_for(f"http://127.0.0.1:{port}/health")
+        assert health["providers"]["iflow"]["state"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
