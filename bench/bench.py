@@ -1,4 +1,4 @@
-"""Drives the SPEC 7 benchmark; started by bench/run (which installs and builds)."""
+"""Drives the benchmark (see docs/performance.md); started by bench/run (which installs and builds)."""
 import json
 import os
 import re
@@ -434,7 +434,7 @@ def report(rows):
     text = [f"# Benchmark results\n", f"Run {stamp} on {os.cpu_count()} cores; wrk {SHORT}s per figure; "
             "upstream: static nginx (one JSON completion; a 1,000-event SSE stream).\n", *lines, ""]
     if checks:
-        text.append("| SPEC 7 target | measured | met |")
+        text.append("| target | measured | met |")
         text.append("|---|---|---|")
         for label, value, ok in checks:
             text.append(f"| {label} | {value:.3f} | {'yes' if ok else 'NO'} |")
