@@ -42,9 +42,9 @@ func buildRouter(
     openStreams: OpenStreams = OpenStreams()
 ) -> Router<GatewayRequestContext> {
     let models = ModelRouter(entries: providers, aliases: config.aliases)
+    let scrubber = SecretScrubber(providers: models.providers)
     let chat = ChatCompletionsRoute(
-        models: models, config: config, connections: connections, openStreams: openStreams,
-        scrubber: SecretScrubber(providers: models.providers))
+        models: models, config: config, connections: connections, openStreams: openStreams, scrubber: scrubber)
     let embeddings = EmbeddingsRoute(models: models, bodyLimit: config.bodyLimit)
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
@@ -73,9 +73,7 @@ func buildRouter(
     router.middlewares.add(RequestLogMiddleware())
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
-    router.middlewares.add(
-        OpenAIErrorMiddleware(
-            routes: known, bodyLimit: config.bodyLimit, scrubber: SecretScrubber(providers: models.providers)))
+    router.middlewares.add(OpenAIErrorMiddleware(routes: known, bodyLimit: config.bodyLimit, scrubber: scrubber))
     router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys, openPaths: browserPaths.union(["/health"])))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }

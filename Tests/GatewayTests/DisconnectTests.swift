@@ -16,7 +16,8 @@ import Testing
         return false
     }
 
-    func send(_ body: JSON, port: Int, readChunks: Int) async throws {
+    /// `readChunks` 0: leave while the upstream is still working on the request (once it has it).
+    func send(_ body: JSON, port: Int, readChunks: Int, mock: MockIFlow? = nil) async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
         request.method = .POST
@@ -31,7 +32,12 @@ import Testing
             }
         }
         if readChunks == 0 {
-            try await Task.sleep(for: .milliseconds(300))
+            // Under load the request may take a while to arrive; leaving before it did tests nothing.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while mock?.requests.isEmpty ?? false, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(100))
             task.cancel()
         }
         _ = try? await task.value
@@ -49,7 +55,7 @@ import Testing
     @Test func clientGoneBeforeTheAnswerCancelsUpstream() async throws {
         let harness = GatewayHarness()
         try await harness.run { gateway, _ in
-            try await send(request("scenario:sleep:5000"), port: gateway.port!, readChunks: 0)
+            try await send(request("scenario:sleep:5000"), port: gateway.port!, readChunks: 0, mock: harness.mock)
             #expect(try await waitForCancellation(harness.mock, within: .seconds(1)))
         }
     }

@@ -57,6 +57,23 @@ def test_console_renders_and_sign_in_leads_to_success(console, browser):
     page.close()
 
 
+def serve_page(html, port):
+    """A page on another origin (another port of 127.0.0.1), served until shut down."""
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="module")
 def foreign_site(console):
     """A page on another origin that tries to start a sign-in and to spend the account."""
@@ -68,18 +85,7 @@ fetch("{console}/v1/chat/completions", {{method: "POST", mode: "no-cors", header
   .finally(() => document.getElementById("f").submit());
 </script></body></html>""".encode()
 
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("content-type", "text/html")
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_page(html, free_port())
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
 
@@ -139,18 +145,7 @@ fetch("{url}/v1/chat/completions", {{method: "POST",
   .catch(e => document.getElementById("out").textContent = "failed " + e);
 </script></body></html>""".encode()
 
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("content-type", "text/html")
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", app_port), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_page(html, app_port)
     try:
         page = browser.new_page()
         page.goto(origin + "/")

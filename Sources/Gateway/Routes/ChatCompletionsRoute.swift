@@ -41,9 +41,7 @@ struct ChatCompletionsRoute: Sendable {
         var response = try await UpstreamHeaders.$current.withValue(upstreamHeaders) {
             try await answer(chat, route: route, logger: logger)
         }
-        for (name, value) in upstreamHeaders.recorded {
-            if let field = HTTPField.Name(name) { response.headers[field] = value }
-        }
+        upstreamHeaders.copy(into: &response.headers)
         return response
     }
 

@@ -38,9 +38,7 @@ struct EmbeddingsRoute: Sendable {
             try await route.provider.embeddings(body)
         }
         var headers: HTTPFields = [.contentType: "application/json"]
-        for (name, value) in upstreamHeaders.recorded {
-            if let field = HTTPField.Name(name) { headers[field] = value }
-        }
+        upstreamHeaders.copy(into: &headers)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: answer))
     }
 }
