@@ -87,7 +87,7 @@ extension OpenAIError {
     }
 
     /// Whether a client's retry could succeed: not for a 4xx (but 408, 409, 429) nor for a
-    /// 503 without `Retry-After`. SDKs read `x-should-retry: false` and stop (SPEC 3).
+    /// 503 without `Retry-After`. SDKs read `x-should-retry: false` and stop retrying.
     public var shouldRetry: Bool {
         switch status {
         case 408, 409, 429: return true

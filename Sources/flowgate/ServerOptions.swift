@@ -5,7 +5,7 @@ import Logging
 import Providers
 
 /// Flags only `serve` takes. No defaults here: an absent flag lets the environment and
-/// the defaults apply (SPEC 1 precedence).
+/// the defaults apply (docs/configuration.md, precedence).
 struct ServeOptions: ParsableArguments {
     @Option(help: "Address to listen on (default 127.0.0.1, env HOST).")
     var host: String?

@@ -4,7 +4,7 @@ import Hummingbird
 import NIOCore
 import OpenAIWire
 
-/// SPEC 5: the console and sign-in routes answer only to loopback clients, unless an
+/// docs/security.md: the console and sign-in routes answer only to loopback clients, unless an
 /// admin key is configured and presented: header `x-admin-key`, or the cookie the
 /// console's admin-key form sets (HttpOnly, SameSite=Strict; it holds a digest of the
 /// key, not the key). Behind a reverse proxy listed in `server.trusted_proxies`, the
