@@ -24,7 +24,15 @@ final class LargeBodyGate: Sendable {
 
     func parse<T>(_ bytes: ByteBuffer, _ body: (ByteBuffer) throws -> T) async throws -> T {
         guard bytes.readableBytes >= Self.threshold else { return try body(bytes) }
-        let permit = try await slots.acquire()
+        let permit: AccountQueue.Permit
+        do {
+            permit = try await slots.acquire()
+        } catch let error as OpenAIError {
+            // The queue speaks of accounts; here the line is for large bodies.
+            throw OpenAIError.rateLimited(
+                "Too many large requests are waiting to be read; try again shortly.", code: error.code ?? "busy",
+                retryAfter: error.retryAfter ?? 5)
+        }
         parsing.add(1, ordering: .relaxed)
         defer {
             if parsing.subtract(1, ordering: .relaxed).newValue == 0 { Self.returnFreedMemory() }
