@@ -16,6 +16,23 @@ final class ConnectionPolicyHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var keepAlive: [Bool] = []
     private var closeAfterAnswer = false
 
+    /// How long a closing connection still takes (and drops) what the client sends.
+    static let linger: TimeAmount = .seconds(1)
+
+    /// Closing a socket with unread input sends a reset, and a reset can make the client's
+    /// kernel drop the answer it had not read yet (a 401 sent before a body arrived). So
+    /// the sending side closes first and the rest a moment later.
+    static func closeLingering(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        channel.close(mode: .output).whenComplete { result in
+            if case .failure = result {
+                channel.close(promise: nil)
+                return
+            }
+            channel.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
+        }
+    }
+
     init(deadline: RequestReadDeadline) {
         self.deadline = deadline
     }
@@ -51,7 +68,7 @@ final class ConnectionPolicyHandler: ChannelDuplexHandler, RemovableChannelHandl
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.cascade(to: promise)
             context.writeAndFlush(data, promise: written)
-            written.futureResult.whenComplete { [context] _ in context.close(promise: nil) }
+            written.futureResult.whenComplete { [context] _ in Self.closeLingering(context) }
         }
     }
 }
