@@ -1,7 +1,7 @@
 import OpenAIWire
 import Providers
 
-/// SPEC 2 "Model routing": a bare id goes to the first provider (in configuration
+/// docs/protocols/openai-chat.md "Model routing": a bare id goes to the first provider (in configuration
 /// order) that lists it; `provider/model` always goes to the named provider; aliases
 /// map client-facing names first (globally, then per provider).
 public struct ModelRouter: Sendable {

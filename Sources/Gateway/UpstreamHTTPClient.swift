@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-/// The one HTTP client every provider shares (SWIFT-NOTES): no redirects, no
+/// The one HTTP client every provider shares (docs/architecture.md): no redirects, no
 /// decompression, a wide pool, generous idle timeout for thinking models, and
 /// `HTTPS_PROXY` honoured (AsyncHTTPClient does not read it).
 public enum UpstreamHTTPClient {

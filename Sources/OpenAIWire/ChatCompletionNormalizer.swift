@@ -1,4 +1,4 @@
-/// Turns an upstream non-streaming answer into a response that meets SPEC 3:
+/// Turns an upstream non-streaming answer into a response that meets docs/protocols/openai-chat.md:
 /// every field a client reads is present, `model` is the id the client asked for.
 public enum ChatCompletionNormalizer {
     /// `promptCharacters` feeds the usage estimate when the upstream reports none.

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Rewrites upstream stream chunks into the framing SPEC 3 promises clients:
+/// Rewrites upstream stream chunks into the framing docs/protocols/openai-chat.md promises clients:
 /// one id/created, `role` on the first delta, `finish_reason` only on a choice's
 /// last chunk, indexed tool-call deltas, usage only in one final chunk when asked,
 /// and `[DONE]` at the end. Pure: the I/O around it feeds chunks and writes bytes.
@@ -93,7 +93,7 @@ public struct ChatStreamNormalizer: Sendable {
         out.writeImmutableBuffer(SSEFrame.done)
     }
 
-    /// An error after the stream started: one error event, then `[DONE]` (SPEC 3).
+    /// An error after the stream started: one error event, then `[DONE]` (docs/protocols/openai-chat.md).
     public static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
         SSEFrame.write(error.json, into: &out)
         out.writeImmutableBuffer(SSEFrame.done)
@@ -178,7 +178,8 @@ public struct ChatStreamNormalizer: Sendable {
         delta["content"] = .string((delta["content"]?.stringValue ?? "") + "</think>")
     }
 
-    /// SPEC 3: tool-call deltas carry `index`; the first fragment of a call carries id/type/name.
+    /// Tool-call deltas carry `index`; the first fragment of a call carries id/type/name
+    /// (docs/protocols/openai-chat.md).
     private mutating func indexToolCall(_ call: JSONObject, choice: Int64) -> JSONObject {
         var call = call
         let known = toolCallCounts[choice] ?? 0

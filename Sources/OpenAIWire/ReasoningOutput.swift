@@ -1,4 +1,4 @@
-/// What happens to upstream `reasoning_content` (SPEC 3 "Reasoning").
+/// What happens to upstream `reasoning_content` (docs/protocols/openai-chat.md "Reasoning").
 public enum ReasoningOutput: String, Sendable, CaseIterable {
     /// Kept as `reasoning_content` (default).
     case passthrough

@@ -84,7 +84,7 @@ public struct SSEParser: Sendable {
     }
 
     /// The upstream closed: a last event without its blank line is still delivered
-    /// (SPEC 4.1: iFlow may end with `data:[DONE]` and no terminator), never lost.
+    /// (docs/protocols/iflow.md: iFlow may end with `data:[DONE]` and no terminator), never lost.
     public mutating func finish() -> [SSEEvent] {
         var events: [SSEEvent] = []
         if !line.isEmpty { processLine(into: &events) }
@@ -102,7 +102,7 @@ public struct SSEParser: Sendable {
         let colon = line.firstIndex(of: UInt8(ascii: ":"))
         let nameEnd = colon ?? line.endIndex
         var valueStart = colon.map { $0 + 1 } ?? line.endIndex
-        // SPEC 4.1: `data:{...}` without a space is accepted; one leading space is removed.
+        // docs/protocols/iflow.md: `data:{...}` without a space is accepted; one leading space is removed.
         if valueStart < line.endIndex && line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
         let name = line[line.startIndex..<nameEnd]
         if name.elementsEqual("data".utf8) {

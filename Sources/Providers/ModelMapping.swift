@@ -1,7 +1,7 @@
 import Foundation
 import OpenAIWire
 
-/// SPEC 4.2: the `models.json` mapping (client-facing name → Flowith's name). The
+/// docs/protocols/flowith.md: the `models.json` mapping (client-facing name → Flowith's name). The
 /// original's 17 entries ship as a resource; a user file extends or replaces them.
 /// The same format serves as aliases for every provider.
 public enum ModelMapping {
@@ -31,7 +31,7 @@ public enum ModelMapping {
         }
     }
 
-    /// SPEC 4.2: the original converter's 17 entries.
+    /// docs/protocols/flowith.md: the original converter's 17 entries.
     public static let shippedFlowith: [(String, String)] = {
         guard let mapping = try? parse(Data(ShippedModels.flowith.utf8), origin: "the shipped Flowith mapping") else {
             fatalError("flowgate's shipped Flowith mapping is not valid JSON")  // caught by the tests

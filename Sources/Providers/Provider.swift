@@ -22,7 +22,7 @@ public protocol ChatProvider: Sendable {
     func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream
     /// The upstream's name for a listed model id (a mapping like Flowith's models.json).
     func upstreamModel(for id: String) -> String
-    /// Asks the upstream for its model list again, where it has one (SPEC 4.3).
+    /// Asks the upstream for its model list again, where it has one (docs/protocols/openai-compatible.md).
     func refreshModels() async
     /// Every credential this provider holds now (keys, tokens): the gateway removes them
     /// from anything it shows, whatever an upstream echoed (docs/security.md).
@@ -78,7 +78,7 @@ public struct ProviderStatus: Sendable, Equatable {
         self.tokenState = tokenState
     }
 
-    /// SPEC 5: at most a short prefix of a secret is ever shown.
+    /// docs/security.md: at most a short prefix of a secret is ever shown.
     public static func hint(_ secret: String) -> String {
         String(secret.prefix(5)) + "…"
     }

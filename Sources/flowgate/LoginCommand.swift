@@ -10,7 +10,7 @@ struct LoginCommand: AsyncParsableCommand {
         commandName: "login", abstract: "Sign in to an upstream account.", subcommands: [LoginIFlowCommand.self])
 }
 
-/// `flowgate login iflow` (SPEC 1, 4.1): the browser sign-in from a terminal, with a
+/// `flowgate login iflow` (docs/protocols/iflow.md): the browser sign-in from a terminal, with a
 /// local callback listener on 11451 (or the next free port), or `--paste` for hosts
 /// without a browser.
 struct LoginIFlowCommand: AsyncParsableCommand {

@@ -3,7 +3,7 @@ import OpenAIWire
 import Providers
 import Yams
 
-/// The YAML config file (SPEC 1). Strict: an unknown key is an error naming its
+/// The YAML config file (docs/configuration.md). Strict: an unknown key is an error naming its
 /// path and line, never silently ignored. Only the keys present change `config`.
 enum ConfigFile {
     static func apply(yaml: String, origin: String, home: String, to config: inout GatewayConfig) throws(ConfigError) {

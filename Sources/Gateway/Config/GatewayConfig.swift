@@ -3,7 +3,7 @@ import OpenAIWire
 import Providers
 
 /// Everything the server needs to start, resolved once with the precedence of
-/// SPEC 1: command-line flags > environment > config file > defaults.
+/// docs/configuration.md: command-line flags > environment > config file > defaults.
 public struct GatewayConfig: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8000
@@ -22,7 +22,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var clientKeys: [String] = []
     /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
     public var allowUnauthenticated = false
-    /// Opens the console and sign-in routes to non-loopback clients that present it (SPEC 5).
+    /// Opens the console and sign-in routes to non-loopback clients that present it (docs/security.md).
     public var adminKey: String?
     /// A connection with no request in progress (including a client that sends its
     /// request head too slowly) is closed after this long.
@@ -41,7 +41,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var requestReadTimeout: Duration = .seconds(60)
     /// On SIGTERM, open requests get this long to finish; then streams end with an error event.
     public var shutdownGrace: Duration = .seconds(30)
-    /// Upstreams in routing order (SPEC 2: a bare model id goes to the first that lists it).
+    /// Upstreams in routing order (docs/protocols/openai-chat.md: a bare model id goes to the first that lists it).
     public var providers: [ProviderConfig] = [.iflow(IFlow())]
     /// Client-facing model ids mapped to a (bare or qualified) id.
     public var aliases: [String: String] = [:]
@@ -99,7 +99,7 @@ extension GatewayConfig {
         public var settingsPath = "~/.iflow/settings.json"
         /// A user file replacing the shipped model list.
         public var modelsPath: String?
-        /// Requests in flight per account (SPEC 4.1 default 1; 0 = unlimited), and the line behind them.
+        /// Requests in flight per account (docs/protocols/iflow.md default 1; 0 = unlimited), and the line behind them.
         public var concurrency = AccountQueue.Settings(limit: 1)
         public var aliases: [String: String] = [:]
 
@@ -113,7 +113,7 @@ extension GatewayConfig {
         public var name = "flowith"
         public var baseURL = "https://edge.flo.ing"
         public var accounts: [Account] = []
-        /// SPEC 4.2: Supabase's token endpoint.
+        /// docs/protocols/flowith.md: Supabase's token endpoint.
         public var refreshURL = "https://aibdxsebwhalbnugsqel.supabase.co/auth/v1/token?grant_type=refresh_token"
         /// A `models.json` mapping extending (or, with `replaceModels`, replacing) the shipped one.
         public var modelsPath: String?
@@ -328,7 +328,7 @@ extension GatewayConfig {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// SPEC 5: refuses to serve other machines with nobody's key required.
+    /// docs/security.md: refuses to serve other machines with nobody's key required.
     public func checkExposure() throws(ConfigError) {
         guard !isLoopback, clientKeys.isEmpty, !allowUnauthenticated else { return }
         throw ConfigError(

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Providers
 
-/// `GET /` (SPEC 2): provider and account state, key prefix, token expiry in local
+/// `GET /` (docs/protocols/openai-chat.md): provider and account state, key prefix, token expiry in local
 /// time, the sign-in button, the model list and settings to copy into a client.
 /// Server-rendered, no scripts, nothing loaded from elsewhere.
 struct ConsolePage: Sendable {

@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 import OpenAIWire
 
-/// SPEC 5: with client keys configured, every route but /health needs one, as
+/// docs/security.md: with client keys configured, every route but /health needs one, as
 /// `Authorization: Bearer <key>` or `x-api-key: <key>`, compared in constant time.
 struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]

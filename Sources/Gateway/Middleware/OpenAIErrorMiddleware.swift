@@ -4,7 +4,7 @@ import Logging
 import NIOHTTP1
 import OpenAIWire
 
-/// SPEC 3: every failure leaves the server in the OpenAI error shape with a status
+/// docs/protocols/openai-chat.md: every failure leaves the server in the OpenAI error shape with a status
 /// that means what it says; also unknown routes (404) and wrong methods (405).
 struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Known paths (without trailing slash) and the methods they answer.

@@ -6,7 +6,7 @@ import NIOCore
 import OpenAIWire
 import Providers
 
-/// POST /v1/chat/completions (SPEC 3): validate, route, call the provider, and
+/// POST /v1/chat/completions (docs/protocols/openai-chat.md): validate, route, call the provider, and
 /// answer as JSON or as an SSE stream.
 struct ChatCompletionsRoute: Sendable {
     let models: ModelRouter
@@ -66,7 +66,7 @@ struct ChatCompletionsRoute: Sendable {
             chunks: chunks, normalizer: normalizer, keepAlive: config.keepAliveInterval,
             providerName: route.provider.name)
         var events = relay.events.makeAsyncIterator()
-        // Waiting for the first event keeps early failures plain HTTP errors (SPEC 3).
+        // Waiting for the first event keeps early failures plain HTTP errors (docs/protocols/openai-chat.md).
         let first: StreamRelay.Event?
         do {
             first = try await events.next()
@@ -101,7 +101,7 @@ struct ChatCompletionsRoute: Sendable {
                         next = try await events.next()
                     }
                 } catch let error as OpenAIError {
-                    // SPEC 3: after the stream started, a failure is one error event, then [DONE].
+                    // After the stream started, a failure is one error event, then [DONE] (openai-chat.md).
                     let shown = scrubber.scrub(error)
                     logger.warning("stream ended by \(shown.code ?? "error"): \(shown.message)")
                     var out = ByteBuffer()

@@ -3,7 +3,8 @@ import Hummingbird
 import OpenAIWire
 import Providers
 
-/// GET /health (SPEC 2): provider states from memory; never calls an upstream, never needs a key.
+/// GET /health (docs/protocols/openai-chat.md): provider states from memory; never calls an
+/// upstream, never needs a key.
 struct HealthRoute: Sendable {
     let providers: [any ChatProvider]
 

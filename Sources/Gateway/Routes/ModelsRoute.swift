@@ -1,7 +1,7 @@
 import Hummingbird
 import OpenAIWire
 
-/// GET /v1/models (SPEC 2): the merged list, `owned_by` = provider name.
+/// GET /v1/models (docs/protocols/openai-chat.md): the merged list, `owned_by` = provider name.
 struct ModelsRoute: Sendable {
     let models: ModelRouter
     /// Reported as `created` (the upstreams publish no dates).

@@ -1,7 +1,7 @@
 import NIOCore
 import Synchronization
 
-/// Cancels a request's work the moment its client goes away (SPEC 3: the upstream
+/// Cancels a request's work the moment its client goes away (docs/protocols/openai-chat.md: the upstream
 /// request is cancelled at once) while keeping keep-alive connections reusable.
 /// Hummingbird's `consumeWithCancellationOnInboundClose` reads past the request and
 /// so must close every connection; here a per-connection `ClientCloseHandler` reports

@@ -1,7 +1,7 @@
 import Providers
 import ServiceLifecycle
 
-/// Runs the iFlow sign-in refresher for as long as the server runs (SPEC 4.1).
+/// Runs the iFlow sign-in refresher for as long as the server runs (docs/protocols/iflow.md).
 struct IFlowRefresherService: Service {
     let refresher: IFlowTokenRefresher
 

@@ -61,7 +61,7 @@ final class StreamRelay: Sendable {
                     for item in batch {
                         switch item {
                         case .done: complete = true
-                        // SPEC 3: nothing after the end is forwarded.
+                        // docs/protocols/openai-chat.md: nothing after the end is forwarded.
                         case .chunk(let chunk) where !complete:
                             let first = normalizer.emittedChunks == 0
                             normalizer.accept(chunk, into: &out)

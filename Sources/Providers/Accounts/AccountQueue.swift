@@ -1,7 +1,7 @@
 import OpenAIWire
 import Synchronization
 
-/// Per-account concurrency (SPEC 4.1: iFlow allows one request in flight per
+/// Per-account concurrency (docs/protocols/iflow.md: iFlow allows one request in flight per
 /// account, status 449): a slot is held for the whole request, streams included;
 /// the rest wait in a bounded FIFO line with a wait timeout.
 public final class AccountQueue: Sendable {

@@ -5,7 +5,7 @@ import NIOCore
 import OpenAIWire
 import Synchronization
 
-/// Flowith's web API (SPEC 4.2) as an OpenAI provider: one upstream call per request,
+/// Flowith's web API (docs/protocols/flowith.md) as an OpenAI provider: one upstream call per request,
 /// its raw-text answer streamed as deltas the moment each piece arrives.
 public final class FlowithProvider: ChatProvider {
     public struct Settings: Sendable {
@@ -50,7 +50,7 @@ public final class FlowithProvider: ChatProvider {
     private let client: HTTPClient
     private let logger: Logger
     private let now: @Sendable () -> Date
-    /// SPEC 4.2: renew 60 s before expiry.
+    /// docs/protocols/flowith.md: renew 60 s before expiry.
     static let renewalMargin: TimeInterval = 60
 
     public init(
@@ -151,7 +151,7 @@ public final class FlowithProvider: ChatProvider {
             throw OpenAIError.unavailable("No Flowith token: set FLOWITH_AUTH_TOKEN.", code: "provider_not_configured")
         }
         let messages = try FlowithTranslation.messages(chat)
-        // Round robin over the accounts (SPEC 4.2, several tokens).
+        // Round robin over the accounts (docs/protocols/flowith.md, several tokens).
         let account = accounts[nextAccount.add(1, ordering: .relaxed).oldValue % accounts.count]
         let permit = try await account.queue.acquire()
         do {
@@ -197,7 +197,7 @@ public final class FlowithProvider: ChatProvider {
         return account.snapshot.access
     }
 
-    /// SPEC 4.2: `POST {refreshURL}` with `{"refresh_token":…}`; the new token is used at once.
+    /// docs/protocols/flowith.md: `POST {refreshURL}` with `{"refresh_token":…}`; the new token is used at once.
     private func renew(_ account: FlowithAccount) async throws {
         guard let refresh = account.snapshot.refresh else { return }
         var request = HTTPClientRequest(url: settings.refreshURL)

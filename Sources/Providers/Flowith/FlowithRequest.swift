@@ -1,7 +1,7 @@
 import Foundation
 import OpenAIWire
 
-/// The upstream request exactly as Flowith's web app sends it (SPEC 4.2). Pure.
+/// The upstream request exactly as Flowith's web app sends it (docs/protocols/flowith.md). Pure.
 public struct FlowithRequest: Sendable {
     public var url: String
     public var headers: [(String, String)]

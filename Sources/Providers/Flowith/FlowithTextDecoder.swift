@@ -1,7 +1,7 @@
 import NIOCore
 import OpenAIWire
 
-/// Flowith answers with raw text as it is generated (SPEC 4.2). This turns each
+/// Flowith answers with raw text as it is generated (docs/protocols/flowith.md). This turns each
 /// network read into chunk objects at once: UTF-8 split across reads is held
 /// back, `<think>…</think>` becomes `reasoning_content`, and the end carries
 /// finish_reason and an estimated usage (characters / 4, rounded up).

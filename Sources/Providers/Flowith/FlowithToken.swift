@@ -1,7 +1,7 @@
 import Foundation
 import OpenAIWire
 
-/// SPEC 4.2: the Flowith token is a Supabase JWT that lives about an hour. Its
+/// docs/protocols/flowith.md: the Flowith token is a Supabase JWT that lives about an hour. Its
 /// `exp` claim says when; this reads it without verifying (we are its holder,
 /// not its judge).
 public enum FlowithToken {

@@ -1,6 +1,6 @@
 import OpenAIWire
 
-/// SPEC 4.2: OpenAI messages in the two roles Flowith knows. Nothing is dropped:
+/// docs/protocols/flowith.md: OpenAI messages in the two roles Flowith knows. Nothing is dropped:
 /// system/developer text becomes a leading user turn, tool calls and tool results
 /// become plain text turns, text parts are joined; images are refused.
 public enum FlowithTranslation {

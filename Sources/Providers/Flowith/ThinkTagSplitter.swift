@@ -1,4 +1,4 @@
-/// Splits Flowith's raw text answer into reasoning and content (SPEC 4.2): a
+/// Splits Flowith's raw text answer into reasoning and content (docs/protocols/flowith.md): a
 /// reasoning model starts its answer with `<think>…</think>`. Tags may be split
 /// across network reads. Only a `<think>` at the very start opens reasoning, so
 /// an answer that merely talks about the tag is left alone. Pure.

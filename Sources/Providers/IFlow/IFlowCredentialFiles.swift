@@ -1,7 +1,7 @@
 import Foundation
 import OpenAIWire
 
-/// The official CLI's credential files (SPEC 4.1): `~/.iflow/settings.json` and
+/// The official CLI's credential files (docs/protocols/iflow.md): `~/.iflow/settings.json` and
 /// `~/.iflow/oauth_creds.json`. Every key flowgate does not own is kept; writes
 /// are atomic (temp file + rename) with mode 0600.
 public struct IFlowCredentialFiles: Sendable {

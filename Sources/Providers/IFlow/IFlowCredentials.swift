@@ -62,7 +62,7 @@ public final class IFlowCredentials: Sendable {
         return currentKey() == nil ? .none : .settingsFile(settingsPath)
     }
 
-    /// SPEC 4.1: `apiKey`, fallback `searchApiKey`.
+    /// docs/protocols/iflow.md: `apiKey`, fallback `searchApiKey`.
     public static func apiKey(fromSettings data: Data) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         for field in ["apiKey", "searchApiKey"] {

@@ -1,9 +1,9 @@
 import OpenAIWire
 
-/// SPEC 4.1: iFlow reports many failures as HTTP 200 with `{"status":"434","msg":…}`
+/// docs/protocols/iflow.md: iFlow reports many failures as HTTP 200 with `{"status":"434","msg":…}`
 /// (or `error_code`). This maps them, and real HTTP failures, to OpenAI errors.
 public enum IFlowErrors {
-    /// The `code` of the error that means "refresh the key and retry once" (SPEC 4.1, 439).
+    /// The `code` of the error that means "refresh the key and retry once" (docs/protocols/iflow.md, 439).
     public static let keyExpiredCode = "api_key_expired"
 
     /// The mapped error when `body` is an iFlow failure object, nil for a normal answer.

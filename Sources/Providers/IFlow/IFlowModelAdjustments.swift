@@ -1,6 +1,6 @@
 import OpenAIWire
 
-/// SPEC 4.1 "Body adjustments the official CLI makes": per-model fields, applied
+/// docs/protocols/iflow.md "Body adjustments the official CLI makes": per-model fields, applied
 /// only where the client did not set the same field itself.
 public enum IFlowModelAdjustments {
     /// Adjusts `body` for `model` (the upstream's model id, without provider prefix).
@@ -68,7 +68,7 @@ public enum IFlowModelAdjustments {
         }
     }
 
-    /// SPEC 4.1: `reasoning_effort:"none"` or `thinking:{type:"disabled"}` turn thinking off.
+    /// docs/protocols/iflow.md: `reasoning_effort:"none"` or `thinking:{type:"disabled"}` turn thinking off.
     static func isThinkingOff(_ body: JSONObject) -> Bool {
         body["reasoning_effort"]?.stringValue == "none" || body["thinking"]?["type"]?.stringValue == "disabled"
     }

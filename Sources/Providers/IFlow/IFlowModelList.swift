@@ -1,6 +1,6 @@
 import Foundation
 
-/// SPEC 4.1: the iFlow model list is data: the shipped `iflow-models.json`, or a
+/// docs/protocols/iflow.md: the iFlow model list is data: the shipped `iflow-models.json`, or a
 /// file of the same shape the user points `IFLOW_MODELS` at.
 public struct IFlowModelList: Sendable, Equatable, Decodable {
     public var `default`: String?

@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import OpenAIWire
 
-/// The iFlow OAuth protocol (SPEC 4.1 "Credentials and sign-in"): authorize URL,
+/// The iFlow OAuth protocol (docs/protocols/iflow.md "Credentials and sign-in"): authorize URL,
 /// code exchange, refresh, and getUserInfo, whose `apiKey` is the chat key.
 public struct IFlowOAuth: Sendable {
     /// Public: shipped in the official CLI.
@@ -120,7 +120,7 @@ public struct IFlowOAuth: Sendable {
         throw lastFailure
     }
 
-    /// SPEC 4.1: `400 invalid_grant` needs a new sign-in; network errors, 5xx, 429 and a
+    /// docs/protocols/iflow.md: `400 invalid_grant` needs a new sign-in; network errors, 5xx, 429 and a
     /// 200 with `success:false` saying "太多" or code "500" are transient.
     static func classify(status: Int, json: JSON) throws(Failure) {
         let message =

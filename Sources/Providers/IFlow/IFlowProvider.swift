@@ -6,7 +6,7 @@ import NIOHTTP1
 import OpenAIWire
 import Synchronization
 
-/// The iFlow CLI's model service (SPEC 4.1) as an OpenAI provider.
+/// The iFlow CLI's model service (docs/protocols/iflow.md) as an OpenAI provider.
 public final class IFlowProvider: ChatProvider {
     public struct Settings: Sendable {
         public var name: String
@@ -14,7 +14,7 @@ public final class IFlowProvider: ChatProvider {
         public var models: IFlowModelList
         /// Time allowed until the upstream's response head arrives.
         public var headTimeout: TimeAmount
-        /// SPEC 4.1: one request in flight per account by default.
+        /// docs/protocols/iflow.md: one request in flight per account by default.
         public var concurrency: AccountQueue.Settings
 
         public init(
@@ -158,7 +158,7 @@ public final class IFlowProvider: ChatProvider {
     }
 
     /// Runs `operation` with the current key; a 439 (key expired) re-reads the
-    /// credentials and retries once with a new key (SPEC 4.1).
+    /// credentials and retries once with a new key (docs/protocols/iflow.md).
     private func withKey<T: Sendable>(_ operation: @Sendable (String) async throws -> T) async throws -> T {
         await refresher?.refreshIfExpired()
         guard let key = credentials.currentKey() else {
@@ -168,7 +168,7 @@ public final class IFlowProvider: ChatProvider {
             do {
                 return try await operation(key)
             } catch let error as OpenAIError where error.code == IFlowErrors.keyExpiredCode {
-                // SPEC 4.1 (439): refresh the sign-in, then retry once with the new key.
+                // docs/protocols/iflow.md (439): refresh the sign-in, then retry once with the new key.
                 await refresher?.refreshNow()
                 guard let renewed = credentials.reload(), renewed != key else { throw error }
                 logger.info("iFlow said the API key expired; retrying once with the renewed key")

@@ -1,6 +1,6 @@
 import Foundation
 
-/// When to refresh the iFlow sign-in (SPEC 4.1): when less than 24 h remain,
+/// When to refresh the iFlow sign-in (docs/protocols/iflow.md): when less than 24 h remain,
 /// looked at every 15 min; transient failures retry after 30 s, doubling to
 /// 5 min; `invalid_grant` stops until a new sign-in. Pure, so it is tested
 /// without clocks.

@@ -1,7 +1,7 @@
 import Foundation
 import OpenAIWire
 
-/// The upstream request exactly as the official iFlow CLI sends it (SPEC 4.1):
+/// The upstream request exactly as the official iFlow CLI sends it (docs/protocols/iflow.md):
 /// header set and order, signature, and the per-model body adjustments. Pure.
 public struct IFlowRequest: Sendable {
     public var url: String

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// SPEC 4.1: `x-iflow-signature = hex(HMAC-SHA256(key: apiKey,
+/// docs/protocols/iflow.md: `x-iflow-signature = hex(HMAC-SHA256(key: apiKey,
 /// message: "iFlow-Cli:" + sessionId + ":" + timestampMs))`; the body is not signed.
 public struct IFlowSignature: Sendable {
     public let apiKey: String

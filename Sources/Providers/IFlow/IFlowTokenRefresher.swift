@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Keeps an OAuth sign-in alive (SPEC 4.1): refreshes through `IFlowOAuth`, then
+/// Keeps an OAuth sign-in alive (docs/protocols/iflow.md): refreshes through `IFlowOAuth`, then
 /// calls getUserInfo and writes the new key to the CLI's files, which the provider
 /// re-reads, so the new key is used at once without a restart.
 public final class IFlowTokenRefresher: Sendable {
@@ -110,7 +110,7 @@ public final class IFlowTokenRefresher: Sendable {
         return result
     }
 
-    /// Before a request whose sign-in has already expired (SPEC 4.1).
+    /// Before a request whose sign-in has already expired (docs/protocols/iflow.md).
     public func refreshIfExpired() async {
         guard let stored = recentlyStored(), let expiry = stored.expiry, expiry <= now(), stored.refreshToken != nil
         else { return }

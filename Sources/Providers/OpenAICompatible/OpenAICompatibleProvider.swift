@@ -5,7 +5,7 @@ import NIOCore
 import OpenAIWire
 import Synchronization
 
-/// Any upstream that already speaks OpenAI (SPEC 4.3): requests pass through with
+/// Any upstream that already speaks OpenAI (docs/protocols/openai-compatible.md): requests pass through with
 /// only the model name changed; answers go through the same normalising as all others.
 public final class OpenAICompatibleProvider: ChatProvider {
     public struct Settings: Sendable {
@@ -76,7 +76,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
         return ProviderStatus(state: .ok, accounts: 1, detail: "\(count) models \(source)")
     }
 
-    /// SPEC 4.3: the model list comes from the upstream when not configured; asked again
+    /// docs/protocols/openai-compatible.md: the model list comes from the upstream when not configured; asked again
     /// at most every 30 s (on start, and when a client names a model nobody lists). A caller
     /// that comes while a fetch is under way waits for it, so nobody sees a half-done list.
     public func refreshModels() async {
@@ -207,7 +207,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
     }
 
     /// The upstream speaks OpenAI: its client errors are passed on as they are; its
-    /// own failures are 502 (SPEC 3: a status that means what it says).
+    /// own failures are 502 (docs/protocols/openai-chat.md: a status that means what it says).
     func httpError(status: Int, body: ByteBuffer) -> OpenAIError {
         let error = (try? JSONCoding.decode(body))?["error"]
         let message = error?["message"]?.stringValue ?? UpstreamExcerpt.of(body.readableBytesView)
