@@ -26,6 +26,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio")
             ]
         ),
+        // The canonical chat every dialect and provider meets at (docs/architecture.md): pure.
+        .target(
+            name: "ChatCore",
+            dependencies: ["OpenAIWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Client dialects other than OpenAI chat, one folder each: decoding, encoding, errors. Pure.
+        .target(
+            name: "Dialects",
+            dependencies: [
+                "ChatCore", "OpenAIWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Upstreams: one folder per provider kind.
         .target(
             name: "Providers",
@@ -43,7 +57,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "OpenAIWire", "Providers",
+                "OpenAIWire", "ChatCore", "Dialects", "Providers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -81,6 +95,7 @@ let package = Package(
         ),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers"]),
+        .testTarget(name: "DialectsTests", dependencies: ["Dialects", "ChatCore", "OpenAIWire"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -43,8 +43,12 @@ func buildRouter(
 ) -> Router<GatewayRequestContext> {
     let models = ModelRouter(entries: providers, aliases: config.aliases)
     let scrubber = SecretScrubber(providers: models.providers)
+    let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
+    let bodies = JSONBodyReader(limit: config.bodyLimit)
     let chat = ChatCompletionsRoute(
-        models: models, config: config, connections: connections, openStreams: openStreams, scrubber: scrubber)
+        models: models, config: config, connections: connections, streams: streams, bodies: bodies)
+    let messages = MessagesRoute(
+        models: models, config: config, connections: connections, streams: streams, bodies: bodies)
     let embeddings = EmbeddingsRoute(models: models, bodyLimit: config.bodyLimit)
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
@@ -64,6 +68,7 @@ func buildRouter(
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
+    for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
     let browserPaths: Set<String> = ["/", "/login/iflow", "/oauth2callback", "/admin/login"]
 
@@ -73,13 +78,19 @@ func buildRouter(
     router.middlewares.add(RequestLogMiddleware())
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
-    router.middlewares.add(OpenAIErrorMiddleware(routes: known, bodyLimit: config.bodyLimit, scrubber: scrubber))
+    router.middlewares.add(ErrorMiddleware(routes: known, bodyLimit: config.bodyLimit, scrubber: scrubber))
     router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys, openPaths: browserPaths.union(["/health"])))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }
     for path in EmbeddingsRoute.paths {
         router.post(RouterPath(path)) { request, _ in try await embeddings.respond(to: request) }
+    }
+    for path in MessagesRoute.paths {
+        router.post(RouterPath(path)) { request, context in try await messages.respond(to: request, context: context) }
+    }
+    for path in MessagesRoute.countPaths {
+        router.post(RouterPath(path)) { request, _ in try await messages.countTokens(request) }
     }
     for path in ModelsRoute.paths {
         router.get(RouterPath(path)) { _, _ in listing.respond() }

@@ -1,9 +1,11 @@
 import OpenAIWire
 import Providers
 
-/// docs/protocols/openai-chat.md "Model routing": a bare id goes to the first provider (in configuration
+/// docs/configuration.md, `aliases`: a bare id goes to the first provider (in configuration
 /// order) that lists it; `provider/model` always goes to the named provider; aliases
-/// map client-facing names first (globally, then per provider).
+/// map client-facing names first (globally, then per provider). An alias ending in `*`
+/// matches every id with that prefix, but only when no exact id or alias does; the
+/// longest prefix wins (`claude-opus-*` before `claude-*`).
 public struct ModelRouter: Sendable {
     public struct Entry: Sendable {
         public let provider: any ChatProvider
@@ -15,7 +17,9 @@ public struct ModelRouter: Sendable {
             self.aliases = aliases
         }
 
-        func lists(_ id: String) -> Bool { aliases[id] != nil || provider.modelIDs.contains(id) }
+        func lists(_ id: String) -> Bool {
+            (aliases[id] != nil && !id.hasSuffix("*")) || provider.modelIDs.contains(id)
+        }
 
         func upstreamModel(for id: String) -> String { provider.upstreamModel(for: aliases[id] ?? id) }
     }
@@ -24,9 +28,32 @@ public struct ModelRouter: Sendable {
     /// Client-facing name → a bare or qualified id.
     public let aliases: [String: String]
 
+    /// Aliases ending in `*`, global and per provider, longest prefix first.
+    private let wildcards: [Wildcard]
+
+    private struct Wildcard: Sendable {
+        let prefix: String
+        let target: String
+        /// The provider whose aliases hold it; nil for a global one.
+        let entry: Int?
+    }
+
     public init(entries: [Entry], aliases: [String: String] = [:]) {
         self.entries = entries
         self.aliases = aliases
+        var wildcards: [Wildcard] = []
+        for (pattern, target) in aliases where pattern.hasSuffix("*") {
+            wildcards.append(Wildcard(prefix: String(pattern.dropLast()), target: target, entry: nil))
+        }
+        for (index, entry) in entries.enumerated() {
+            for (pattern, target) in entry.aliases where pattern.hasSuffix("*") {
+                wildcards.append(Wildcard(prefix: String(pattern.dropLast()), target: target, entry: index))
+            }
+        }
+        // Longest prefix first; for equal prefixes, global before per provider, then configuration order.
+        self.wildcards = wildcards.sorted { a, b in
+            a.prefix.count != b.prefix.count ? a.prefix.count > b.prefix.count : (a.entry ?? -1) < (b.entry ?? -1)
+        }
     }
 
     public var providers: [any ChatProvider] { entries.map(\.provider) }
@@ -38,7 +65,20 @@ public struct ModelRouter: Sendable {
     }
 
     public func route(_ requested: String) throws(OpenAIError) -> Route {
-        let model = aliases[requested] ?? requested
+        if let route = exactRoute(requested) { return route }
+        if let wildcard = wildcards.first(where: { requested.hasPrefix($0.prefix) }) {
+            if let index = wildcard.entry {
+                let entry = entries[index]
+                return Route(provider: entry.provider, upstreamModel: entry.provider.upstreamModel(for: wildcard.target))
+            }
+            if let route = exactRoute(wildcard.target) { return route }
+        }
+        throw .modelNotFound(
+            requested, known: entries.flatMap { $0.aliases.keys.filter { !$0.hasSuffix("*") } + $0.provider.modelIDs })
+    }
+
+    private func exactRoute(_ requested: String) -> Route? {
+        let model = (requested.hasSuffix("*") ? nil : aliases[requested]) ?? requested
         if let slash = model.firstIndex(of: "/") {
             let prefix = model[..<slash]
             let rest = String(model[model.index(after: slash)...])
@@ -49,7 +89,7 @@ public struct ModelRouter: Sendable {
         if let entry = entries.first(where: { $0.lists(model) }) {
             return Route(provider: entry.provider, upstreamModel: entry.upstreamModel(for: model))
         }
-        throw .modelNotFound(requested, known: entries.flatMap { Array($0.aliases.keys) + $0.provider.modelIDs })
+        return nil
     }
 
     /// Routes, asking upstreams with fetched lists for news first when nobody lists the model.
@@ -78,12 +118,13 @@ public struct ModelRouter: Sendable {
         var seen: Set<String> = []
         var result: [Listing] = []
         for entry in entries where entry.provider.status().state != .unconfigured {
-            for id in entry.provider.modelIDs + entry.aliases.keys.sorted() {
+            for id in entry.provider.modelIDs + entry.aliases.keys.sorted() where !id.hasSuffix("*") {
                 let listed = seen.insert(id).inserted ? id : "\(entry.provider.name)/\(id)"
                 result.append(Listing(id: listed, ownedBy: entry.provider.name))
             }
         }
-        for (alias, target) in aliases.sorted(by: { $0.key < $1.key }) where seen.insert(alias).inserted {
+        for (alias, target) in aliases.sorted(by: { $0.key < $1.key })
+        where !alias.hasSuffix("*") && seen.insert(alias).inserted {
             if let route = try? route(target), route.provider.status().state != .unconfigured {
                 result.append(Listing(id: alias, ownedBy: route.provider.name))
             }

@@ -61,8 +61,12 @@ extension OpenAIError {
     public static func modelNotFound(_ model: String, known: [String]) -> Self {
         let examples = known.prefix(5).joined(separator: ", ")
         let hint = known.isEmpty ? "No models are available." : "Available models include: \(examples)."
+        // docs/configuration.md, `aliases`: the way to serve it is an alias, possibly a wildcard.
+        let family = model.firstIndex(of: "-").map { String(model[...$0]) + "*" } ?? model
         return .init(
-            status: 404, message: "The model '\(model)' does not exist or is not served here. \(hint)",
+            status: 404,
+            message: "The model '\(model)' does not exist or is not served here. \(hint) To serve it, add an alias "
+                + "under `aliases` in the configuration, e.g. `\(family): <provider>/<model>`.",
             type: "invalid_request_error", param: "model", code: "model_not_found")
     }
 
@@ -79,6 +83,11 @@ extension OpenAIError {
 
     public static func upstreamFailed(_ message: String, code: String = "upstream_error") -> Self {
         .init(status: 502, message: message, type: "upstream_error", code: code)
+    }
+
+    /// The upstream is overloaded (HTTP 503 or 529 from it): worth a retry a little later.
+    public static func upstreamOverloaded(_ message: String, retryAfter: Int = 5) -> Self {
+        .init(status: 503, message: message, type: "service_unavailable", code: "upstream_overloaded", retryAfter: retryAfter)
     }
 
     /// Nothing configured or no usable account: no retry fixes it, so no `Retry-After`.

@@ -40,9 +40,14 @@ import Testing
     @Test func httpFailures() {
         #expect(IFlowErrors.httpError(status: 401, body: Array("nope".utf8)).status == 401)
         #expect(IFlowErrors.httpError(status: 500, body: Array("{\"status\":\"449\"}".utf8)).status == 429)
-        let failed = IFlowErrors.httpError(status: 503, body: Array("overloaded".utf8))
+        let failed = IFlowErrors.httpError(status: 500, body: Array("broken".utf8))
         #expect(failed.status == 502)
-        #expect(failed.message.contains("503"))
-        #expect(failed.message.contains("overloaded"))
+        #expect(failed.message.contains("500") && failed.message.contains("broken"))
+        // An overloaded upstream is worth a retry later: 503 with Retry-After (529 for Anthropic clients).
+        for status in [503, 529] {
+            let overloaded = IFlowErrors.httpError(status: status, body: Array("overloaded".utf8))
+            #expect(overloaded.status == 503 && overloaded.retryAfter == 5 && overloaded.code == "upstream_overloaded")
+            #expect(overloaded.message.contains("\(status)"))
+        }
     }
 }

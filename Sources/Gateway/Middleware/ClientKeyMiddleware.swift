@@ -16,7 +16,7 @@ struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        if keys.isEmpty || openPaths.contains(OpenAIErrorMiddleware<Context>.normalized(request.uri.path)) {
+        if keys.isEmpty || openPaths.contains(ErrorMiddleware<Context>.normalized(request.uri.path)) {
             return try await next(request, context)
         }
         guard let presented = Self.presentedKey(request.headers) else {

@@ -29,6 +29,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         }
         response.headers[FieldNames.requestID] = id
+        if Dialect.of(path: request.uri.path) == .anthropicMessages { response.headers[ErrorHeaders.anthropicRequestID] = id }
         return response
     }
 

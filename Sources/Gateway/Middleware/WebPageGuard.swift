@@ -23,7 +23,7 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
     {
         // A request without Host comes from no browser (HTTP/1.0 tools): nothing to rebind.
         if hosts.enforced, let authority = request.head.authority, !hosts.accepts(authority) {
-            return Self.misdirected(authority).response()
+            return Self.misdirected(authority).response(Dialect.of(path: request.uri.path))
         }
         var origin: String?
         var fetchSite: String?
@@ -42,7 +42,7 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
         if origin == nil && fetchSite == nil && (isSafe || Self.isJSON(contentType)) {
             return try await next(request, context)
         }
-        let isAPI = !browserPaths.contains(OpenAIErrorMiddleware<Context>.normalized(request.uri.path))
+        let isAPI = !browserPaths.contains(ErrorMiddleware<Context>.normalized(request.uri.path))
         let listed = origin.map { isAPI && cors.allows($0) } ?? false
         if request.method == .options, listed, let origin, request.headers[.accessControlRequestMethod] != nil {
             return cors.preflight(origin: origin, requestedHeaders: request.headers[.accessControlRequestHeaders])
@@ -50,13 +50,13 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
         if !isSafe {
             if let origin {
                 guard listed || Self.isSameOrigin(origin, authority: request.head.authority) else {
-                    return Self.crossOrigin(origin).response()
+                    return Self.crossOrigin(origin).response(Dialect.of(path: request.uri.path))
                 }
             } else if fetchSite == "cross-site" || fetchSite == "same-site" {
-                return Self.crossOrigin(nil).response()
+                return Self.crossOrigin(nil).response(Dialect.of(path: request.uri.path))
             }
             if isAPI && request.method == .post && !Self.isJSON(contentType) {
-                return Self.notJSON.response()
+                return Self.notJSON.response(Dialect.of(path: request.uri.path))
             }
         }
         var response = try await next(request, context)

@@ -4,15 +4,15 @@ import Synchronization
 /// The streams being relayed now, so a shutdown can end them properly (docs/security.md):
 /// when the grace period is over, each gets an error event and `[DONE]` instead of a cut.
 package final class OpenStreams: Sendable {
-    private let relays = Mutex<[ObjectIdentifier: StreamRelay]>([:])
+    private let relays = Mutex<[ObjectIdentifier: any RelayedStream]>([:])
 
     package init() {}
 
-    func opened(_ relay: StreamRelay) {
+    func opened(_ relay: any RelayedStream) {
         relays.withLock { $0[ObjectIdentifier(relay)] = relay }
     }
 
-    func closed(_ relay: StreamRelay) {
+    func closed(_ relay: any RelayedStream) {
         _ = relays.withLock { $0.removeValue(forKey: ObjectIdentifier(relay)) }
     }
 

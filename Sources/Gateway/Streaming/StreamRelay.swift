@@ -1,32 +1,28 @@
+import ChatCore
 import NIOCore
 import OpenAIWire
 import Providers
 import Synchronization
 
 /// Moves a provider's chunk stream to the client: a producer task reads the
-/// upstream and normalises each network read into SSE bytes, a timer adds
+/// upstream and has the dialect's encoder turn each network read into SSE bytes, a timer adds
 /// `: keep-alive` while the upstream is silent. The handler waits for the first
 /// event, so a failure before any output is still a real HTTP status. The producer
 /// stays at most a few events ahead of the client (`RelayWindow`): a client that
 /// stops reading stops the upstream read, instead of filling memory.
-final class StreamRelay: Sendable {
-    enum Event: Sendable {
-        case bytes(ByteBuffer)
-        case keepAlive
-    }
-
-    let events: AsyncThrowingStream<Event, any Error>
+final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
+    let events: AsyncThrowingStream<StreamRelayEvent, any Error>
     private let producer: Task<Void, Never>
     private let timer: Task<Void, Never>?
-    private let continuation: AsyncThrowingStream<Event, any Error>.Continuation
+    private let continuation: AsyncThrowingStream<StreamRelayEvent, any Error>.Continuation
     private let window: RelayWindow
     private let usage: ReportedUsage
 
     /// Events the producer may run ahead of the client.
-    static let windowSize = 4
+    static var windowSize: Int { 4 }
 
-    init(chunks: ChunkStream, normalizer: ChatStreamNormalizer, keepAlive: Duration?, providerName: String) {
-        let (events, continuation) = AsyncThrowingStream<Event, any Error>.makeStream()
+    init(chunks: ChunkStream, encoder: Encoder, keepAlive: Duration?, providerName: String) {
+        let (events, continuation) = AsyncThrowingStream<StreamRelayEvent, any Error>.makeStream()
         self.events = events
         self.continuation = continuation
         let window = RelayWindow(limit: Self.windowSize)
@@ -53,7 +49,7 @@ final class StreamRelay: Sendable {
                 timer?.cancel()
                 chunks.releaseAccount()
             }
-            var normalizer = normalizer
+            var encoder = encoder
             var complete = false
             do {
                 for try await batch in chunks {
@@ -63,8 +59,8 @@ final class StreamRelay: Sendable {
                         case .done: complete = true
                         // docs/protocols/openai-chat.md: nothing after the end is forwarded.
                         case .chunk(let chunk) where !complete:
-                            let first = normalizer.emittedChunks == 0
-                            normalizer.accept(chunk, into: &out)
+                            let first = !encoder.hasOutput
+                            encoder.accept(chunk, into: &out)
                             // The first event goes out alone: a client sees the answer start at once
                             // even when the upstream's first read holds many events.
                             if first && out.readableBytes > 0 {
@@ -82,8 +78,8 @@ final class StreamRelay: Sendable {
                     }
                 }
                 var out = ByteBuffer()
-                try normalizer.finish(complete: complete, into: &out)
-                usage.value.withLock { $0 = normalizer.reportedUsage }
+                try encoder.finish(complete: complete, into: &out)
+                usage.value.withLock { $0 = encoder.reportedUsage }
                 continuation.yield(.bytes(out))
                 continuation.finish()
             } catch {
@@ -119,6 +115,17 @@ final class StreamRelay: Sendable {
         continuation.finish(throwing: error)
         cancel()
     }
+}
+
+/// What the relay hands the response writer.
+enum StreamRelayEvent: Sendable {
+    case bytes(ByteBuffer)
+    case keepAlive
+}
+
+/// A stream a shutdown can end (OpenStreams), whatever its dialect.
+protocol RelayedStream: AnyObject, Sendable {
+    func abort(with error: OpenAIError)
 }
 
 /// When the relay last sent something, shared by the producer and the keep-alive timer.

@@ -176,7 +176,7 @@ public final class FlowithProvider: ChatProvider {
                 "Flowith token rejected or expired (HTTP \(status)). Set a fresh FLOWITH_AUTH_TOKEN, or a refresh token.",
                 code: "upstream_unauthorized")
         default:
-            return .upstreamFailed("Flowith failed with HTTP \(status): \(UpstreamExcerpt.of(body))")
+            return UpstreamStatus.common(status, provider: "Flowith", detail: UpstreamExcerpt.of(body))
         }
     }
 

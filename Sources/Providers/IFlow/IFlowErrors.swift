@@ -58,17 +58,13 @@ public enum IFlowErrors {
         case 401, 403:
             return .unauthorized(
                 "iFlow rejected the API key (HTTP \(status)): \(excerpt)", code: "upstream_unauthorized")
-        case 429:
-            return .rateLimited("iFlow rate limit reached (HTTP 429): \(excerpt)", retryAfter: 5)
         case 413:
             return contextTooLong("iFlow says the request is too large (HTTP 413): \(excerpt)")
         case 400, 404, 422:
             return .invalidRequest(
                 "iFlow refused the request (HTTP \(status)): \(excerpt)", code: "upstream_bad_request")
-        case 504:
-            return .upstreamTimeout("iFlow timed out (HTTP 504): \(excerpt)")
         default:
-            return .upstreamFailed("iFlow failed with HTTP \(status): \(excerpt)")
+            return UpstreamStatus.common(status, provider: "iFlow", detail: excerpt)
         }
     }
 

@@ -221,12 +221,8 @@ public final class OpenAICompatibleProvider: ChatProvider {
         case 401, 403:
             return .unauthorized(
                 "\(name) rejected the API key (HTTP \(status)): \(message)", code: "upstream_unauthorized")
-        case 429:
-            return .rateLimited("\(name) rate limit (HTTP 429): \(message)", retryAfter: 5)
-        case 504:
-            return .upstreamTimeout("\(name) timed out (HTTP 504): \(message)")
         default:
-            return .upstreamFailed("\(name) failed with HTTP \(status): \(message)")
+            return UpstreamStatus.common(status, provider: name, detail: message)
         }
     }
 }

@@ -4,9 +4,10 @@ import Logging
 import NIOHTTP1
 import OpenAIWire
 
-/// docs/protocols/openai-chat.md: every failure leaves the server in the OpenAI error shape with a status
-/// that means what it says; also unknown routes (404) and wrong methods (405).
-struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Every failure leaves the server in the caller's dialect (OpenAI's error shape, or
+/// Anthropic's on the Messages routes) with a status that means what it says; also unknown
+/// routes (404) and wrong methods (405). docs/protocols/openai-chat.md, anthropic-messages.md.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Known paths (without trailing slash) and the methods they answer.
     let routes: [String: [HTTPRequest.Method]]
     let bodyLimit: Int
@@ -16,6 +17,7 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
+        let dialect = Dialect.of(path: request.uri.path)
         do {
             return try await next(request, context)
         } catch let error as OpenAIError {
@@ -25,9 +27,9 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.warning("\(shown.code ?? "error"): \(shown.message)", metadata: ["status": "\(error.status)"])
             }
             // A client without a valid key gets no more of this connection (a slow body stays unread).
-            return shown.response(closing: error.status == 401)
+            return shown.response(dialect, closing: error.status == 401)
         } catch let error as HTTPError {
-            var response = map(error, request: request).response()
+            var response = map(error, request: request).response(dialect)
             if response.status == .methodNotAllowed, let allowed = routes[Self.normalized(request.uri.path)] {
                 response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
             }
@@ -35,13 +37,13 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is HTTPParserError {
             // Broken framing (bad chunk sizes and the like) is the client's fault.
             return OpenAIError.invalidRequest("The request is not valid HTTP/1.1.", code: "malformed_request")
-                .response(closing: true)
+                .response(dialect, closing: true)
         } catch is CancellationError {
             // The client went away; nobody reads this answer.
-            return OpenAIError(status: 499, message: "Client closed the request.", type: "client_closed").response()
+            return OpenAIError(status: 499, message: "Client closed the request.", type: "client_closed").response(dialect)
         } catch {
             context.logger.error("unhandled error: \(String(reflecting: type(of: error)))")
-            return OpenAIError.internalError().response()
+            return OpenAIError.internalError().response(dialect)
         }
     }
 
@@ -70,17 +72,3 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-extension OpenAIError {
-    /// `closing` asks for the connection to be closed after this answer (ConnectionPolicyHandler).
-    func response(closing: Bool = false) -> Response {
-        var headers: HTTPFields = [:]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        if !shouldRetry { headers[ErrorHeaders.shouldRetry] = "false" }
-        if closing { headers[.connection] = "close" }
-        return .json(json, status: .init(code: status), headers: headers)
-    }
-}
-
-enum ErrorHeaders {
-    static let shouldRetry = HTTPField.Name("x-should-retry")!
-}

@@ -1,0 +1,46 @@
+/// What a provider's answer is made of, whatever the upstream's wire format and whatever
+/// dialect the client speaks (docs/architecture.md, "The canonical chat"). Dialects encode
+/// these events; they never see an upstream's format.
+public enum ChatEvent: Sendable, Equatable {
+    /// A piece of the answer's text.
+    case text(String)
+    /// A piece of the model's reasoning (shown as thinking where the dialect has it).
+    case reasoning(String)
+    /// A tool call's first fragment, or a later one that brings its id or name late.
+    /// `index` numbers the calls of one answer from 0.
+    case toolCall(index: Int, id: String?, name: String?)
+    /// More of a tool call's arguments (a piece of JSON text).
+    case toolArguments(index: Int, String)
+    /// The upstream said why it stopped; `matchedStop` is the stop sequence it hit, where it says.
+    case finish(FinishReason, matchedStop: String?)
+    /// The upstream's token counts.
+    case usage(TokenUsage)
+}
+
+/// Why an answer ended, in the canonical terms every dialect maps from.
+public enum FinishReason: String, Sendable, Equatable {
+    case stop
+    case length
+    case toolCalls = "tool_calls"
+    case contentFilter = "content_filter"
+
+    /// Upstreams' own words for the same reasons; anything unknown is a normal stop.
+    public init(upstream: String) {
+        switch upstream {
+        case "length", "max_tokens": self = .length
+        case "tool_calls", "function_call", "tool_use": self = .toolCalls
+        case "content_filter", "sensitive": self = .contentFilter
+        default: self = .stop
+        }
+    }
+}
+
+public struct TokenUsage: Sendable, Equatable {
+    public var input: Int
+    public var output: Int
+
+    public init(input: Int, output: Int) {
+        self.input = input
+        self.output = output
+    }
+}

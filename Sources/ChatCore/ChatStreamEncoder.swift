@@ -1,0 +1,24 @@
+import NIOCore
+import OpenAIWire
+
+/// How a dialect writes a streamed answer: the stream relay feeds it the upstream's
+/// chunks and writes what it produces (docs/architecture.md, "Streaming").
+public protocol ChatStreamEncoder: Sendable {
+    /// Something was written already: from now on a failure is an in-stream error event.
+    var hasOutput: Bool { get }
+    /// The usage the client was told (OpenAI field names), for the access log.
+    var reportedUsage: JSONObject { get }
+    mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer)
+    /// The upstream ended; `complete` says whether it ended properly. Throws for a
+    /// stream that was cut or empty: the relay turns that into the error event.
+    mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError)
+    /// A failure after the stream started, in the dialect's in-stream form.
+    static func writeError(_ error: OpenAIError, into out: inout ByteBuffer)
+    /// What is written while the upstream is silent.
+    static var keepAlive: ByteBuffer { get }
+}
+
+extension ChatStreamNormalizer: ChatStreamEncoder {
+    public var hasOutput: Bool { emittedChunks > 0 }
+    public static var keepAlive: ByteBuffer { SSEFrame.keepAlive }
+}

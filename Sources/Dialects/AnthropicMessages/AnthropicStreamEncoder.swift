@@ -1,0 +1,67 @@
+import ChatCore
+import NIOCore
+import OpenAIWire
+
+/// The Messages dialect's side of the stream relay: the provider's chunks, read as
+/// canonical events, written in the Messages grammar.
+public struct AnthropicStreamEncoder: ChatStreamEncoder {
+    private var reader = OpenAIChunkEvents()
+    private var writer: AnthropicStreamWriter
+    private var events: [ChatEvent] = []
+    private var finished = false
+    /// The operator chose to show no reasoning (`reasoning: drop`).
+    private let dropReasoning: Bool
+
+    public init(request: AnthropicRequest, dropReasoning: Bool = false) {
+        self.dropReasoning = dropReasoning
+        writer = AnthropicStreamWriter(
+            messageID: MessageID.make(prefix: "msg_"), model: request.model, inputTokens: request.inputTokens,
+            stopSequences: request.stopSequences)
+    }
+
+    public var hasOutput: Bool { writer.hasStarted }
+
+    public var reportedUsage: JSONObject {
+        let usage = writer.finalUsage
+        return [
+            "prompt_tokens": .int(Int64(usage.input)), "completion_tokens": .int(Int64(usage.output)),
+            "total_tokens": .int(Int64(usage.input + usage.output)),
+        ]
+    }
+
+    public mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
+        events.removeAll(keepingCapacity: true)
+        reader.read(chunk, into: &events)
+        // The first chunk starts the message, even when it holds only a role.
+        writer.start(into: &out)
+        for event in events {
+            switch event {
+            case .finish: finished = true
+            case .reasoning where dropReasoning: continue
+            default: break
+            }
+            writer.accept(event, into: &out)
+        }
+    }
+
+    public mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
+        guard writer.hasStarted else {
+            throw .upstreamFailed(
+                "Empty upstream response (the stream ended with no chunks); the context may be too long.",
+                code: "empty_response")
+        }
+        // A stream cut before it finished is an error, never a silent truncation.
+        guard complete || finished else {
+            throw .upstreamFailed(
+                "The upstream stream ended unexpectedly before the answer was complete.",
+                code: "upstream_stream_interrupted")
+        }
+        writer.finish(into: &out)
+    }
+
+    public static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
+        AnthropicError.writeEvent(error, into: &out)
+    }
+
+    public static var keepAlive: ByteBuffer { AnthropicSSE.ping }
+}

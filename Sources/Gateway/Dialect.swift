@@ -1,0 +1,39 @@
+import Dialects
+import HTTPTypes
+import Hummingbird
+import OpenAIWire
+
+/// Which wire format a route speaks, so that errors raised anywhere on it (middleware
+/// included) are rendered in that format, in one place.
+enum Dialect {
+    case openAIChat
+    case anthropicMessages
+
+    static func of(path: String) -> Dialect {
+        path.hasPrefix("/v1/messages") || path.hasPrefix("/messages") ? .anthropicMessages : .openAIChat
+    }
+}
+
+extension OpenAIError {
+    /// `closing` asks for the connection to be closed after this answer (ConnectionPolicyHandler).
+    func response(_ dialect: Dialect = .openAIChat, closing: Bool = false) -> Response {
+        var headers: HTTPFields = [:]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if !shouldRetry { headers[ErrorHeaders.shouldRetry] = "false" }
+        if closing { headers[.connection] = "close" }
+        switch dialect {
+        case .openAIChat:
+            return .json(json, status: .init(code: status), headers: headers)
+        case .anthropicMessages:
+            return .json(
+                AnthropicError.json(self), status: .init(code: AnthropicError.statusAndType(self).status),
+                headers: headers)
+        }
+    }
+}
+
+enum ErrorHeaders {
+    static let shouldRetry = HTTPField.Name("x-should-retry")!
+    /// Anthropic clients read the request id from `request-id`.
+    static let anthropicRequestID = HTTPField.Name("request-id")!
+}
