@@ -27,6 +27,10 @@ public final class MockOpenAI: Sendable {
             return Self.json(.ok, ["object": "list", "data": .array(data)])
         }
         router.post("/openai/v1/chat/completions") { request, _ in try await self.chat(request) }
+        // What flowgate sent last, for the conformance suite.
+        router.get("/_mock/generic/last") { _, _ in
+            Self.json(.ok, self.requests.withLock { $0.last.map { .object($0.body) } ?? .null })
+        }
         router.post("/openai/v1/embeddings") { request, _ in
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }

@@ -16,6 +16,9 @@ enum MockScript {
         case "reasoning":
             message["reasoning_content"] = "Let me think."
             message["content"] = "42"
+        case "stop-seq":
+            // vLLM's way of saying which stop sequence ended the answer.
+            message["content"] = "1, 2, 3, "
         case "tool":
             message["content"] = nil
             message["tool_calls"] = [
@@ -28,9 +31,11 @@ enum MockScript {
         default:
             break
         }
+        var choice: JSONObject = ["index": 0, "message": .object(message), "finish_reason": .string(finish)]
+        if scenario == "stop-seq" { choice["stop_reason"] = "END" }
         var completion: JSONObject = [
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": .string(model),
-            "choices": [["index": 0, "message": .object(message), "finish_reason": .string(finish)]],
+            "choices": [.object(choice)],
             "usage": usage,
         ]
         if scenario == "no-usage" { completion["usage"] = nil }
@@ -75,6 +80,21 @@ enum MockScript {
                 chunk(call(["function": ["arguments": "\"Paris\"}"]])),
                 chunk([:], finish: "tool_calls"), chunk([:], usage: usage, choices: false), done,
             ].map { .data($0) }
+        case "text-tool":
+            // Text first, then a tool call whose arguments come in pieces (what Claude Code must get whole).
+            return [
+                chunk(["role": "assistant", "content": "Let me check."]),
+                chunk(["tool_calls": [["index": 0, "id": "call_2", "type": "function", "function": ["name": "get_weather", "arguments": "{\"ci"]]]]),
+                chunk(["tool_calls": [["index": 0, "function": ["arguments": "ty\":\"Par"]]]]),
+                chunk(["tool_calls": [["index": 0, "function": ["arguments": "is\"}"]]]]),
+                chunk([:], finish: "tool_calls", usage: usage), done,
+            ].map { .data($0) }
+        case "stop-seq":
+            let stopped = "data:" + JSONCoding.string([
+                "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": .string(model),
+                "choices": [["index": 0, "delta": [:], "finish_reason": "stop", "stop_reason": "END"]],
+            ]) + "\n\n"
+            return [chunk(["role": "assistant", "content": "1, 2, 3, "]), stopped, done].map { .data($0) }
         case "empty":
             return [.data(done)]
         case "drop":

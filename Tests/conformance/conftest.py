@@ -94,6 +94,9 @@ def servers():
     name: generic
     base_url: {mock_url}/openai/v1
     api_key: sk-generic
+aliases:
+  claude-*: iflow/glm-4.7
+  claude-opus-*: generic/gen-large
 """)
     proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": mock_url + "/v1", "FLOWGATE_CONFIG": config})
     yield Servers(mock_url, url, proc)
