@@ -146,9 +146,13 @@ wrk.body = '{body}'
 """
 
 
-def wrk(url, connections, seconds, stream, key=CLIENT_KEY):
-    body = json.dumps({"model": "glm-4.7", "messages": [{"role": "user", "content": "Say hello"}], "stream": stream})
-    script = os.path.join(WORK, f"post-{stream}-{key}.lua")
+def wrk(url, connections, seconds, stream, key=CLIENT_KEY, messages=False):
+    """`messages`: an Anthropic Messages request instead of a Chat Completions one."""
+    request = {"model": "glm-4.7", "messages": [{"role": "user", "content": "Say hello"}], "stream": stream}
+    if messages:
+        request["max_tokens"] = 1024
+    body = json.dumps(request)
+    script = os.path.join(WORK, f"post-{stream}-{key}-{messages}.lua")
     with open(script, "w") as f:
         f.write(LUA.format(key=key, body=body))
     threads = min(2, connections)
@@ -232,12 +236,12 @@ litellm_settings:
     return proc, f"http://127.0.0.1:{port}/v1/chat/completions"
 
 
-def measure(name, plain_url, stream_url, key=CLIENT_KEY, procs=()):
+def measure(name, plain_url, stream_url, key=CLIENT_KEY, procs=(), messages=False):
     print(f"-- {name}", flush=True)
-    wrk(plain_url, 4, 2, False, key)  # warm-up
-    one = wrk(plain_url, 1, SHORT, False, key)
-    many = wrk(plain_url, 32, SHORT, False, key)
-    streams = wrk(stream_url, 8, SHORT, True, key)
+    wrk(plain_url, 4, 2, False, key, messages)  # warm-up
+    one = wrk(plain_url, 1, SHORT, False, key, messages)
+    many = wrk(plain_url, 32, SHORT, False, key, messages)
+    streams = wrk(stream_url, 8, SHORT, True, key, messages)
     rss = sum(rss_mb(p.pid) for p in procs) if procs else None
     row = {"name": name, "p50": one["p50"], "rps": many["rps"], "p99": many["p99"], "streams": streams["rps"],
            "rss": rss, "non2xx": one["non2xx"] + many["non2xx"] + streams["non2xx"],
@@ -273,9 +277,13 @@ def main():
         sse, sse_url = start_flowgate(up + "/sse/v1")
         rows.append(measure("flowgate", plain_url, sse_url, procs=[plain]))
         rows[-1]["rss_stream"] = rss_mb(sse.pid)
+        # The same gateway and upstream, spoken to in the Anthropic Messages dialect.
+        anthropic = measure("flowgate, Anthropic Messages", plain_url.replace("/chat/completions", "/messages"),
+                            sse_url.replace("/chat/completions", "/messages"), procs=[plain], messages=True)
         stop(plain), stop(sse)
         rows[-1]["ttfb_added"] = added_first_byte()
         rows[-1]["many_streams"] = many_streams()
+        rows.append(anthropic)
 
         if os.environ.get("BENCH_SKIP_PEERS") != "1":
             for label, starter, key in (("iflow2api 1.6.10", start_iflow2api, CLIENT_KEY),
@@ -429,6 +437,13 @@ def report(rows):
             ("added p50 ≤ 0.15 ms", fg["p50"] - direct["p50"], fg["p50"] - direct["p50"] <= 0.15),
             ("RSS after load ≤ 30 MB", fg["rss"], fg["rss"] <= 30),
             ("zero errors", fg["non2xx"] + fg["errors"], fg["non2xx"] + fg["errors"] == 0),
+        ]
+    messages = next((r for r in rows if r["name"] == "flowgate, Anthropic Messages"), None)
+    if fg and messages:
+        checks += [
+            ("Anthropic plain throughput ≥ 0.8 × OpenAI", messages["rps"] / fg["rps"], messages["rps"] >= 0.8 * fg["rps"]),
+            ("Anthropic stream throughput ≥ 0.8 × OpenAI", messages["streams"] / fg["streams"],
+             messages["streams"] >= 0.8 * fg["streams"]),
         ]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     text = [f"# Benchmark results\n", f"Run {stamp} on {os.cpu_count()} cores; wrk {SHORT}s per figure; "

@@ -45,11 +45,10 @@ func buildRouter(
     let scrubber = SecretScrubber(providers: models.providers)
     let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
     let bodies = JSONBodyReader(limit: config.bodyLimit)
-    let chat = ChatCompletionsRoute(
-        models: models, config: config, connections: connections, streams: streams, bodies: bodies)
-    let messages = MessagesRoute(
-        models: models, config: config, connections: connections, streams: streams, bodies: bodies)
-    let embeddings = EmbeddingsRoute(models: models, bodyLimit: config.bodyLimit)
+    let dispatcher = Dispatcher(models: models, streams: streams)
+    let chat = ChatCompletionsRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
+    let messages = MessagesRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
+    let embeddings = EmbeddingsRoute(dispatcher: dispatcher, bodyLimit: config.bodyLimit)
     let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(providers: models.providers)
 

@@ -22,18 +22,10 @@ public struct ChunkStream: AsyncSequence, Sendable {
     public typealias Element = [StreamItem]
     let body: HTTPClientResponse.Body
     let decoder: any ChunkDecoder
-    /// The account slot this stream occupies until it ends.
-    let permit: AccountQueue.Permit?
 
-    public init(body: HTTPClientResponse.Body, decoder: any ChunkDecoder, permit: AccountQueue.Permit? = nil) {
+    public init(body: HTTPClientResponse.Body, decoder: any ChunkDecoder) {
         self.body = body
         self.decoder = decoder
-        self.permit = permit
-    }
-
-    /// Frees the account slot (the stream ended or the client left); safe to call more than once.
-    public func releaseAccount() {
-        permit?.release()
     }
 
     public func makeAsyncIterator() -> Iterator {

@@ -16,10 +16,14 @@ public protocol ChatProvider: Sendable {
     func status() -> ProviderStatus
     /// Fails early (before any upstream call) for requests this provider cannot honour.
     func check(_ request: ChatRequest) throws(OpenAIError)
-    /// A non-streaming completion as an upstream chat.completion object.
-    func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject
+    /// One line of requests per account, in the provider's account order. The dispatcher
+    /// picks an account, holds a slot in its line for the whole request, and names the
+    /// account in the calls below (docs/architecture.md, "Dispatch").
+    var accountQueues: [AccountQueue] { get }
+    /// A non-streaming completion as an upstream chat.completion object, on account `account`.
+    func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject
     /// A streaming completion, returned once the upstream accepted the request.
-    func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream
+    func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream
     /// The upstream's name for a listed model id (a mapping like Flowith's models.json).
     func upstreamModel(for id: String) -> String
     /// Asks the upstream for its model list again, where it has one (docs/protocols/openai-compatible.md).
@@ -29,11 +33,11 @@ public protocol ChatProvider: Sendable {
     func secrets() -> [String]
     /// `POST /v1/embeddings`: the upstream's answer as it came, for a body whose model is
     /// already the upstream's name. Providers without embeddings answer 404.
-    func embeddings(_ body: JSONObject) async throws -> ByteBuffer
+    func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer
 }
 
 extension ChatProvider {
-    public func embeddings(_ body: JSONObject) async throws -> ByteBuffer {
+    public func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
         throw OpenAIError(
             status: 404, message: "The \(name) provider serves no embeddings; use a model of an OpenAI-compatible provider.",
             type: "invalid_request_error", param: "model", code: "model_not_found")

@@ -9,10 +9,9 @@ import Providers
 /// POST /v1/chat/completions (docs/protocols/openai-chat.md): validate, route, call the provider, and
 /// answer as JSON or as an SSE stream.
 struct ChatCompletionsRoute: Sendable {
-    let models: ModelRouter
+    let dispatcher: Dispatcher
     let config: GatewayConfig
     let connections: ConnectionWatch
-    let streams: StreamResponse
     let bodies: JSONBodyReader
 
     static let paths = ["/v1/chat/completions", "/chat/completions", "/api/v1/chat/completions"]
@@ -25,7 +24,7 @@ struct ChatCompletionsRoute: Sendable {
 
     private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
         let chat = try await bodies.read(body) { json throws(OpenAIError) in try ChatRequest(json: json) }
-        let route = try await models.routeRefreshing(chat.model)
+        let route = try await dispatcher.route(chat.model)
         AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
         try route.provider.check(chat)
         // OpenAI-compatible upstreams send rate-limit headers that clients pace themselves by.
@@ -42,7 +41,7 @@ struct ChatCompletionsRoute: Sendable {
         if chat.stream {
             return try await stream(chat, route: route, logger: logger)
         }
-        let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
+        let upstream = try await dispatcher.complete(chat, on: route)
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: chat.model, reasoning: config.reasoning, now: Self.now(),
             promptCharacters: chat.promptCharacters)
@@ -51,11 +50,10 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     private func stream(_ chat: ChatRequest, route: ModelRouter.Route, logger: Logger) async throws -> Response {
-        let chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel)
         let normalizer = ChatStreamNormalizer(
             model: chat.model, includeUsage: chat.includeUsage, reasoning: config.reasoning, created: Self.now(),
             promptCharacters: chat.promptCharacters)
-        return try await streams.respond(chunks, encoder: normalizer, provider: route.provider.name, logger: logger)
+        return try await dispatcher.stream(chat, on: route, encoder: normalizer, logger: logger)
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }

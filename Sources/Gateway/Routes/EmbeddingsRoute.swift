@@ -8,7 +8,7 @@ import Providers
 /// providers that serve embeddings with only the model name changed; the answer comes
 /// back as the upstream sent it. Other providers answer 404 `model_not_found`.
 struct EmbeddingsRoute: Sendable {
-    let models: ModelRouter
+    let dispatcher: Dispatcher
     let bodyLimit: Int
 
     static let paths = ["/v1/embeddings", "/embeddings"]
@@ -31,11 +31,11 @@ struct EmbeddingsRoute: Sendable {
             throw OpenAIError.invalidRequest(
                 "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
         }
-        let route = try await models.routeRefreshing(model)
+        let route = try await dispatcher.route(model)
         body["model"] = .string(route.upstreamModel)
         let upstreamHeaders = UpstreamHeaders()
         let answer = try await UpstreamHeaders.$current.withValue(upstreamHeaders) {
-            try await route.provider.embeddings(body)
+            try await dispatcher.embeddings(body, on: route)
         }
         var headers: HTTPFields = [.contentType: "application/json"]
         upstreamHeaders.copy(into: &headers)

@@ -11,10 +11,9 @@ import Providers
 /// comes back as Messages blocks or the Messages stream. Errors take the Anthropic shape in
 /// the error middleware (`Dialect`).
 struct MessagesRoute: Sendable {
-    let models: ModelRouter
+    let dispatcher: Dispatcher
     let config: GatewayConfig
     let connections: ConnectionWatch
-    let streams: StreamResponse
     let bodies: JSONBodyReader
 
     static let paths = ["/v1/messages", "/messages"]
@@ -35,16 +34,15 @@ struct MessagesRoute: Sendable {
     private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
         let messages = try await bodies.read(body) { json throws(OpenAIError) in try AnthropicRequest(json: json) }
         let chat = try ChatRequest(json: .object(messages.chat))
-        let route = try await models.routeRefreshing(messages.model)
+        let route = try await dispatcher.route(messages.model)
         AccessRecord.current?.route(model: messages.model, provider: route.provider.name)
         try route.provider.check(chat)
         let dropReasoning = config.reasoning == .drop
         if messages.stream {
-            let chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel)
             let encoder = AnthropicStreamEncoder(request: messages, dropReasoning: dropReasoning)
-            return try await streams.respond(chunks, encoder: encoder, provider: route.provider.name, logger: logger)
+            return try await dispatcher.stream(chat, on: route, encoder: encoder, logger: logger)
         }
-        let upstream = try await route.provider.complete(chat, upstreamModel: route.upstreamModel)
+        let upstream = try await dispatcher.complete(chat, on: route)
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: messages.model, reasoning: dropReasoning ? .drop : .passthrough,
             now: Int64(Date().timeIntervalSince1970), promptCharacters: chat.promptCharacters)

@@ -21,7 +21,11 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
     /// Events the producer may run ahead of the client.
     static var windowSize: Int { 4 }
 
-    init(chunks: ChunkStream, encoder: Encoder, keepAlive: Duration?, providerName: String) {
+    /// `onEnd` runs once the upstream is no longer read (finished, failed or cancelled).
+    init(
+        chunks: ChunkStream, encoder: Encoder, keepAlive: Duration?, providerName: String,
+        onEnd: @escaping @Sendable () -> Void
+    ) {
         let (events, continuation) = AsyncThrowingStream<StreamRelayEvent, any Error>.makeStream()
         self.events = events
         self.continuation = continuation
@@ -47,7 +51,7 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
         let producer = Task {
             defer {
                 timer?.cancel()
-                chunks.releaseAccount()
+                onEnd()
             }
             var encoder = encoder
             var complete = false

@@ -46,7 +46,6 @@ public final class FlowithProvider: ChatProvider {
     private let upstreamNames: [String: String]
     private let settings: Settings
     private let accounts: [FlowithAccount]
-    private let nextAccount = Atomic<Int>(0)
     private let client: HTTPClient
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -109,9 +108,11 @@ public final class FlowithProvider: ChatProvider {
         _ = try FlowithTranslation.messages(request)
     }
 
-    public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
-        let (response, permit, decoderStart) = try await send(request, upstreamModel: upstreamModel)
-        defer { permit.release() }
+    /// Several tokens take turns (docs/protocols/flowith.md): the dispatcher rotates over these.
+    public var accountQueues: [AccountQueue] { accounts.map(\.queue) }
+
+    public func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
+        let (response, decoderStart) = try await send(request, upstreamModel: upstreamModel, account: account)
         var decoder = decoderStart
         var items: [StreamItem] = []
         do {
@@ -139,21 +140,16 @@ public final class FlowithProvider: ChatProvider {
         ]
     }
 
-    public func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream {
-        let (response, permit, decoder) = try await send(request, upstreamModel: upstreamModel)
-        return ChunkStream(body: response.body, decoder: decoder, permit: permit)
+    public func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
+        let (response, decoder) = try await send(request, upstreamModel: upstreamModel, account: account)
+        return ChunkStream(body: response.body, decoder: decoder)
     }
 
-    private func send(_ chat: ChatRequest, upstreamModel: String) async throws
-        -> (HTTPClientResponse, AccountQueue.Permit, FlowithTextDecoder)
+    private func send(_ chat: ChatRequest, upstreamModel: String, account index: Int) async throws
+        -> (HTTPClientResponse, FlowithTextDecoder)
     {
-        guard !accounts.isEmpty else {
-            throw OpenAIError.unavailable("No Flowith token: set FLOWITH_AUTH_TOKEN.", code: "provider_not_configured")
-        }
         let messages = try FlowithTranslation.messages(chat)
-        // Round robin over the accounts (docs/protocols/flowith.md, several tokens).
-        let account = accounts[nextAccount.add(1, ordering: .relaxed).oldValue % accounts.count]
-        let permit = try await account.queue.acquire()
+        let account = accounts[index]
         do {
             let token = try await freshToken(account)
             let built = FlowithRequest(
@@ -162,9 +158,8 @@ public final class FlowithProvider: ChatProvider {
             let response = try await client.postJSON(
                 url: built.url, headers: built.headers, body: built.body, timeout: settings.headTimeout
             ) { status, body in Self.httpError(status: status, body: Array(body.readableBytesView)) }
-            return (response, permit, FlowithTextDecoder(promptCharacters: FlowithTranslation.characters(in: messages)))
+            return (response, FlowithTextDecoder(promptCharacters: FlowithTranslation.characters(in: messages)))
         } catch {
-            permit.release()
             throw OpenAIError.fromUpstream(error, provider: "Flowith")
         }
     }

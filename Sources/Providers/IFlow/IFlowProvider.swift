@@ -96,10 +96,10 @@ public final class IFlowProvider: ChatProvider {
         }
     }
 
-    public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
-        let permit = try await queue.acquire()
-        defer { permit.release() }
-        return try await withKey { key in
+    public var accountQueues: [AccountQueue] { [queue] }
+
+    public func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
+        try await withKey { key in
             let built = try self.build(request, upstreamModel: upstreamModel, key: key)
             let body = try await self.client.postJSONCollecting(
                 to: self.chatEndpoint, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
@@ -114,20 +114,7 @@ public final class IFlowProvider: ChatProvider {
         }
     }
 
-    public func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream {
-        let permit = try await queue.acquire()
-        // Held by the stream until it ends; released here only when no stream comes out.
-        do {
-            return try await openStream(request, upstreamModel: upstreamModel, permit: permit)
-        } catch {
-            permit.release()
-            throw error
-        }
-    }
-
-    private func openStream(_ request: ChatRequest, upstreamModel: String, permit: AccountQueue.Permit) async throws
-        -> ChunkStream
-    {
+    public func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
         try await withKey { key in
             let built = try self.build(request, upstreamModel: upstreamModel, key: key)
             let response = try await self.client.postJSON(
@@ -153,7 +140,7 @@ public final class IFlowProvider: ChatProvider {
             let decoder = SSEChunkDecoder { object in
                 if let error = IFlowErrors.businessError(in: object) { throw error }
             }
-            return ChunkStream(body: response.body, decoder: decoder, permit: permit)
+            return ChunkStream(body: response.body, decoder: decoder)
         }
     }
 

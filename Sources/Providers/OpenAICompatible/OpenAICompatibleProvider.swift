@@ -122,9 +122,9 @@ public final class OpenAICompatibleProvider: ChatProvider {
         fetched.withLock { $0.failure = failure }
     }
 
-    public func complete(_ request: ChatRequest, upstreamModel: String) async throws -> JSONObject {
-        let permit = try await queue.acquire()
-        defer { permit.release() }
+    public var accountQueues: [AccountQueue] { [queue] }
+
+    public func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         do {
             let body = try await client.postJSONCollecting(
                 to: chatEndpoint, headers: headers(for: request),
@@ -143,9 +143,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
     }
 
     /// Bytes through, both ways: only the model name was changed (by the caller).
-    public func embeddings(_ body: JSONObject) async throws -> ByteBuffer {
-        let permit = try await queue.acquire()
-        defer { permit.release() }
+    public func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
         do {
             return try await client.postJSONCollecting(
                 to: embeddingsEndpoint, headers: [("Content-Type", "application/json")] + commonHeaders(accept: "application/json"),
@@ -156,8 +154,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
         }
     }
 
-    public func stream(_ request: ChatRequest, upstreamModel: String) async throws -> ChunkStream {
-        let permit = try await queue.acquire()
+    public func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
         do {
             let response = try await send(request, upstreamModel: upstreamModel)
             UpstreamHeaders.current?.record(response.headers)
@@ -174,9 +171,8 @@ public final class OpenAICompatibleProvider: ChatProvider {
                         "\(self.name) failed: \(error["message"]?.stringValue ?? JSONCoding.string(error))")
                 }
             }
-            return ChunkStream(body: response.body, decoder: decoder, permit: permit)
+            return ChunkStream(body: response.body, decoder: decoder)
         } catch {
-            permit.release()
             throw OpenAIError.fromUpstream(error, provider: name)
         }
     }

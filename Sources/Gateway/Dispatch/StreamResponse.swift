@@ -20,9 +20,11 @@ struct StreamResponse {
     ]
 
     func respond<Encoder: ChatStreamEncoder>(
-        _ chunks: ChunkStream, encoder: Encoder, provider: String, logger: Logger
+        _ chunks: ChunkStream, encoder: Encoder, provider: String, logger: Logger,
+        onEnd: @escaping @Sendable () -> Void
     ) async throws -> Response {
-        let relay = StreamRelay(chunks: chunks, encoder: encoder, keepAlive: keepAlive, providerName: provider)
+        let relay = StreamRelay(
+            chunks: chunks, encoder: encoder, keepAlive: keepAlive, providerName: provider, onEnd: onEnd)
         var events = relay.events.makeAsyncIterator()
         let first: StreamRelayEvent?
         do {
