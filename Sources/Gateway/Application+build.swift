@@ -15,7 +15,6 @@ package func buildApplication(
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let router = buildRouter(config: config, providers: providers, connections: connections, openStreams: openStreams)
-    let refreshers = providers.compactMap { ($0.provider as? IFlowProvider)?.refresher }
     return Application(
         router: router,
         server: HTTPServerBuilder { responder in
@@ -31,7 +30,7 @@ package func buildApplication(
             address: .hostname(config.host, port: config.port), serverName: nil,
             availableConnectionsDelegate: ConnectionLimit(
                 descriptorLimit: ConnectionLimit.currentDescriptorLimit(), logger: logger)),
-        services: refreshers.map { IFlowRefresherService(refresher: $0) },
+        services: providers.map { ProviderService(provider: $0.provider) },
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
         logger: logger)
 }

@@ -34,6 +34,9 @@ public protocol ChatProvider: Sendable {
     /// `POST /v1/embeddings`: the upstream's answer as it came, for a body whose model is
     /// already the upstream's name. Providers without embeddings answer 404.
     func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer
+    /// Work the provider does for as long as the server runs (keeping a sign-in fresh,
+    /// noticing credential files change); returns when cancelled.
+    func run() async
 }
 
 extension ChatProvider {
@@ -46,6 +49,7 @@ extension ChatProvider {
     public func check(_ request: ChatRequest) throws(OpenAIError) {}
     public func upstreamModel(for id: String) -> String { id }
     public func refreshModels() async {}
+    public func run() async {}
 }
 
 public struct ProviderStatus: Sendable, Equatable {

@@ -29,14 +29,20 @@ import Testing
         #expect(credentials.source == .none)
     }
 
-    @Test func fileChangesAreSeenWithoutRestart() async throws {
+    @Test func fileChangesAreSeenWithoutRestartButOnlyWhenLookedFor() throws {
         let path = try temporarySettings(#"{"apiKey":"first"}"#)
-        let credentials = IFlowCredentials(environmentKey: nil, settingsPath: path, checkInterval: .milliseconds(10))
+        let credentials = IFlowCredentials(environmentKey: nil, settingsPath: path)
         #expect(credentials.currentKey() == "first")
-        try await Task.sleep(for: .milliseconds(1100))  // a new modification time, even on 1 s timestamps
         try Data(#"{"apiKey":"second","other":1}"#.utf8).write(to: URL(fileURLWithPath: path))
-        try await Task.sleep(for: .milliseconds(20))
+        // A new modification time, even on file systems with 1 s timestamps.
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(10)], ofItemAtPath: path)
+        // Requests and /health read the key in memory, never the file.
+        #expect(credentials.currentKey() == "first")
+        credentials.checkForChanges()
         #expect(credentials.currentKey() == "second")
+        try FileManager.default.removeItem(atPath: path)
+        credentials.checkForChanges()
+        #expect(credentials.currentKey() == nil && credentials.source == .none)
     }
 }
 

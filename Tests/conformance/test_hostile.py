@@ -389,9 +389,15 @@ def test_health_shows_no_file_paths(gateway):
     os.makedirs(home + "/.iflow", exist_ok=True)
     with open(home + "/.iflow/settings.json", "w") as f:
         json.dump({"apiKey": "sk-from-settings-file"}, f)
-    time.sleep(1.2)
-    with urllib.request.urlopen(url + "/health", timeout=5) as r:
-        text = r.read().decode()
+    # The file is looked at every 2 s, never by /health itself.
+    deadline = time.time() + 10
+    while True:
+        with urllib.request.urlopen(url + "/health", timeout=5) as r:
+            text = r.read().decode()
+        if json.loads(text)["providers"]["iflow"]["state"] == "ok" or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert json.loads(text)["providers"]["iflow"]["state"] == "ok"
     assert "settings.json" in text and home not in text and "/.iflow" not in text
 
 

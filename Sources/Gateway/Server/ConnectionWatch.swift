@@ -15,8 +15,8 @@ final class ConnectionWatch: Sendable {
     }
 
     /// The handler's own task, so no extra task (and thread hop) is needed per request.
-    /// It is only used between registering and unregistering below, while `run` is still
-    /// on its stack, and cancelled under the same lock, so it cannot have ended yet.
+    /// It is registered and unregistered inside `withUnsafeCurrentTask`'s closure, and
+    /// cancelled only under the same lock while registered, so it is never used outside it.
     private struct RunningTask: @unchecked Sendable {
         let task: UnsafeCurrentTask
     }
@@ -28,16 +28,16 @@ final class ConnectionWatch: Sendable {
         on channel: any Channel, _ operation: () async throws -> Value
     ) async throws -> Value {
         let key = ObjectIdentifier(channel)
-        let goneAlready = withUnsafeCurrentTask { task in
-            connections.withLock { connections -> Bool in
+        return try await withUnsafeCurrentTask { task async throws -> Value in
+            let goneAlready = connections.withLock { connections -> Bool in
                 connections[key, default: Connection()].current = task.map(RunningTask.init)
                 return connections[key]!.inputClosed
             }
+            defer { connections.withLock { $0[key]?.current = nil } }
+            // The connection may have ended before this entry existed; then nobody would remove it.
+            if goneAlready || !channel.isActive { connectionEnded(key) }
+            return try await operation()
         }
-        defer { connections.withLock { $0[key]?.current = nil } }
-        // The connection may have ended before this entry existed; then nobody would remove it.
-        if goneAlready || !channel.isActive { connectionEnded(key) }
-        return try await operation()
     }
 
     func inputClosed(_ key: ObjectIdentifier) {

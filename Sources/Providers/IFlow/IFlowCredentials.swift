@@ -14,47 +14,42 @@ public final class IFlowCredentials: Sendable {
     private struct FileState {
         var key: String?
         var modified: Date?
-        var lastCheck: ContinuousClock.Instant?
     }
 
     private let environmentKey: String?
     public let settingsPath: String
     private let state = Mutex(FileState())
-    /// How often the settings file's modification time is looked at, at most.
-    private let checkInterval: Duration
 
-    public init(environmentKey: String?, settingsPath: String, checkInterval: Duration = .seconds(1)) {
+    /// Reads the settings file once; after that only `checkForChanges` and `reload` read it,
+    /// so a request or /health never touches the disk (docs/architecture.md, "Providers").
+    public init(environmentKey: String?, settingsPath: String) {
         let trimmed = environmentKey?.trimmingCharacters(in: .whitespacesAndNewlines)
         self.environmentKey = (trimmed?.isEmpty ?? true) ? nil : trimmed
         self.settingsPath = settingsPath
-        self.checkInterval = checkInterval
+        if self.environmentKey == nil { _ = reload() }
     }
 
     /// The key to use now, or nil when none is configured.
     public func currentKey() -> String? {
-        if let environmentKey { return environmentKey }
-        return state.withLock { state in
-            let now = ContinuousClock.now
-            if let last = state.lastCheck, now - last < checkInterval { return state.key }
-            state.lastCheck = now
-            let modified = Self.modificationDate(settingsPath)
-            if modified != state.modified || modified == nil {
-                state.modified = modified
-                state.key = modified == nil ? nil : Self.readKey(settingsPath)
-            }
-            return state.key
-        }
+        environmentKey ?? state.withLock { $0.key }
     }
 
-    /// Reads the file again now (after the upstream said the key expired). Returns the key.
+    /// Reads the file again now (after the upstream said the key expired, or a sign-in was saved). Returns the key.
+    @discardableResult
     public func reload() -> String? {
         if let environmentKey { return environmentKey }
-        return state.withLock { state in
-            state.lastCheck = ContinuousClock.now
-            state.modified = Self.modificationDate(settingsPath)
-            state.key = Self.readKey(settingsPath)
-            return state.key
-        }
+        let modified = Self.modificationDate(settingsPath)
+        let key = modified == nil ? nil : Self.readKey(settingsPath)
+        state.withLock { $0 = FileState(key: key, modified: modified) }
+        return key
+    }
+
+    /// Reads the file again when its modification time changed (a sign-in elsewhere, an
+    /// edit): the provider's background work calls this every few seconds.
+    public func checkForChanges() {
+        guard environmentKey == nil else { return }
+        let modified = Self.modificationDate(settingsPath)
+        if modified != state.withLock({ $0.modified }) { reload() }
     }
 
     public var source: Source {

@@ -98,6 +98,23 @@ public final class IFlowProvider: ChatProvider {
 
     public var accountQueues: [AccountQueue] { [queue] }
 
+    /// How often the CLI's files are looked at for a sign-in made elsewhere.
+    static let fileCheckInterval = Duration.seconds(2)
+
+    /// Keeps the sign-in fresh and notices the CLI's files change (docs/protocols/iflow.md).
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.fileCheckInterval)
+                    self.credentials.checkForChanges()
+                    self.refresher?.reloadStored()
+                }
+            }
+            if let refresher { group.addTask { await refresher.run() } }
+        }
+    }
+
     public func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         try await withKey { key in
             let built = try self.build(request, upstreamModel: upstreamModel, key: key)

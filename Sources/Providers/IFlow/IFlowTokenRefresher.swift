@@ -20,12 +20,9 @@ public final class IFlowTokenRefresher: Sendable {
         var deadToken: String?
         /// How long to wait after the last failed refresh.
         var retryAfter: TimeInterval = IFlowRefreshSchedule.checkInterval
-        /// The stored sign-in as last read for `refreshIfExpired`, so requests do not read files.
-        var cached: (stored: IFlowCredentialFiles.Stored?, readAt: ContinuousClock.Instant)?
+        /// The stored sign-in as last read, so requests and /health never read files.
+        var stored: IFlowCredentialFiles.Stored?
     }
-
-    /// How long `refreshIfExpired` trusts what it last read from the files.
-    private static let cacheLifetime = Duration.seconds(1)
 
     public let oauth: IFlowOAuth
     public let files: IFlowCredentialFiles
@@ -44,6 +41,13 @@ public final class IFlowTokenRefresher: Sendable {
         self.logger = logger
         self.now = now
         self.onSaved = onSaved
+        reloadStored()
+    }
+
+    /// Reads the stored sign-in again (the provider's background work calls this every few seconds).
+    public func reloadStored() {
+        let stored = files.load()
+        shared.withLock { $0.stored = stored }
     }
 
     /// Stores a sign-in (from the console or a refresh) and makes it the one in use.
@@ -52,14 +56,15 @@ public final class IFlowTokenRefresher: Sendable {
         shared.withLock { shared in
             shared.schedule.succeeded()
             shared.deadToken = nil
-            shared.cached = nil
         }
+        reloadStored()
         onSaved()
     }
 
     public var state: State {
-        guard let stored = files.load() else { return .none }
-        if let dead = shared.withLock({ $0.deadToken }), dead == stored.refreshToken {
+        let (stored, dead) = shared.withLock { ($0.stored, $0.deadToken) }
+        guard let stored else { return .none }
+        if let dead, dead == stored.refreshToken {
             return .needsSignIn(reason: "the refresh token was rejected (invalid_grant); sign in again")
         }
         guard let expiry = stored.expiry else { return .none }
@@ -73,6 +78,7 @@ public final class IFlowTokenRefresher: Sendable {
             var wait = IFlowRefreshSchedule.checkInterval
             let stored = files.load()
             let decision = shared.withLock { shared -> IFlowRefreshSchedule.Decision in
+                shared.stored = stored
                 if let dead = shared.deadToken, dead != stored?.refreshToken {
                     // A new sign-in replaced the dead token.
                     shared.deadToken = nil
@@ -112,19 +118,10 @@ public final class IFlowTokenRefresher: Sendable {
 
     /// Before a request whose sign-in has already expired (docs/protocols/iflow.md).
     public func refreshIfExpired() async {
-        guard let stored = recentlyStored(), let expiry = stored.expiry, expiry <= now(), stored.refreshToken != nil
+        guard let stored = shared.withLock({ $0.stored }), let expiry = stored.expiry, expiry <= now(),
+            stored.refreshToken != nil
         else { return }
         await refreshNow()
-    }
-
-    private func recentlyStored() -> IFlowCredentialFiles.Stored? {
-        let now = ContinuousClock.now
-        if let cached = shared.withLock({ $0.cached }), now - cached.readAt < Self.cacheLifetime {
-            return cached.stored
-        }
-        let stored = files.load()
-        shared.withLock { $0.cached = (stored, now) }
-        return stored
     }
 
     private func performRefresh() async -> Bool {
