@@ -52,23 +52,23 @@ func buildRouter(
     let health = HealthRoute(providers: models.providers)
 
     let localOnly = LocalOnlyGuard(adminKey: config.adminKey, trustedProxies: config.trustedProxies)
-    let iflowRefresher = providers.lazy.compactMap { ($0.provider as? IFlowProvider)?.refresher }.first
     let csrf = CSRFToken()
     let signIn = SignInRoutes(
-        refresher: iflowRefresher, states: OAuthStateStore(), localOnly: localOnly, csrf: csrf,
+        providers: models.providers, states: OAuthStateStore(), localOnly: localOnly, csrf: csrf,
         publicURL: config.publicURL)
     let console = ConsolePage(
         models: models, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
 
     var known: [String: [HTTPRequest.Method]] = [
-        "/health": [.get], "/": [.get], "/login/iflow": [.post], "/oauth2callback": [.get], "/admin/login": [.post],
+        "/health": [.get], "/": [.get], "/oauth2callback": [.get], "/admin/login": [.post],
     ]
+    for path in signIn.startPaths { known[path] = [.post] }
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
     for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
-    let browserPaths: Set<String> = ["/", "/login/iflow", "/oauth2callback", "/admin/login"]
+    let browserPaths = Set(["/", "/oauth2callback", "/admin/login"] + signIn.startPaths)
 
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
@@ -101,58 +101,18 @@ func buildRouter(
     router.get("/health") { _, _ in health.respond() }
     router.get("/") { request, context in try console.respond(request, context: context) }
     router.post("/admin/login") { request, _ in try await console.login(request) }
-    router.post("/login/iflow") { request, context in try await signIn.start(request, context: context) }
+    for path in signIn.startPaths {
+        let name = String(path.dropFirst("/login/".count))
+        router.post(RouterPath(path)) { request, context in
+            try await signIn.start(request, provider: name, context: context)
+        }
+    }
     router.get("/oauth2callback") { request, context in try await signIn.callback(request, context: context) }
     return router
 }
 
 /// The providers a configuration describes, in order, sharing one HTTP client.
 public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [ModelRouter.Entry] {
-    let headTimeout = TimeAmount(config.upstreamHeadTimeout)
-    return try config.providers.map { provider -> ModelRouter.Entry in
-        switch provider {
-        case .iflow(let p):
-            let models = try IFlowModelList.load(overridePath: p.modelsPath)
-            let credentials = IFlowCredentials(environmentKey: p.apiKey, settingsPath: p.settingsPath)
-            let refresher = IFlowTokenRefresher(
-                oauth: IFlowOAuth(baseURL: p.oauthURL, client: client),
-                files: IFlowCredentialFiles(settingsPath: p.settingsPath), logger: logger,
-                onSaved: { _ = credentials.reload() })
-            let iflow = IFlowProvider(
-                settings: .init(
-                    name: p.name, baseURL: p.baseURL, models: models, headTimeout: headTimeout,
-                    concurrency: p.concurrency),
-                credentials: credentials, client: client, logger: logger, refresher: refresher)
-            return .init(provider: iflow, aliases: p.aliases)
-        case .flowith(let p):
-            for (position, account) in p.accounts.enumerated() where FlowithToken.expiry(of: account.token) == nil {
-                throw ConfigError(
-                    "Flowith token \(position + 1) of \(p.accounts.count) is not a JWT (three dot-separated parts with an "
-                        + "expiry): " + FlowithToken.howToGetOne + ".")
-            }
-            var models = p.replaceModels ? [] : ModelMapping.shippedFlowith
-            if let path = p.modelsPath {
-                let user = try ModelMapping.load(path)
-                let replaced = Set(user.map(\.0))
-                models = models.filter { !replaced.contains($0.0) } + user
-            }
-            let flowith = FlowithProvider(
-                settings: .init(
-                    name: p.name, baseURL: p.baseURL, refreshURL: p.refreshURL, models: models,
-                    headTimeout: headTimeout,
-                    concurrency: p.concurrency),
-                accounts: p.accounts,
-                client: client, logger: logger)
-            return .init(provider: flowith, aliases: p.aliases)
-        case .openai(let p):
-            let openai = OpenAICompatibleProvider(
-                settings: .init(
-                    name: p.name, baseURL: p.baseURL, apiKey: p.apiKey, models: p.models,
-                    headers: p.headers.sorted { $0.key < $1.key }, headTimeout: headTimeout,
-                    concurrency: p.concurrency),
-                client: client, logger: logger)
-            if p.models == nil { Task { await openai.refreshModels() } }
-            return .init(provider: openai, aliases: p.aliases)
-        }
-    }
+    let context = ProviderContext(client: client, logger: logger, headTimeout: TimeAmount(config.upstreamHeadTimeout))
+    return try config.providers.map { try ModelRouter.Entry(provider: $0.build(context), aliases: $0.aliases) }
 }

@@ -30,9 +30,12 @@ struct LoginIFlowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.resolve()
+        // The first iFlow provider's settings, else iFlow's defaults (paths expanded).
+        var iflow = config.first(IFlowConfig.self) ?? IFlowConfig()
+        try iflow.finish(home: NSHomeDirectory())
         let client = UpstreamHTTPClient.make(config: config)
         defer { _ = client.shutdown() }
-        let oauth = IFlowOAuth(baseURL: config.iflow.oauthURL, client: client)
+        let oauth = IFlowOAuth(baseURL: iflow.oauthURL, client: client)
         let state = IFlowOAuth.makeState()
         let (code, redirect): (String, String)
         if paste {
@@ -54,7 +57,7 @@ struct LoginIFlowCommand: AsyncParsableCommand {
         } catch {
             throw LoginError("iFlow did not complete the sign-in: \(error)")
         }
-        let files = IFlowCredentialFiles(settingsPath: config.iflow.settingsPath)
+        let files = IFlowCredentialFiles(settingsPath: iflow.settingsPath)
         try files.save(signIn)
         let who = signIn.user["userName"] ?? signIn.user["phone"] ?? "your account"
         say("Signed in to iFlow as \(who). Key \(ProviderStatus.hint(signIn.apiKey)) saved to \(files.settingsPath).\n")

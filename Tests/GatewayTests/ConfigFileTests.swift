@@ -1,4 +1,5 @@
 import Foundation
+import Providers
 import Testing
 
 @testable import Gateway
@@ -75,8 +76,8 @@ import Testing
         #expect(config.httpsProxy == "http://proxy:3128")
         #expect(config.aliases == ["gpt-4o": "deepseek/deepseek-chat"])
         #expect(config.providers.map(\.name) == ["iflow", "flowith", "deepseek"])
-        guard case .iflow(let iflow) = config.providers[0], case .flowith(let flowith) = config.providers[1],
-            case .openai(let deepseek) = config.providers[2]
+        guard let iflow = config.providers[0] as? IFlowConfig, let flowith = config.providers[1] as? FlowithConfig,
+            let deepseek = config.providers[2] as? OpenAICompatibleConfig
         else {
             Issue.record("kinds")
             return
@@ -132,7 +133,7 @@ import Testing
             nil,
             env: ["FLOWITH_AUTH_TOKEN": "a, b", "FLOWITH_REFRESH_TOKEN": "ra", "FLOWITH_BASE_URL": "http://x.example"])
         #expect(config.providers.map(\.kind) == ["iflow", "flowith"])
-        guard case .flowith(let flowith) = config.providers[1] else { return }
+        guard let flowith = config.providers[1] as? FlowithConfig else { return }
         #expect(flowith.accounts == [.init(token: "a", refreshToken: "ra"), .init(token: "b")])
         #expect(flowith.baseURL == "http://x.example")
     }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Mocks
 import NIOCore
+import Providers
 import Testing
 
 @testable import Gateway
@@ -95,9 +96,9 @@ import Testing
         let app = Application(router: Router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         let closedPort = try await app.test(.live) { client in client.port! }
         try await GatewayHarness(configure: { config in
-            var refused = GatewayConfig.OpenAICompatible(name: "down", baseURL: "http://127.0.0.1:\(closedPort)/v1")
+            var refused = OpenAICompatibleConfig(name: "down", baseURL: "http://127.0.0.1:\(closedPort)/v1")
             refused.models = ["m"]
-            config.providers.append(.openai(refused))
+            config.providers.append(refused)
         }).run { gateway, _ in
             let started = ContinuousClock.now
             let response = try await gateway.chat(request("hi", model: "down/m"))

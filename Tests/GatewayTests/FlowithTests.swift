@@ -159,9 +159,9 @@ import Testing
         let second = MockFlowith.jwt(expiry: Date().addingTimeInterval(7200), subject: "second")
         let harness = Self.harness(tokens: [GatewayHarness.flowithToken, second]) { config in
             for index in config.providers.indices {
-                if case .flowith(var settings) = config.providers[index] {
+                if var settings = config.providers[index] as? FlowithConfig {
                     settings.accounts.append(.init(token: second))
-                    config.providers[index] = .flowith(settings)
+                    config.providers[index] = settings
                 }
             }
         }
@@ -180,9 +180,9 @@ import Testing
         let expiring = MockFlowith.jwt(expiry: Date().addingTimeInterval(30), subject: "old")
         let harness = Self.harness(tokens: []) { config in
             for index in config.providers.indices {
-                if case .flowith(var settings) = config.providers[index] {
+                if var settings = config.providers[index] as? FlowithConfig {
                     settings.accounts = [.init(token: expiring, refreshToken: "rt-1")]
-                    config.providers[index] = .flowith(settings)
+                    config.providers[index] = settings
                 }
             }
         }
@@ -201,7 +201,6 @@ import Testing
 }
 
 import AsyncHTTPClient
-import Providers
 
 enum FlowithTokenExpiry {
     static func of(_ token: String) -> Date? { FlowithToken.expiry(of: token) }
@@ -221,9 +220,9 @@ enum FlowithTokenExpiry {
     func harness(account token: String) -> GatewayHarness {
         FlowithTests.harness(tokens: [token]) { config in
             for index in config.providers.indices {
-                if case .flowith(var settings) = config.providers[index] {
+                if var settings = config.providers[index] as? FlowithConfig {
                     settings.accounts = [.init(token: token)]
-                    config.providers[index] = .flowith(settings)
+                    config.providers[index] = settings
                 }
             }
         }
@@ -246,9 +245,9 @@ enum FlowithTokenExpiry {
 
     @Test func aTokenThatIsNotAJWTIsRefusedAtStart() throws {
         var config = GatewayConfig()
-        var flowith = GatewayConfig.Flowith()
+        var flowith = FlowithConfig()
         flowith.accounts = [.init(token: "not-a-jwt")]
-        config.providers = [.flowith(flowith)]
+        config.providers = [flowith]
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { _ = client.shutdown() }
         #expect {

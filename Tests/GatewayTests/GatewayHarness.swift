@@ -61,17 +61,17 @@ struct GatewayHarness {
                 config.iflow.settingsPath = home + "/.iflow/settings.json"
             }
             if flowith != nil {
-                var settings = GatewayConfig.Flowith()
+                var settings = FlowithConfig()
                 settings.baseURL = base + "/flowith"
                 settings.refreshURL = base + "/auth/v1/token?grant_type=refresh_token"
                 settings.accounts = [.init(token: Self.flowithToken)]
-                config.providers.append(.flowith(settings))
+                config.providers.append(settings)
             }
             if let openai {
-                var settings = GatewayConfig.OpenAICompatible(name: "generic", baseURL: base + "/openai/v1")
+                var settings = OpenAICompatibleConfig(name: "generic", baseURL: base + "/openai/v1")
                 settings.apiKey = openai.apiKey
                 settings.headers = ["X-Extra": "yes"]
-                config.providers.append(.openai(settings))
+                config.providers.append(settings)
             }
             configure(&config)
             let settings = config
@@ -135,4 +135,19 @@ final class ProvidersBox: Sendable {
     let entries = Mutex<[ModelRouter.Entry]>([])
 
     var iflow: IFlowProvider? { entries.withLock { $0.lazy.compactMap { $0.provider as? IFlowProvider }.first } }
+}
+
+extension GatewayConfig {
+    /// The first iFlow provider: reading gives iFlow's defaults when there is none, writing
+    /// replaces it or adds one (tests name the kinds they drive).
+    var iflow: IFlowConfig {
+        get { first(IFlowConfig.self) ?? IFlowConfig() }
+        set {
+            if let index = providers.firstIndex(where: { $0 is IFlowConfig }) {
+                providers[index] = newValue
+            } else {
+                providers.append(newValue)
+            }
+        }
+    }
 }

@@ -138,11 +138,11 @@ import Testing
     @Test func pendingSignInsAreNeverPushedOut() {
         let store = OAuthStateStore()
         for index in 0..<OAuthStateStore.capacity {
-            #expect(store.issue(redirect: "r\(index)", state: "s\(index)"))
+            #expect(store.issue(.init(provider: "iflow", redirect: "r\(index)"), state: "s\(index)"))
         }
-        #expect(!store.issue(redirect: "late", state: "late"), "full: refused, not evicting")
-        #expect(store.consume("s0") == "r0", "the oldest pending sign-in still completes")
-        #expect(store.issue(redirect: "next", state: "next"))
+        #expect(!store.issue(.init(provider: "iflow", redirect: "late"), state: "late"), "full: refused, not evicting")
+        #expect(store.consume("s0") == .init(provider: "iflow", redirect: "r0"), "the oldest pending sign-in still completes")
+        #expect(store.issue(.init(provider: "iflow", redirect: "next"), state: "next"))
     }
 
     @Test func upstreamCredentialsAreScrubbedFromErrors() {

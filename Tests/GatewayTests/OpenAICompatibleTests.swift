@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Mocks
+import Providers
 import Testing
 
 @testable import Gateway
@@ -55,9 +56,9 @@ import Testing
         }
         let wrongKey = GatewayHarness(openai: MockOpenAI()) { config in
             for index in config.providers.indices {
-                if case .openai(var settings) = config.providers[index] {
+                if var settings = config.providers[index] as? OpenAICompatibleConfig {
                     settings.apiKey = "sk-wrong"
-                    config.providers[index] = .openai(settings)
+                    config.providers[index] = settings
                 }
             }
         }
@@ -88,9 +89,9 @@ import Testing
         let harness = GatewayHarness(openai: MockOpenAI()) { config in
             config.aliases = ["gpt-4o": "generic/gen-large", "smart": "glm-5"]
             for index in config.providers.indices {
-                if case .openai(var settings) = config.providers[index] {
+                if var settings = config.providers[index] as? OpenAICompatibleConfig {
                     settings.aliases = ["tiny": "gen-small"]
-                    config.providers[index] = .openai(settings)
+                    config.providers[index] = settings
                 }
             }
         }

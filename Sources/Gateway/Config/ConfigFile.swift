@@ -6,7 +6,10 @@ import Yams
 /// The YAML config file (docs/configuration.md). Strict: an unknown key is an error naming its
 /// path and line, never silently ignored. Only the keys present change `config`.
 enum ConfigFile {
-    static func apply(yaml: String, origin: String, home: String, to config: inout GatewayConfig) throws(ConfigError) {
+    static func apply(
+        yaml: String, origin: String, home: String, kinds: [any ProviderKind] = ProviderKinds.builtIn,
+        environment: [String: String] = [:], to config: inout GatewayConfig
+    ) throws(ConfigError) {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else { return }  // an empty file
@@ -18,7 +21,9 @@ enum ConfigFile {
         let top = try file.mapping(allowed: Keys.top)
         if let server = top["server"] { try applyServer(server, to: &config) }
         if let providers = top["providers"] {
-            config.providers = try providers.list().map { node throws(ConfigError) in try provider(node, home: home) }
+            config.providers = try providers.list().map { node throws(ConfigError) in
+                try provider(node, home: home, kinds: kinds, environment: environment)
+            }
         }
         if let aliases = top["aliases"] { config.aliases = try aliases.stringMap() }
     }
@@ -68,19 +73,12 @@ enum ConfigFile {
             "https_proxy", "admin_key", "allowed_hosts", "public_url", "cors_origins", "request_timeout_seconds",
             "shutdown_grace_seconds", "trusted_proxies",
         ]
-        static let common: Set<String> = [
-            "name", "kind", "base_url", "aliases", "aliases_file", "max_concurrency", "queue_limit",
-            "queue_timeout_seconds",
-        ]
-        static let iflow: Set<String> = ["api_key", "settings", "models_file", "oauth_url"]
-        static let flowith: Set<String> = [
-            "tokens", "accounts", "refresh_token", "refresh_url", "models_file", "replace_models",
-        ]
-        static let flowithAccount: Set<String> = ["token", "refresh_token"]
-        static let openai: Set<String> = ["api_key", "api_key_env", "models", "headers"]
 
+        /// With every built-in kind's keys.
         static var all: Set<String> {
-            top.union(server).union(common).union(iflow).union(flowith).union(flowithAccount).union(openai)
+            ProviderKinds.builtIn.reduce(top.union(server).union(ProviderKinds.commonKeys)) {
+                $0.union($1.sectionKeys).union($1.nestedKeys)
+            }
         }
     }
 
@@ -100,68 +98,20 @@ enum ConfigFile {
         return result
     }
 
-    private static func provider(_ node: ConfigNode, home: String) throws(ConfigError) -> ProviderConfig {
-        guard let kind = try node.mapping(allowed: nil)["kind"] else {
-            throw node.error("needs a 'kind' (iflow, flowith or openai)")
-        }
-        switch try kind.string() {
-        case "iflow":
-            let m = try node.mapping(allowed: Keys.common.union(Keys.iflow))
-            var p = GatewayConfig.IFlow()
-            if let v = m["name"] { p.name = try v.string() }
-            if let v = m["base_url"] { p.baseURL = try v.string() }
-            if let v = m["api_key"] { p.apiKey = try v.string() }
-            if let v = m["settings"] { p.settingsPath = try v.string() }
-            if let v = m["models_file"] { p.modelsPath = try v.string() }
-            if let v = m["oauth_url"] { p.oauthURL = try v.string() }
-            p.aliases = try aliases(m, home: home)
-            try applyQueue(m, to: &p.concurrency)
-            return .iflow(p)
-        case "flowith":
-            let m = try node.mapping(
-                allowed: Keys.common.union(Keys.flowith))
-            var p = GatewayConfig.Flowith()
-            if let v = m["name"] { p.name = try v.string() }
-            if let v = m["base_url"] { p.baseURL = try v.string() }
-            if let v = m["tokens"] { p.accounts = try v.stringList().map { .init(token: $0) } }
-            if let v = m["accounts"] {
-                p.accounts += try v.list().map { entry throws(ConfigError) in
-                    let a = try entry.mapping(allowed: Keys.flowithAccount)
-                    guard let token = a["token"] else { throw entry.error("needs a 'token'") }
-                    return .init(token: try token.string(), refreshToken: try a["refresh_token"]?.string())
-                }
-            }
-            if let v = m["refresh_token"] {
-                guard !p.accounts.isEmpty else { throw v.error("needs a token to refresh (tokens or accounts)") }
-                p.accounts[0].refreshToken = try v.string()
-            }
-            if let v = m["refresh_url"] { p.refreshURL = try v.string() }
-            if let v = m["models_file"] { p.modelsPath = try v.string() }
-            if let v = m["replace_models"] { p.replaceModels = try v.bool() }
-            p.aliases = try aliases(m, home: home)
-            try applyQueue(m, to: &p.concurrency)
-            return .flowith(p)
-        case "openai":
-            let m = try node.mapping(allowed: Keys.common.union(Keys.openai))
-            guard let name = m["name"] else { throw node.error("needs a 'name' (used as the model prefix)") }
-            guard let base = m["base_url"] else { throw node.error("needs a 'base_url'") }
-            var p = GatewayConfig.OpenAICompatible(name: try name.string(), baseURL: try base.string())
-            if let v = m["api_key"] { p.apiKey = try v.string() }
-            if let v = m["api_key_env"] {
-                let variable = try v.string()
-                guard let key = ProcessInfo.processInfo.environment[variable], !key.isEmpty else {
-                    throw v.error("names the environment variable \(variable), which is not set")
-                }
-                p.apiKey = key
-            }
-            if let v = m["models"] { p.models = try v.stringList() }
-            if let v = m["headers"] { p.headers = try v.stringMap() }
-            p.aliases = try aliases(m, home: home)
-            try applyQueue(m, to: &p.concurrency)
-            return .openai(p)
-        default:
-            throw kind.error("must be iflow, flowith or openai")
-        }
+    /// A provider's section: the common keys here, the rest by its kind.
+    private static func provider(
+        _ node: ConfigNode, home: String, kinds: [any ProviderKind], environment: [String: String]
+    ) throws(ConfigError) -> any ProviderConfig {
+        let names = kinds.map(\.kind).joined(separator: ", ")
+        guard let kindNode = try node.mapping(allowed: nil)["kind"] else { throw node.error("needs a 'kind' (\(names))") }
+        let kindName = try kindNode.string()
+        guard let kind = kinds.first(where: { $0.kind == kindName }) else { throw kindNode.error("must be one of \(names)") }
+        let m = try node.mapping(allowed: ProviderKinds.commonKeys.union(kind.sectionKeys))
+        var config = try kind.config(from: YAMLSection(node: node, entries: m, environment: environment))
+        let aliases = try aliases(m, home: home)
+        if !aliases.isEmpty { config.aliases = aliases }
+        try applyQueue(m, to: &config.concurrency)
+        return config
     }
 
     private static func applyQueue(_ m: [String: ConfigNode], to queue: inout AccountQueue.Settings) throws(ConfigError)
@@ -169,6 +119,29 @@ enum ConfigFile {
         if let v = m["max_concurrency"] { queue.limit = try v.int(in: 0...100_000) }
         if let v = m["queue_limit"] { queue.maxWaiting = try v.int(in: 0...100_000) }
         if let v = m["queue_timeout_seconds"] { queue.waitTimeout = .seconds(try v.int(in: 1...86400)) }
+    }
+}
+
+/// A provider's section as its kind reads it, with errors that name path and line.
+struct YAMLSection: ConfigSection {
+    let node: ConfigNode
+    let entries: [String: ConfigNode]
+    let environment: [String: String]
+
+    func string(_ key: String) throws(ConfigError) -> String? { try entries[key]?.string() }
+    func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? { try entries[key]?.int(in: range) }
+    func bool(_ key: String) throws(ConfigError) -> Bool? { try entries[key]?.bool() }
+    func strings(_ key: String) throws(ConfigError) -> [String]? { try entries[key]?.stringList() }
+    func stringMap(_ key: String) throws(ConfigError) -> [String: String]? { try entries[key]?.stringMap() }
+
+    func sections(_ key: String, keys: Set<String>) throws(ConfigError) -> [any ConfigSection]? {
+        try entries[key]?.list().map { item throws(ConfigError) in
+            YAMLSection(node: item, entries: try item.mapping(allowed: keys), environment: environment)
+        }
+    }
+
+    func error(_ key: String?, _ message: String) -> ConfigError {
+        (key.flatMap { entries[$0] } ?? node).error(message)
     }
 }
 

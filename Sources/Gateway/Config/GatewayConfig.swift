@@ -4,7 +4,7 @@ import Providers
 
 /// Everything the server needs to start, resolved once with the precedence of
 /// docs/configuration.md: command-line flags > environment > config file > defaults.
-public struct GatewayConfig: Sendable, Equatable {
+public struct GatewayConfig: Sendable {
     public var host = "127.0.0.1"
     public var port = 8000
     /// SSE comment interval while the upstream is silent; nil turns it off.
@@ -42,7 +42,7 @@ public struct GatewayConfig: Sendable, Equatable {
     /// On SIGTERM, open requests get this long to finish; then streams end with an error event.
     public var shutdownGrace: Duration = .seconds(30)
     /// Upstreams in routing order (docs/protocols/openai-chat.md: a bare model id goes to the first that lists it).
-    public var providers: [ProviderConfig] = [.iflow(IFlow())]
+    public var providers: [any ProviderConfig] = ProviderKinds.builtIn.compactMap { $0.defaultConfig() }
     /// Client-facing model ids mapped to a (bare or qualified) id.
     public var aliases: [String: String] = [:]
     /// The config file that was read, if any (for the startup line).
@@ -50,94 +50,9 @@ public struct GatewayConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// The first iFlow provider; reading gives defaults when there is none, writing adds one.
-    public var iflow: IFlow {
-        get {
-            for case .iflow(let settings) in providers { return settings }
-            return IFlow()
-        }
-        set {
-            if let index = providers.firstIndex(where: { $0.kind == "iflow" }) {
-                providers[index] = .iflow(newValue)
-            } else {
-                providers.append(.iflow(newValue))
-            }
-        }
-    }
-}
-
-/// One upstream's settings; each provider instance has a routing name.
-public enum ProviderConfig: Sendable, Equatable {
-    case iflow(GatewayConfig.IFlow)
-    case flowith(GatewayConfig.Flowith)
-    case openai(GatewayConfig.OpenAICompatible)
-
-    public var name: String {
-        switch self {
-        case .iflow(let p): return p.name
-        case .flowith(let p): return p.name
-        case .openai(let p): return p.name
-        }
-    }
-
-    public var kind: String {
-        switch self {
-        case .iflow: return "iflow"
-        case .flowith: return "flowith"
-        case .openai: return "openai"
-        }
-    }
-}
-
-extension GatewayConfig {
-    public struct IFlow: Sendable, Equatable {
-        public var name = "iflow"
-        public var baseURL = "https://apis.iflow.cn/v1"
-        /// The OAuth server (sign-in, token refresh, getUserInfo).
-        public var oauthURL = "https://iflow.cn"
-        public var apiKey: String?
-        public var settingsPath = "~/.iflow/settings.json"
-        /// A user file replacing the shipped model list.
-        public var modelsPath: String?
-        /// Requests in flight per account (docs/protocols/iflow.md default 1; 0 = unlimited), and the line behind them.
-        public var concurrency = AccountQueue.Settings(limit: 1)
-        public var aliases: [String: String] = [:]
-
-        public init() {}
-    }
-
-    public struct Flowith: Sendable, Equatable {
-        /// A token and its optional refresh token (the provider's own type).
-        public typealias Account = FlowithProvider.Account
-
-        public var name = "flowith"
-        public var baseURL = "https://edge.flo.ing"
-        public var accounts: [Account] = []
-        /// docs/protocols/flowith.md: Supabase's token endpoint.
-        public var refreshURL = "https://aibdxsebwhalbnugsqel.supabase.co/auth/v1/token?grant_type=refresh_token"
-        /// A `models.json` mapping extending (or, with `replaceModels`, replacing) the shipped one.
-        public var modelsPath: String?
-        public var replaceModels = false
-        public var concurrency = AccountQueue.Settings(limit: 0)
-        public var aliases: [String: String] = [:]
-
-        public init() {}
-    }
-
-    public struct OpenAICompatible: Sendable, Equatable {
-        public var name: String
-        public var baseURL: String
-        public var apiKey: String?
-        /// The model list; nil = fetched from `{baseURL}/models`.
-        public var models: [String]?
-        public var headers: [String: String] = [:]
-        public var concurrency = AccountQueue.Settings(limit: 0)
-        public var aliases: [String: String] = [:]
-
-        public init(name: String, baseURL: String) {
-            self.name = name
-            self.baseURL = baseURL
-        }
+    /// The first configured provider of a type (for commands and tests that need one kind's settings).
+    public func first<Config: ProviderConfig>(_ type: Config.Type) -> Config? {
+        providers.lazy.compactMap { $0 as? Config }.first
     }
 }
 
@@ -163,21 +78,18 @@ public struct CommandLineOverrides: Sendable {
     }
 }
 
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 extension GatewayConfig {
     /// Applies environment then flags over the defaults. `home` expands `~`.
+    /// `kinds`: the provider kinds the file and the environment may use.
     public static func resolve(
         flags: CommandLineOverrides, environment: [String: String], home: String,
         readFile: (String) -> String? = {
             FileManager.default.contents(atPath: $0).map { String(decoding: $0, as: UTF8.self) }
-        }
+        },
+        kinds: [any ProviderKind] = ProviderKinds.builtIn
     ) throws(ConfigError) -> GatewayConfig {
         var config = GatewayConfig()
+        config.providers = kinds.compactMap { $0.defaultConfig() }
         let env = environment.filter { !$0.value.isEmpty }
 
         // The file: --config, FLOWGATE_CONFIG, else <data dir>/config.yaml when it exists.
@@ -190,14 +102,15 @@ extension GatewayConfig {
                     ? "there is no such file" : "it is not readable by this user (check its permissions)"
                 throw ConfigError("Cannot read the config file \(path): \(why).")
             }
-            try ConfigFile.apply(yaml: text, origin: path, home: home, to: &config)
+            try ConfigFile.apply(yaml: text, origin: path, home: home, kinds: kinds, environment: env, to: &config)
             config.configFile = path
         } else if let text = readFile(dataDir + "/config.yaml") {
-            try ConfigFile.apply(yaml: text, origin: dataDir + "/config.yaml", home: home, to: &config)
+            try ConfigFile.apply(
+                yaml: text, origin: dataDir + "/config.yaml", home: home, kinds: kinds, environment: env, to: &config)
             config.configFile = dataDir + "/config.yaml"
         }
 
-        try applyEnvironment(env, to: &config)
+        try applyEnvironment(env, kinds: kinds, to: &config)
 
         if let host = flags.host { config.host = host }
         if let port = flags.port { config.port = try parsePort(String(port), origin: "--port") }
@@ -211,7 +124,9 @@ extension GatewayConfig {
         return config
     }
 
-    private static func applyEnvironment(_ env: [String: String], to config: inout GatewayConfig) throws(ConfigError) {
+    private static func applyEnvironment(
+        _ env: [String: String], kinds: [any ProviderKind], to config: inout GatewayConfig
+    ) throws(ConfigError) {
         if let host = env["HOST"] { config.host = host }
         if let port = env["PORT"] { config.port = try parsePort(port, origin: "PORT") }
         if let seconds = env["FLOWGATE_KEEPALIVE"] {
@@ -234,51 +149,14 @@ extension GatewayConfig {
         if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = commaSeparated(origins) }
         if let proxies = env["FLOWGATE_TRUSTED_PROXIES"] { config.trustedProxies = commaSeparated(proxies) }
 
-        // iFlow: IFLOW_API_KEY enables it even when the file lists no iFlow provider.
-        if let key = env["IFLOW_API_KEY"] { config.iflow.apiKey = key }
-        if config.providers.contains(where: { $0.kind == "iflow" }) {
-            if let url = env["IFLOW_BASE_URL"] { config.iflow.baseURL = url }
-            if let url = env["IFLOW_OAUTH_URL"] { config.iflow.oauthURL = url }
-            if let path = env["IFLOW_SETTINGS"] { config.iflow.settingsPath = path }
-            if let path = env["IFLOW_MODELS"] { config.iflow.modelsPath = path }
-            if let limit = env["IFLOW_MAX_CONCURRENCY"] {
-                guard let value = Int(limit), value >= 0 else {
-                    throw ConfigError("IFLOW_MAX_CONCURRENCY must be a whole number (0 = unlimited), got '\(limit)'.")
-                }
-                config.iflow.concurrency.limit = value
-            }
-        }
-
-        // Flowith: FLOWITH_AUTH_TOKEN (comma-separated accounts) enables it.
-        var flowith: Flowith? = nil
-        var flowithIndex: Int? = nil
-        for (index, provider) in config.providers.enumerated() {
-            if case .flowith(let settings) = provider {
-                flowith = settings
-                flowithIndex = index
-                break
-            }
-        }
-        if let tokens = env["FLOWITH_AUTH_TOKEN"] {
-            let refresh = commaSeparated(env["FLOWITH_REFRESH_TOKEN"] ?? "")
-            var settings = flowith ?? Flowith()
-            settings.accounts = commaSeparated(tokens).enumerated().map { position, token in
-                Flowith.Account(token: token, refreshToken: position < refresh.count ? refresh[position] : nil)
-            }
-            flowith = settings
-        }
-        if var settings = flowith {
-            if let url = env["FLOWITH_BASE_URL"] { settings.baseURL = url }
-            if let path = env["FLOWITH_MODELS"] { settings.modelsPath = path }
-            if env["FLOWITH_AUTH_TOKEN"] == nil, let refresh = env["FLOWITH_REFRESH_TOKEN"],
-                !settings.accounts.isEmpty
-            {
-                settings.accounts[0].refreshToken = refresh
-            }
-            if let index = flowithIndex {
-                config.providers[index] = .flowith(settings)
+        // Each kind reads its own variables (IFLOW_*, FLOWITH_*), for the first provider of its kind.
+        for kind in kinds {
+            let index = config.providers.firstIndex { $0.kind == kind.kind }
+            guard let changed = try kind.applyEnvironment(env, to: index.map { config.providers[$0] }) else { continue }
+            if let index {
+                config.providers[index] = changed
             } else {
-                config.providers.append(.flowith(settings))
+                config.providers.append(changed)
             }
         }
     }
@@ -300,33 +178,15 @@ extension GatewayConfig {
                 throw ConfigError("Provider name '\(name)' must be non-empty and contain no '/'.")
             }
             guard names.insert(name).inserted else { throw ConfigError("Two providers are named '\(name)'.") }
-            switch providers[index] {
-            case .iflow(var p):
-                p.settingsPath = Self.expandHome(p.settingsPath, home: home)
-                p.modelsPath = p.modelsPath.map { Self.expandHome($0, home: home) }
-                try Self.checkURL(p.baseURL, origin: "The base URL of provider '\(name)' (IFLOW_BASE_URL)")
-                try Self.checkURL(p.oauthURL, origin: "The OAuth URL of provider '\(name)' (IFLOW_OAUTH_URL)")
-                providers[index] = .iflow(p)
-            case .flowith(var p):
-                p.modelsPath = p.modelsPath.map { Self.expandHome($0, home: home) }
-                try Self.checkURL(p.baseURL, origin: "The base URL of provider '\(name)' (FLOWITH_BASE_URL)")
-                try Self.checkURL(p.refreshURL, origin: "The refresh URL of provider '\(name)'")
-                providers[index] = .flowith(p)
-            case .openai(let p):
-                try Self.checkURL(p.baseURL, origin: "The base URL of provider '\(name)'")
-            }
+            try providers[index].finish(home: home)
         }
     }
 
     static func checkURL(_ text: String, origin: String) throws(ConfigError) {
-        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw ConfigError("\(origin) must be an http(s) URL, got '\(text)'.")
-        }
+        try ConfigChecks.url(text, origin: origin)
     }
 
-    static func commaSeparated(_ text: String) -> [String] {
-        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
+    static func commaSeparated(_ text: String) -> [String] { ConfigChecks.commaSeparated(text) }
 
     /// docs/security.md: refuses to serve other machines with nobody's key required.
     public func checkExposure() throws(ConfigError) {
@@ -362,9 +222,5 @@ extension GatewayConfig {
         return mode
     }
 
-    static func expandHome(_ path: String, home: String) -> String {
-        if path == "~" { return home }
-        if path.hasPrefix("~/") { return home + path.dropFirst(1) }
-        return path
-    }
+    static func expandHome(_ path: String, home: String) -> String { ConfigChecks.expandHome(path, home: home) }
 }

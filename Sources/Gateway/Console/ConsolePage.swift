@@ -24,12 +24,23 @@ struct ConsolePage: Sendable {
 
     func render(baseURL: String) -> String {
         var rows = ""
-        var iflowNeedsSignIn = false
+        var signIns = ""
         for provider in models.providers {
             let status = provider.status()
             let css = status.state == .ok ? "ok" : status.state == .unconfigured ? "warn" : "bad"
             let label = Self.label(status)
-            if provider.kind == "iflow" && status.state != .ok { iflowNeedsSignIn = true }
+            if let offered = provider.signIn {
+                // A POST with the CSRF token: no other page can start (or crowd out) a sign-in.
+                let (label, note) =
+                    status.state == .ok
+                    ? ("Sign in with \(offered.title) again", " (another account, or a fresh sign-in)")
+                    : ("Sign in with \(offered.title)", "")
+                let id = signIns.isEmpty ? "sign-in" : "sign-in-\(HTML.escape(provider.name))"
+                signIns +=
+                    "<form method=\"post\" action=\"/login/\(HTML.escape(provider.name))\">"
+                    + "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf.value)\">"
+                    + "<button class=\"button\" id=\"\(id)\">\(HTML.escape(label))</button>\(note)</form>"
+            }
             let expiry = status.tokenExpiries.map { Self.localTime($0) }.joined(separator: "<br>")
             rows += """
                 <tr><td><b>\(HTML.escape(provider.name))</b><br><small>\(HTML.escape(provider.kind))</small></td>
@@ -43,15 +54,6 @@ struct ConsolePage: Sendable {
         }
         .joined()
         let keyLine = clientKeysRequired ? "your API_KEY" : "any value (no client key is configured)"
-        // A POST with the CSRF token: no other page can start (or crowd out) a sign-in.
-        let signInForm = { (label: String, note: String) in
-            "<form method=\"post\" action=\"/login/iflow\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf.value)\">"
-                + "<button class=\"button\" id=\"sign-in\">\(label)</button>\(note)</form>"
-        }
-        let signIn =
-            iflowNeedsSignIn
-            ? signInForm("Sign in with iFlow", "")
-            : signInForm("Sign in with iFlow again", " (another account, or a fresh sign-in)")
         let example = """
             curl \(baseURL)/chat/completions \\
               -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' \\
@@ -61,7 +63,7 @@ struct ConsolePage: Sendable {
             <h1>flowgate \(HTML.escape(FlowgateVersion.current))</h1>
             <h2>Providers</h2>
             <table><tr><th>provider</th><th>state</th><th>accounts</th><th>key</th><th>token expiry</th><th>detail</th></tr>\(rows)</table>
-            \(signIn)
+            \(signIns)
             <h2>Client settings</h2>
             <p>Base URL <code>\(HTML.escape(baseURL))</code>, API key \(HTML.escape(keyLine)).</p>
             <pre>\(HTML.escape(example))</pre>

@@ -2,11 +2,16 @@ import Foundation
 import Synchronization
 
 /// OAuth `state` values (docs/security.md): each is single-use and expires after 10
-/// minutes; it remembers the redirect it was issued for, which the code exchange must
-/// repeat. When full, new sign-ins are refused: a pending one is never pushed out early.
+/// minutes; it remembers the provider and the redirect it was issued for, which the code
+/// exchange must repeat. When full, new sign-ins are refused: a pending one is never pushed out early.
 final class OAuthStateStore: Sendable {
-    private struct Entry {
+    struct Pending: Equatable {
+        let provider: String
         let redirect: String
+    }
+
+    private struct Entry {
+        let pending: Pending
         let created: ContinuousClock.Instant
     }
 
@@ -15,22 +20,22 @@ final class OAuthStateStore: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
 
     /// False when `capacity` sign-ins are already pending.
-    func issue(redirect: String, state: String) -> Bool {
+    func issue(_ pending: Pending, state: String) -> Bool {
         entries.withLock { entries in
             let now = ContinuousClock.now
             entries = entries.filter { now - $0.value.created < Self.lifetime }
             guard entries.count < Self.capacity else { return false }
-            entries[state] = Entry(redirect: redirect, created: now)
+            entries[state] = Entry(pending: pending, created: now)
             return true
         }
     }
 
-    /// The redirect the state was issued for, once; nil for unknown, reused or expired states.
-    func consume(_ state: String) -> String? {
+    /// What the state was issued for, once; nil for unknown, reused or expired states.
+    func consume(_ state: String) -> Pending? {
         entries.withLock { entries in
             guard let entry = entries.removeValue(forKey: state), ContinuousClock.now - entry.created < Self.lifetime
             else { return nil }
-            return entry.redirect
+            return entry.pending
         }
     }
 }

@@ -4,18 +4,35 @@ import Hummingbird
 import OpenAIWire
 import Providers
 
-/// `POST /login/iflow` and `GET /oauth2callback` (docs/security.md, "Sign-in"): the browser
-/// sign-in that replaces installing the iFlow CLI. Starting one takes the console's form
-/// (loopback or admin key, CSRF token), so no other web page can start or crowd out one.
+/// `POST /login/{provider}` and `GET /oauth2callback` (docs/security.md, "Sign-in"): the browser
+/// sign-in a provider offers (iFlow's replaces installing its CLI). Starting one takes the
+/// console's form (loopback or admin key, CSRF token), so no other web page can start or crowd out one.
 struct SignInRoutes: Sendable {
-    let refresher: IFlowTokenRefresher?
+    /// Providers that offer a sign-in, by name.
+    let providers: [String: any BrowserSignIn]
     let states: OAuthStateStore
     let localOnly: LocalOnlyGuard
     let csrf: CSRFToken
     /// `server.public_url`: where browsers reach this server, if not on loopback.
     let publicURL: String?
 
-    func start(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    init(
+        providers: [any ChatProvider], states: OAuthStateStore, localOnly: LocalOnlyGuard, csrf: CSRFToken,
+        publicURL: String?
+    ) {
+        var offered: [String: any BrowserSignIn] = [:]
+        for provider in providers { if let signIn = provider.signIn { offered[provider.name] = signIn } }
+        self.providers = offered
+        self.states = states
+        self.localOnly = localOnly
+        self.csrf = csrf
+        self.publicURL = publicURL
+    }
+
+    /// The paths that start a sign-in.
+    var startPaths: [String] { providers.keys.sorted().map { "/login/\($0)" } }
+
+    func start(_ request: Request, provider name: String, context: GatewayRequestContext) async throws -> Response {
         try localOnly.check(request, context: context)
         let form = try await request.body.collect(upTo: 4096)
         guard csrf.matches(CSRFToken.field(inForm: String(buffer: form))) else {
@@ -23,29 +40,26 @@ struct SignInRoutes: Sendable {
                 status: .forbidden, title: "Sign-in not started",
                 message: "Start the sign-in with the button on the console page.")
         }
-        guard let refresher else {
+        guard let signIn = providers[name] else {
             return Self.page(
-                status: .notFound, title: "No iFlow provider", message: "This server has no iFlow provider configured.")
+                status: .notFound, title: "No such sign-in", message: "This server has no provider '\(name)' to sign in to.")
         }
         let redirect = Self.callbackURL(publicURL: publicURL, localPort: context.channel.localAddress?.port)
-        let state = IFlowOAuth.makeState()
-        guard states.issue(redirect: redirect, state: state) else {
+        let state = signIn.makeState()
+        guard states.issue(.init(provider: name, redirect: redirect), state: state) else {
             return Self.page(
                 status: .tooManyRequests, title: "Too many sign-ins pending",
                 message: "\(OAuthStateStore.capacity) sign-ins are already waiting. Finish one, or try again in 10 minutes.")
         }
-        return Response(
-            status: .seeOther, headers: [.location: refresher.oauth.authorizeURL(redirect: redirect, state: state)])
+        return Response(status: .seeOther, headers: [.location: signIn.authorizeURL(redirect: redirect, state: state)])
     }
 
     func callback(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try localOnly.check(request, context: context)
-        guard let refresher else {
-            return Self.page(
-                status: .notFound, title: "No iFlow provider", message: "This server has no iFlow provider configured.")
-        }
         let query = request.uri.queryParameters
-        guard let state = query["state"].map(String.init), let redirect = states.consume(state) else {
+        guard let state = query["state"].map(String.init), let pending = states.consume(state),
+            let signIn = providers[pending.provider]
+        else {
             return Self.page(
                 status: .badRequest, title: "Sign-in link expired",
                 message:
@@ -55,26 +69,24 @@ struct SignInRoutes: Sendable {
         guard let code = query["code"].map(String.init), !code.isEmpty else {
             return Self.page(
                 status: .badRequest, title: "Sign-in cancelled",
-                message: "iFlow sent no code. Start again from the console.")
+                message: "\(signIn.title) sent no code. Start again from the console.")
         }
         do {
-            let signIn = try await refresher.oauth.exchange(code: code, redirect: redirect)
-            try refresher.store(signIn)
-            let who = signIn.user["userName"] ?? signIn.user["phone"] ?? "your account"
+            let who = try await signIn.complete(code: code, redirect: pending.redirect)
             return Self.page(
                 status: .ok, title: "Signed in",
                 message:
-                    "Signed in to iFlow as \(who). flowgate uses the new key now, and keeps it fresh. You can close this tab."
+                    "Signed in to \(signIn.title) as \(who). flowgate uses the new key now, and keeps it fresh. You can close this tab."
             )
         } catch {
             return Self.page(
                 status: .badGateway, title: "Sign-in failed",
-                message: "iFlow did not complete the sign-in (\(error)). Start again from the console.")
+                message: "\(signIn.title) did not complete the sign-in (\(error)). Start again from the console.")
         }
     }
 
-    /// Where iFlow sends the browser back: the configured public URL, else this server on
-    /// loopback as the CLI registers it (`localhost` and the port the socket listens on).
+    /// Where the sign-in sends the browser back: the configured public URL, else this server on
+    /// loopback as iFlow's CLI registers it (`localhost` and the port the socket listens on).
     /// Never from request headers: whoever chose them would receive the code.
     static func callbackURL(publicURL: String?, localPort: Int?) -> String {
         if let publicURL { return publicURL + "/oauth2callback" }

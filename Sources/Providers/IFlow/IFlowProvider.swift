@@ -98,6 +98,8 @@ public final class IFlowProvider: ChatProvider {
 
     public var accountQueues: [AccountQueue] { [queue] }
 
+    public var signIn: (any BrowserSignIn)? { refresher.map(IFlowBrowserSignIn.init) }
+
     /// How often the CLI's files are looked at for a sign-in made elsewhere.
     static let fileCheckInterval = Duration.seconds(2)
 

@@ -34,6 +34,8 @@ public protocol ChatProvider: Sendable {
     /// `POST /v1/embeddings`: the upstream's answer as it came, for a body whose model is
     /// already the upstream's name. Providers without embeddings answer 404.
     func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer
+    /// The sign-in in the browser this provider offers, if any (the console shows its button).
+    var signIn: (any BrowserSignIn)? { get }
     /// Work the provider does for as long as the server runs (keeping a sign-in fresh,
     /// noticing credential files change); returns when cancelled.
     func run() async
@@ -50,6 +52,7 @@ extension ChatProvider {
     public func upstreamModel(for id: String) -> String { id }
     public func refreshModels() async {}
     public func run() async {}
+    public var signIn: (any BrowserSignIn)? { nil }
 }
 
 public struct ProviderStatus: Sendable, Equatable {

@@ -1,0 +1,79 @@
+/// iFlow in the configuration (docs/configuration.md, `providers`; docs/protocols/iflow.md).
+/// Present by default, so that a fresh machine can sign in; `IFLOW_API_KEY` enables it
+/// even when the file lists no iFlow provider.
+public struct IFlowKind: ProviderKind {
+    public init() {}
+
+    public let kind = "iflow"
+    public let sectionKeys: Set<String> = ["base_url", "api_key", "settings", "models_file", "oauth_url"]
+
+    public func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
+        var config = IFlowConfig()
+        if let v = try section.string("name") { config.name = v }
+        if let v = try section.string("base_url") { config.baseURL = v }
+        if let v = try section.string("api_key") { config.apiKey = v }
+        if let v = try section.string("settings") { config.settingsPath = v }
+        if let v = try section.string("models_file") { config.modelsPath = v }
+        if let v = try section.string("oauth_url") { config.oauthURL = v }
+        return config
+    }
+
+    public func applyEnvironment(_ env: [String: String], to existing: (any ProviderConfig)?) throws(ConfigError)
+        -> (any ProviderConfig)?
+    {
+        guard var config = (existing as? IFlowConfig) ?? (env["IFLOW_API_KEY"] != nil ? IFlowConfig() : nil) else {
+            return nil
+        }
+        if let key = env["IFLOW_API_KEY"] { config.apiKey = key }
+        if let url = env["IFLOW_BASE_URL"] { config.baseURL = url }
+        if let url = env["IFLOW_OAUTH_URL"] { config.oauthURL = url }
+        if let path = env["IFLOW_SETTINGS"] { config.settingsPath = path }
+        if let path = env["IFLOW_MODELS"] { config.modelsPath = path }
+        if let limit = env["IFLOW_MAX_CONCURRENCY"] {
+            guard let value = Int(limit), value >= 0 else {
+                throw ConfigError("IFLOW_MAX_CONCURRENCY must be a whole number (0 = unlimited), got '\(limit)'.")
+            }
+            config.concurrency.limit = value
+        }
+        return config
+    }
+
+    public func defaultConfig() -> (any ProviderConfig)? { IFlowConfig() }
+}
+
+public struct IFlowConfig: ProviderConfig, Equatable {
+    public var kind: String { "iflow" }
+    public var name = "iflow"
+    public var baseURL = "https://apis.iflow.cn/v1"
+    /// The OAuth server (sign-in, token refresh, getUserInfo).
+    public var oauthURL = "https://iflow.cn"
+    public var apiKey: String?
+    public var settingsPath = "~/.iflow/settings.json"
+    /// A user file replacing the shipped model list.
+    public var modelsPath: String?
+    /// docs/protocols/iflow.md: one request in flight per account by default (0 = unlimited).
+    public var concurrency = AccountQueue.Settings(limit: 1)
+    public var aliases: [String: String] = [:]
+
+    public init() {}
+
+    public mutating func finish(home: String) throws(ConfigError) {
+        settingsPath = ConfigChecks.expandHome(settingsPath, home: home)
+        modelsPath = modelsPath.map { ConfigChecks.expandHome($0, home: home) }
+        try ConfigChecks.url(baseURL, origin: "The base URL of provider '\(name)' (IFLOW_BASE_URL)")
+        try ConfigChecks.url(oauthURL, origin: "The OAuth URL of provider '\(name)' (IFLOW_OAUTH_URL)")
+    }
+
+    public func build(_ context: ProviderContext) throws -> any ChatProvider {
+        let models = try IFlowModelList.load(overridePath: modelsPath)
+        let credentials = IFlowCredentials(environmentKey: apiKey, settingsPath: settingsPath)
+        let refresher = IFlowTokenRefresher(
+            oauth: IFlowOAuth(baseURL: oauthURL, client: context.client),
+            files: IFlowCredentialFiles(settingsPath: settingsPath), logger: context.logger,
+            onSaved: { credentials.reload() })
+        return IFlowProvider(
+            settings: .init(
+                name: name, baseURL: baseURL, models: models, headTimeout: context.headTimeout, concurrency: concurrency),
+            credentials: credentials, client: context.client, logger: context.logger, refresher: refresher)
+    }
+}

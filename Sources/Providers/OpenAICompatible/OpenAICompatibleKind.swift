@@ -1,0 +1,63 @@
+/// Any OpenAI-compatible upstream in the configuration (docs/configuration.md, `providers`;
+/// docs/protocols/openai-compatible.md). Only the file declares these: each needs a name and a base URL.
+public struct OpenAICompatibleKind: ProviderKind {
+    public init() {}
+
+    public let kind = "openai"
+    public let sectionKeys: Set<String> = ["base_url", "api_key", "api_key_env", "models", "headers"]
+
+    public func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
+        guard let name = try section.string("name") else {
+            throw section.error(nil, "needs a 'name' (used as the model prefix)")
+        }
+        guard let base = try section.string("base_url") else { throw section.error(nil, "needs a 'base_url'") }
+        var config = OpenAICompatibleConfig(name: name, baseURL: base)
+        config.apiKey = try section.string("api_key")
+        if let variable = try section.string("api_key_env") {
+            guard let key = section.environment[variable], !key.isEmpty else {
+                throw section.error("api_key_env", "names the environment variable \(variable), which is not set")
+            }
+            config.apiKey = key
+        }
+        config.models = try section.strings("models")
+        config.headers = try section.stringMap("headers") ?? [:]
+        return config
+    }
+
+    public func applyEnvironment(_ environment: [String: String], to existing: (any ProviderConfig)?)
+        throws(ConfigError) -> (any ProviderConfig)?
+    {
+        existing
+    }
+}
+
+public struct OpenAICompatibleConfig: ProviderConfig, Equatable {
+    public var kind: String { "openai" }
+    public var name: String
+    public var baseURL: String
+    public var apiKey: String?
+    /// The model list; nil = fetched from `{baseURL}/models`.
+    public var models: [String]?
+    public var headers: [String: String] = [:]
+    public var concurrency = AccountQueue.Settings(limit: 0)
+    public var aliases: [String: String] = [:]
+
+    public init(name: String, baseURL: String) {
+        self.name = name
+        self.baseURL = baseURL
+    }
+
+    public mutating func finish(home: String) throws(ConfigError) {
+        try ConfigChecks.url(baseURL, origin: "The base URL of provider '\(name)'")
+    }
+
+    public func build(_ context: ProviderContext) throws -> any ChatProvider {
+        let provider = OpenAICompatibleProvider(
+            settings: .init(
+                name: name, baseURL: baseURL, apiKey: apiKey, models: models,
+                headers: headers.sorted { $0.key < $1.key }, headTimeout: context.headTimeout, concurrency: concurrency),
+            client: context.client, logger: context.logger)
+        if models == nil { Task { await provider.refreshModels() } }
+        return provider
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+
+/// A kind of upstream (iFlow, Flowith, OpenAI-compatible, …): everything the gateway needs
+/// to read its configuration and build it, so that no code outside the kind's folder names
+/// it (docs/architecture.md, "Adding a provider").
+public protocol ProviderKind: Sendable {
+    /// `kind:` in the configuration file.
+    var kind: String { get }
+    /// The keys its section of the file may hold besides the common ones (`ProviderKinds.commonKeys`).
+    var sectionKeys: Set<String> { get }
+    /// Nested sections and their keys (Flowith's `accounts`), for the documentation check.
+    var nestedKeys: Set<String> { get }
+    /// One provider from its section of the configuration file.
+    func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig
+    /// What the environment does: `existing` is the first provider of this kind the file
+    /// declared (nil when none). Returns it changed, or a new one the environment alone asks
+    /// for (`IFLOW_API_KEY`), or nil for none.
+    func applyEnvironment(_ environment: [String: String], to existing: (any ProviderConfig)?)
+        throws(ConfigError) -> (any ProviderConfig)?
+    /// The provider present when the configuration lists none (iFlow's, so a fresh machine can sign in).
+    func defaultConfig() -> (any ProviderConfig)?
+}
+
+extension ProviderKind {
+    public var nestedKeys: Set<String> { [] }
+    public func defaultConfig() -> (any ProviderConfig)? { nil }
+}
+
+/// One configured provider, before it is built.
+public protocol ProviderConfig: Sendable {
+    var kind: String { get }
+    /// The routing name (`iflow`, `flowith`, or a user-chosen name; the `provider/` of model ids).
+    var name: String { get }
+    /// Client-facing model names → the provider's model ids.
+    var aliases: [String: String] { get set }
+    /// Requests in flight per account, and the line behind them.
+    var concurrency: AccountQueue.Settings { get set }
+    /// Once every layer applied: paths expanded (`home` is `~`), URLs checked.
+    mutating func finish(home: String) throws(ConfigError)
+    /// The provider itself; a mistake only visible now (a token that is no JWT) is a `ConfigError`.
+    func build(_ context: ProviderContext) throws -> any ChatProvider
+}
+
+/// What building a provider may use: the one upstream HTTP client and the server's settings.
+public struct ProviderContext: Sendable {
+    public let client: HTTPClient
+    public let logger: Logger
+    /// Time allowed for an upstream's response head.
+    public let headTimeout: TimeAmount
+
+    public init(client: HTTPClient, logger: Logger, headTimeout: TimeAmount) {
+        self.client = client
+        self.logger = logger
+        self.headTimeout = headTimeout
+    }
+}
+
+/// A provider's section of the configuration file, read by its kind. Every error names the
+/// key's path and line (docs/configuration.md: strict, nothing silently ignored).
+public protocol ConfigSection {
+    func string(_ key: String) throws(ConfigError) -> String?
+    func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int?
+    func bool(_ key: String) throws(ConfigError) -> Bool?
+    func strings(_ key: String) throws(ConfigError) -> [String]?
+    func stringMap(_ key: String) throws(ConfigError) -> [String: String]?
+    /// A list of sections, each allowed only `keys`.
+    func sections(_ key: String, keys: Set<String>) throws(ConfigError) -> [any ConfigSection]?
+    /// An error about `key` (nil: the section itself).
+    func error(_ key: String?, _ message: String) -> ConfigError
+    /// The process environment (`api_key_env` names a variable).
+    var environment: [String: String] { get }
+}
+
+/// A sign-in in the browser that a provider offers (iFlow's OAuth): the console starts it,
+/// `/oauth2callback` finishes it (docs/security.md, "Sign-in").
+public protocol BrowserSignIn: Sendable {
+    /// What the console's button says ("Sign in with iFlow").
+    var title: String { get }
+    /// A fresh, unguessable `state` for one sign-in.
+    func makeState() -> String
+    /// Where to send the browser.
+    func authorizeURL(redirect: String, state: String) -> String
+    /// Trades the code for credentials and starts using them; returns who signed in.
+    func complete(code: String, redirect: String) async throws -> String
+}
