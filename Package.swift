@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "Providers",
             dependencies: [
-                "OpenAIWire",
+                "OpenAIWire", "ChatCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,7 +94,7 @@ let package = Package(
             path: "Tests/MockUpstream"
         ),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "ChatCore"]),
         .testTarget(name: "DialectsTests", dependencies: ["Dialects", "ChatCore", "OpenAIWire"]),
         .testTarget(
             name: "GatewayTests",

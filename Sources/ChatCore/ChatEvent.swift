@@ -1,3 +1,5 @@
+import OpenAIWire
+
 /// What a provider's answer is made of, whatever the upstream's wire format and whatever
 /// dialect the client speaks (docs/architecture.md, "The canonical chat"). Dialects encode
 /// these events; they never see an upstream's format.
@@ -42,5 +44,17 @@ public struct TokenUsage: Sendable, Equatable {
     public init(input: Int, output: Int) {
         self.input = input
         self.output = output
+    }
+
+    /// The estimate used wherever an upstream counts nothing (docs/configuration.md, "Usage").
+    public static func estimate(promptCharacters: Int, completionCharacters: Int) -> TokenUsage {
+        TokenUsage(input: (promptCharacters + 3) / 4, output: (completionCharacters + 3) / 4)
+    }
+}
+
+extension TokenUsage {
+    /// In OpenAI's field names, which the access log and the OpenAI dialect use.
+    public var openAIFields: JSONObject {
+        ["prompt_tokens": .int(Int64(input)), "completion_tokens": .int(Int64(output)), "total_tokens": .int(Int64(input + output))]
     }
 }

@@ -9,6 +9,7 @@ public protocol ChatStreamEncoder: Sendable {
     /// The usage the client was told (OpenAI field names), for the access log.
     var reportedUsage: JSONObject { get }
     mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer)
+    mutating func accept(events: [ChatEvent], into out: inout ByteBuffer)
     /// The upstream ended; `complete` says whether it ended properly. Throws for a
     /// stream that was cut or empty: the relay turns that into the error event.
     mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError)
@@ -21,4 +22,33 @@ public protocol ChatStreamEncoder: Sendable {
 extension ChatStreamNormalizer: ChatStreamEncoder {
     public var hasOutput: Bool { emittedChunks > 0 }
     public static var keepAlive: ByteBuffer { SSEFrame.keepAlive }
+
+    /// The OpenAI chat dialect writes canonical events as one chunk (of the first choice).
+    public mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
+        var delta: JSONObject = [:]
+        var finish: JSON = nil
+        var usage: JSON?
+        var calls: [JSON] = []
+        func append(_ key: String, _ text: String) {
+            delta[key] = .string((delta[key]?.stringValue ?? "") + text)
+        }
+        for event in events {
+            switch event {
+            case .text(let text): append("content", text)
+            case .reasoning(let text): append("reasoning_content", text)
+            case .toolCall(let index, let id, let name):
+                var call: JSONObject = ["index": .int(Int64(index)), "function": name.map { ["name": .string($0)] } ?? [:]]
+                if let id { call["id"] = .string(id) }
+                calls.append(.object(call))
+            case .toolArguments(let index, let text):
+                calls.append(["index": .int(Int64(index)), "function": ["arguments": .string(text)]])
+            case .finish(let reason, _): finish = .string(reason.rawValue)
+            case .usage(let reported): usage = .object(reported.openAIFields)
+            }
+        }
+        if !calls.isEmpty { delta["tool_calls"] = .array(calls) }
+        var chunk: JSONObject = ["choices": [["index": 0, "delta": .object(delta), "finish_reason": finish]]]
+        if let usage { chunk["usage"] = usage }
+        accept(chunk, into: &out)
+    }
 }

@@ -101,6 +101,18 @@ def test_streamed_thinking_comes_before_text_in_its_own_block(claude):
     assert deltas.index("signature_delta") < deltas.index("text_delta")
 
 
+def test_flowith_thinking_becomes_a_thinking_block(claude):
+    """Flowith's raw text with <think> tags arrives as canonical events, never as tags in text."""
+    m = claude.messages.create(model="flowith/gpt-4.1", max_tokens=100, messages=ask("scenario:think"))
+    assert [(b.type, getattr(b, "thinking", None) or getattr(b, "text", None)) for b in m.content] == [
+        ("thinking", "pondering"), ("text", "The answer")]
+    with claude.messages.stream(model="flowith/gpt-4.1", max_tokens=100, messages=ask("scenario:think")) as stream:
+        final = stream.get_final_message()
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert final.content[0].thinking == "pondering" and final.content[1].text == "The answer"
+    assert final.usage.output_tokens > 0
+
+
 def test_thinking_disabled_turns_the_switch_off(claude, servers):
     claude.messages.create(model="glm-4.7", max_tokens=10, messages=ask("hi"), thinking={"type": "disabled"})
     assert last_body(servers).get("chat_template_kwargs", {}).get("enable_thinking") is False or \

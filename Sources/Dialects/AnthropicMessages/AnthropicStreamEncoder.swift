@@ -21,17 +21,19 @@ public struct AnthropicStreamEncoder: ChatStreamEncoder {
 
     public var hasOutput: Bool { writer.hasStarted }
 
-    public var reportedUsage: JSONObject {
-        let usage = writer.finalUsage
-        return [
-            "prompt_tokens": .int(Int64(usage.input)), "completion_tokens": .int(Int64(usage.output)),
-            "total_tokens": .int(Int64(usage.input + usage.output)),
-        ]
-    }
+    public var reportedUsage: JSONObject { writer.finalUsage.openAIFields }
 
     public mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
         events.removeAll(keepingCapacity: true)
         reader.read(chunk, into: &events)
+        write(events, into: &out)
+    }
+
+    public mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
+        write(events, into: &out)
+    }
+
+    private mutating func write(_ events: [ChatEvent], into out: inout ByteBuffer) {
         // The first chunk starts the message, even when it holds only a role.
         writer.start(into: &out)
         for event in events {

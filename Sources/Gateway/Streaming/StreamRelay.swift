@@ -62,9 +62,13 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                         switch item {
                         case .done: complete = true
                         // docs/protocols/openai-chat.md: nothing after the end is forwarded.
-                        case .chunk(let chunk) where !complete:
+                        case .chunk, .events where !complete:
                             let first = !encoder.hasOutput
-                            encoder.accept(chunk, into: &out)
+                            if case .chunk(let chunk) = item {
+                                encoder.accept(chunk, into: &out)
+                            } else if case .events(let events) = item {
+                                encoder.accept(events: events, into: &out)
+                            }
                             // The first event goes out alone: a client sees the answer start at once
                             // even when the upstream's first read holds many events.
                             if first && out.readableBytes > 0 {
@@ -72,7 +76,7 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                                 await window.sent()
                                 out = ByteBuffer()
                             }
-                        case .chunk: break
+                        case .chunk, .events: break
                         }
                     }
                     if out.readableBytes > 0 {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import ChatCore
 import OpenAIWire
 import Synchronization
 
@@ -124,11 +125,15 @@ public final class FlowithProvider: ChatProvider {
         var content = ""
         var reasoning = ""
         var usage: JSON = nil
-        for case .chunk(let chunk) in items {
-            let delta = chunk["choices"]?.arrayValue?.first?["delta"]
-            content += delta?["content"]?.stringValue ?? ""
-            reasoning += delta?["reasoning_content"]?.stringValue ?? ""
-            if let u = chunk["usage"] { usage = u }
+        for case .events(let events) in items {
+            for event in events {
+                switch event {
+                case .text(let text): content += text
+                case .reasoning(let text): reasoning += text
+                case .usage(let reported): usage = .object(reported.openAIFields)
+                default: break
+                }
+            }
         }
         guard !content.isEmpty || !reasoning.isEmpty else {
             throw OpenAIError.upstreamFailed("Empty upstream response from Flowith.", code: "empty_response")

@@ -1,10 +1,11 @@
+import ChatCore
 import NIOCore
 import OpenAIWire
 
 /// Flowith answers with raw text as it is generated (docs/protocols/flowith.md). This turns each
-/// network read into chunk objects at once: UTF-8 split across reads is held
-/// back, `<think>…</think>` becomes `reasoning_content`, and the end carries
-/// finish_reason and an estimated usage (characters / 4, rounded up).
+/// network read into canonical events at once: UTF-8 split across reads is held back,
+/// `<think>…</think>` becomes reasoning, and the end carries a finish and an estimated
+/// usage (characters / 4, rounded up).
 public struct FlowithTextDecoder: ChunkDecoder {
     private var splitter = ThinkTagSplitter()
     private var heldBytes: [UInt8] = []
@@ -33,27 +34,28 @@ public struct FlowithTextDecoder: ChunkDecoder {
         var result = items(pieces + splitter.finish())
         // Nothing at all: no chunks, so the gateway reports an empty upstream response.
         guard sawText else { return result }
-        let usage = Usage.estimate(promptCharacters: promptCharacters, completionCharacters: completionCharacters)
-        result.append(
-            .chunk(["choices": [["index": 0, "delta": [:], "finish_reason": "stop"]], "usage": .object(usage)]))
+        let usage = TokenUsage.estimate(promptCharacters: promptCharacters, completionCharacters: completionCharacters)
+        result.append(.events([.finish(.stop, matchedStop: nil), .usage(usage)]))
         result.append(.done)
         return result
     }
 
     private mutating func items(_ pieces: [ThinkTagSplitter.Piece]) -> [StreamItem] {
-        pieces.map { piece in
-            let delta: JSONObject
-            switch piece {
-            case .content(let text):
-                completionCharacters += text.count
-                delta = ["content": .string(text)]
-            case .reasoning(let text):
-                completionCharacters += text.count
-                delta = ["reasoning_content": .string(text)]
-            }
-            sawText = true
-            return .chunk(["choices": [["index": 0, "delta": .object(delta), "finish_reason": nil]]])
-        }
+        guard !pieces.isEmpty else { return [] }
+        sawText = true
+        return [
+            .events(
+                pieces.map { piece in
+                    switch piece {
+                    case .content(let text):
+                        completionCharacters += text.count
+                        return .text(text)
+                    case .reasoning(let text):
+                        completionCharacters += text.count
+                        return .reasoning(text)
+                    }
+                })
+        ]
     }
 
     /// The length of the longest prefix that ends on a whole UTF-8 character.

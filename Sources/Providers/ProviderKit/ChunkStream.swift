@@ -1,13 +1,7 @@
 import AsyncHTTPClient
+import ChatCore
 import NIOCore
 import OpenAIWire
-
-/// One decoded piece of an upstream stream.
-public enum StreamItem: Sendable, Equatable {
-    case chunk(JSONObject)
-    /// The upstream said it finished properly (`[DONE]`).
-    case done
-}
 
 /// Turns upstream body bytes into stream items; one implementation per upstream format.
 public protocol ChunkDecoder: Sendable {
