@@ -3,7 +3,7 @@ import OpenAIWire
 /// What a provider's answer is made of, whatever the upstream's wire format and whatever
 /// dialect the client speaks (docs/architecture.md, "The canonical chat"). Dialects encode
 /// these events; they never see an upstream's format.
-public enum ChatEvent: Sendable, Equatable {
+package enum ChatEvent: Sendable, Equatable {
     /// A piece of the answer's text.
     case text(String)
     /// A piece of the model's reasoning (shown as thinking where the dialect has it).
@@ -20,14 +20,14 @@ public enum ChatEvent: Sendable, Equatable {
 }
 
 /// Why an answer ended, in the canonical terms every dialect maps from.
-public enum FinishReason: String, Sendable, Equatable {
+package enum FinishReason: String, Sendable, Equatable {
     case stop
     case length
     case toolCalls = "tool_calls"
     case contentFilter = "content_filter"
 
     /// Upstreams' own words for the same reasons; anything unknown is a normal stop.
-    public init(upstream: String) {
+    package init(upstream: String) {
         switch upstream {
         case "length", "max_tokens": self = .length
         case "tool_calls", "function_call", "tool_use": self = .toolCalls
@@ -37,24 +37,24 @@ public enum FinishReason: String, Sendable, Equatable {
     }
 }
 
-public struct TokenUsage: Sendable, Equatable {
-    public var input: Int
-    public var output: Int
+package struct TokenUsage: Sendable, Equatable {
+    package var input: Int
+    package var output: Int
 
-    public init(input: Int, output: Int) {
+    package init(input: Int, output: Int) {
         self.input = input
         self.output = output
     }
 
     /// The estimate used wherever an upstream counts nothing (docs/configuration.md, "Usage").
-    public static func estimate(promptCharacters: Int, completionCharacters: Int) -> TokenUsage {
+    package static func estimate(promptCharacters: Int, completionCharacters: Int) -> TokenUsage {
         TokenUsage(input: (promptCharacters + 3) / 4, output: (completionCharacters + 3) / 4)
     }
 }
 
 extension TokenUsage {
     /// In OpenAI's field names, which the access log and the OpenAI dialect use.
-    public var openAIFields: JSONObject {
+    package var openAIFields: JSONObject {
         ["prompt_tokens": .int(Int64(input)), "completion_tokens": .int(Int64(output)), "total_tokens": .int(Int64(input + output))]
     }
 }

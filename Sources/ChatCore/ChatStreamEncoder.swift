@@ -3,7 +3,7 @@ import OpenAIWire
 
 /// How a dialect writes a streamed answer: the stream relay feeds it the upstream's
 /// chunks and writes what it produces (docs/architecture.md, "Streaming").
-public protocol ChatStreamEncoder: Sendable {
+package protocol ChatStreamEncoder: Sendable {
     /// Something was written already: from now on a failure is an in-stream error event.
     var hasOutput: Bool { get }
     /// The usage the client was told (OpenAI field names), for the access log.
@@ -20,11 +20,11 @@ public protocol ChatStreamEncoder: Sendable {
 }
 
 extension ChatStreamNormalizer: ChatStreamEncoder {
-    public var hasOutput: Bool { emittedChunks > 0 }
-    public static var keepAlive: ByteBuffer { SSEFrame.keepAlive }
+    package var hasOutput: Bool { emittedChunks > 0 }
+    package static var keepAlive: ByteBuffer { SSEFrame.keepAlive }
 
     /// The OpenAI chat dialect writes canonical events as one chunk (of the first choice).
-    public mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
+    package mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
         var delta: JSONObject = [:]
         var finish: JSON = nil
         var usage: JSON?

@@ -3,14 +3,14 @@ import OpenAIWire
 /// Reads answers in the OpenAI chat format (what iFlow, OpenAI-compatible upstreams and
 /// Flowith's translation produce) as canonical events (docs/protocols/openai-chat.md).
 /// Only the first choice is read: the other dialects have no `n`.
-public struct OpenAIChunkEvents: Sendable {
+package struct OpenAIChunkEvents: Sendable {
     /// Tool calls seen so far; fragments without an index continue the last one.
     private var toolCalls = 0
 
-    public init() {}
+    package init() {}
 
     /// One `chat.completion.chunk`.
-    public mutating func read(_ chunk: JSONObject, into events: inout [ChatEvent]) {
+    package mutating func read(_ chunk: JSONObject, into events: inout [ChatEvent]) {
         if let usage = chunk["usage"]?.objectValue { events.append(.usage(Self.usage(usage))) }
         guard let choice = chunk["choices"]?.arrayValue?.first(where: { ($0["index"]?.intValue ?? 0) == 0 }),
             case .object(let fields) = choice
@@ -22,7 +22,7 @@ public struct OpenAIChunkEvents: Sendable {
     }
 
     /// A whole `chat.completion` (no stream): the same events a stream of it would give.
-    public static func events(ofCompletion completion: JSONObject) -> [ChatEvent] {
+    package static func events(ofCompletion completion: JSONObject) -> [ChatEvent] {
         var reader = OpenAIChunkEvents()
         var events: [ChatEvent] = []
         if let choice = completion["choices"]?.arrayValue?.first?.objectValue {

@@ -1,7 +1,7 @@
 import OpenAIWire
 
 /// One decoded piece of an upstream stream (docs/architecture.md, "The canonical chat").
-public enum StreamItem: Sendable, Equatable {
+package enum StreamItem: Sendable, Equatable {
     /// A chunk in the OpenAI chat format, from upstreams that speak it: kept whole, so
     /// fields only the OpenAI dialect knows (logprobs, system_fingerprint, more choices) pass through.
     case chunk(JSONObject)

@@ -112,7 +112,7 @@ func buildRouter(
 }
 
 /// The providers a configuration describes, in order, sharing one HTTP client.
-public func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [ModelRouter.Entry] {
+package func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [ModelRouter.Entry] {
     let context = ProviderContext(client: client, logger: logger, headTimeout: TimeAmount(config.upstreamHeadTimeout))
     return try config.providers.map { try ModelRouter.Entry(provider: $0.build(context), aliases: $0.aliases) }
 }

@@ -6,13 +6,13 @@ import Providers
 /// map client-facing names first (globally, then per provider). An alias ending in `*`
 /// matches every id with that prefix, but only when no exact id or alias does; the
 /// longest prefix wins (`claude-opus-*` before `claude-*`).
-public struct ModelRouter: Sendable {
-    public struct Entry: Sendable {
-        public let provider: any ChatProvider
+package struct ModelRouter: Sendable {
+    package struct Entry: Sendable {
+        package let provider: any ChatProvider
         /// Client-facing name → the provider's model id.
-        public let aliases: [String: String]
+        package let aliases: [String: String]
 
-        public init(provider: any ChatProvider, aliases: [String: String] = [:]) {
+        package init(provider: any ChatProvider, aliases: [String: String] = [:]) {
             self.provider = provider
             self.aliases = aliases
         }
@@ -24,9 +24,9 @@ public struct ModelRouter: Sendable {
         func upstreamModel(for id: String) -> String { provider.upstreamModel(for: aliases[id] ?? id) }
     }
 
-    public let entries: [Entry]
+    package let entries: [Entry]
     /// Client-facing name → a bare or qualified id.
-    public let aliases: [String: String]
+    package let aliases: [String: String]
 
     /// Aliases ending in `*`, global and per provider, longest prefix first.
     private let wildcards: [Wildcard]
@@ -38,7 +38,7 @@ public struct ModelRouter: Sendable {
         let entry: Int?
     }
 
-    public init(entries: [Entry], aliases: [String: String] = [:]) {
+    package init(entries: [Entry], aliases: [String: String] = [:]) {
         self.entries = entries
         self.aliases = aliases
         var wildcards: [Wildcard] = []
@@ -56,15 +56,15 @@ public struct ModelRouter: Sendable {
         }
     }
 
-    public var providers: [any ChatProvider] { entries.map(\.provider) }
+    package var providers: [any ChatProvider] { entries.map(\.provider) }
 
-    public struct Route: Sendable {
-        public let provider: any ChatProvider
+    package struct Route: Sendable {
+        package let provider: any ChatProvider
         /// The id the upstream knows the model by.
-        public let upstreamModel: String
+        package let upstreamModel: String
     }
 
-    public func route(_ requested: String) throws(OpenAIError) -> Route {
+    package func route(_ requested: String) throws(OpenAIError) -> Route {
         if let route = exactRoute(requested) { return route }
         if let wildcard = wildcards.first(where: { requested.hasPrefix($0.prefix) }) {
             if let index = wildcard.entry {
@@ -93,7 +93,7 @@ public struct ModelRouter: Sendable {
     }
 
     /// Routes, asking upstreams with fetched lists for news first when nobody lists the model.
-    public func routeRefreshing(_ requested: String) async throws(OpenAIError) -> Route {
+    package func routeRefreshing(_ requested: String) async throws(OpenAIError) -> Route {
         do {
             return try route(requested)
         } catch  where error.code == "model_not_found" {
@@ -102,11 +102,11 @@ public struct ModelRouter: Sendable {
         }
     }
 
-    public struct Listing: Sendable, Equatable {
-        public let id: String
-        public let ownedBy: String
+    package struct Listing: Sendable, Equatable {
+        package let id: String
+        package let ownedBy: String
 
-        public init(id: String, ownedBy: String) {
+        package init(id: String, ownedBy: String) {
             self.id = id
             self.ownedBy = ownedBy
         }
@@ -114,7 +114,7 @@ public struct ModelRouter: Sendable {
 
     /// The merged list for /v1/models: providers that have credentials, in order;
     /// an id already served by an earlier provider is listed qualified; aliases too.
-    public func listing() -> [Listing] {
+    package func listing() -> [Listing] {
         var seen: Set<String> = []
         var result: [Listing] = []
         for entry in entries where entry.provider.status().state != .unconfigured {

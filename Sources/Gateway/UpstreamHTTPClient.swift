@@ -5,8 +5,8 @@ import NIOCore
 /// The one HTTP client every provider shares (docs/architecture.md): no redirects, no
 /// decompression, a wide pool, generous idle timeout for thinking models, and
 /// `HTTPS_PROXY` honoured (AsyncHTTPClient does not read it).
-public enum UpstreamHTTPClient {
-    public static func make(config: GatewayConfig) -> HTTPClient {
+package enum UpstreamHTTPClient {
+    package static func make(config: GatewayConfig) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .init(config.upstreamConnectTimeout), read: .init(config.upstreamReadTimeout)),

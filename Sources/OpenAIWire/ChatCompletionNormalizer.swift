@@ -1,8 +1,8 @@
 /// Turns an upstream non-streaming answer into a response that meets docs/protocols/openai-chat.md:
 /// every field a client reads is present, `model` is the id the client asked for.
-public enum ChatCompletionNormalizer {
+package enum ChatCompletionNormalizer {
     /// `promptCharacters` feeds the usage estimate when the upstream reports none.
-    public static func normalize(
+    package static func normalize(
         _ upstream: JSONObject, model: String, reasoning: ReasoningOutput, now: Int64, promptCharacters: Int = 0
     ) throws(OpenAIError) -> JSONObject {
         guard case .array(let choices)? = upstream["choices"], !choices.isEmpty else {

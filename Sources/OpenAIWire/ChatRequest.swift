@@ -1,18 +1,18 @@
 /// A validated Chat Completions request. `body` keeps every field the client
 /// sent (vendor fields included) so providers forward what they do not change.
-public struct ChatRequest: Sendable {
-    public var body: JSONObject
+package struct ChatRequest: Sendable {
+    package var body: JSONObject
     /// The model id exactly as the client asked for it (echoed back in responses).
-    public let model: String
-    public let stream: Bool
-    public let includeUsage: Bool
+    package let model: String
+    package let stream: Bool
+    package let includeUsage: Bool
     /// `n`: how many choices the client wants.
-    public let choiceCount: Int
+    package let choiceCount: Int
     /// What the usage estimate counts when the upstream reports none.
-    public var promptCharacters: Int { Usage.promptCharacters(body) }
+    package var promptCharacters: Int { Usage.promptCharacters(body) }
 
     /// Checks the fields whose type or presence OpenAI defines; unknown fields pass.
-    public init(json: JSON) throws(OpenAIError) {
+    package init(json: JSON) throws(OpenAIError) {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }

@@ -4,10 +4,10 @@ import NIOCore
 /// one id/created, `role` on the first delta, `finish_reason` only on a choice's
 /// last chunk, indexed tool-call deltas, usage only in one final chunk when asked,
 /// and `[DONE]` at the end. Pure: the I/O around it feeds chunks and writes bytes.
-public struct ChatStreamNormalizer: Sendable {
-    public let model: String
-    public let includeUsage: Bool
-    public let reasoning: ReasoningOutput
+package struct ChatStreamNormalizer: Sendable {
+    package let model: String
+    package let includeUsage: Bool
+    package let reasoning: ReasoningOutput
     private var id: String?
     private var created: Int64
     private var startedChoices: Set<Int64> = []
@@ -21,14 +21,14 @@ public struct ChatStreamNormalizer: Sendable {
     /// Fields the upstream's chunks carried that the usage chunk carries too.
     private var carried: JSONObject = [:]
     /// The usage the client is told: the upstream's, else the estimate.
-    public var reportedUsage: JSONObject {
+    package var reportedUsage: JSONObject {
         usage.map(Usage.normalize)
             ?? Usage.estimate(promptCharacters: promptCharacters, completionCharacters: completionCharacters)
     }
     /// Chunks written to the client so far (0 means an error can still be a plain HTTP error).
-    public private(set) var emittedChunks = 0
+    package private(set) var emittedChunks = 0
 
-    public init(
+    package init(
         model: String, includeUsage: Bool, reasoning: ReasoningOutput, created: Int64, promptCharacters: Int = 0
     ) {
         self.promptCharacters = promptCharacters
@@ -38,7 +38,7 @@ public struct ChatStreamNormalizer: Sendable {
         self.created = created
     }
 
-    public mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
+    package mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
         if let u = chunk["usage"]?.objectValue { usage = u }
         for key in ["system_fingerprint", "service_tier"] where chunk[key] != nil { carried[key] = chunk[key] }
         if id == nil {
@@ -62,7 +62,7 @@ public struct ChatStreamNormalizer: Sendable {
 
     /// The upstream ended. `complete` says whether it ended properly (`[DONE]`, or every
     /// choice finished); a cut stream is an error, never a silent truncation.
-    public mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
+    package mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
         guard emittedChunks > 0 else {
             throw .upstreamFailed(
                 "Empty upstream response (the stream ended with no chunks); the context may be too long.",
@@ -94,7 +94,7 @@ public struct ChatStreamNormalizer: Sendable {
     }
 
     /// An error after the stream started: one error event, then `[DONE]` (docs/protocols/openai-chat.md).
-    public static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
+    package static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
         SSEFrame.write(error.json, into: &out)
         out.writeImmutableBuffer(SSEFrame.done)
     }

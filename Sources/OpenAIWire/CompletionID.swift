@@ -1,6 +1,6 @@
 /// Ids and timestamps the gateway puts on responses when the upstream gives none.
-public enum CompletionID {
-    public static func make() -> String {
+package enum CompletionID {
+    package static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         let a = generator.next() as UInt64
         let b = generator.next() as UInt32

@@ -3,7 +3,7 @@ import NIOCore
 
 /// A JSON value that keeps every field a client or upstream sent, so unknown
 /// vendor fields pass through untouched while the gateway edits the few it must.
-public enum JSON: Sendable, Equatable {
+package enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -14,41 +14,41 @@ public enum JSON: Sendable, Equatable {
 }
 
 extension JSON {
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
     }
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil
     }
-    public var objectValue: JSONObject? {
+    package var objectValue: JSONObject? {
         if case .object(let o) = self { return o }
         return nil
     }
-    public var arrayValue: [JSON]? {
+    package var arrayValue: [JSON]? {
         if case .array(let a) = self { return a }
         return nil
     }
     /// Integers, and doubles that hold a whole number (some clients send `1.0`).
-    public var intValue: Int64? {
+    package var intValue: Int64? {
         switch self {
         case .int(let i): return i
         case .double(let d) where d.rounded() == d && abs(d) < 9e15: return Int64(d)
         default: return nil
         }
     }
-    public var numberValue: Double? {
+    package var numberValue: Double? {
         switch self {
         case .int(let i): return Double(i)
         case .double(let d): return d
         default: return nil
         }
     }
-    public var isNull: Bool { self == .null }
+    package var isNull: Bool { self == .null }
 
     /// The name of the JSON type, for error messages.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
@@ -59,7 +59,7 @@ extension JSON {
         }
     }
 
-    public subscript(key: String) -> JSON? {
+    package subscript(key: String) -> JSON? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
@@ -68,45 +68,45 @@ extension JSON {
 extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByFloatLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int64) { self = .int(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(floatLiteral value: Double) { self = .double(value) }
-    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSON)...) {
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int64) { self = .int(value) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(floatLiteral value: Double) { self = .double(value) }
+    package init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, JSON)...) {
         var object = JSONObject()
         for (key, value) in elements { object[key] = value }
         self = .object(object)
     }
-    public init(nilLiteral: ()) { self = .null }
+    package init(nilLiteral: ()) { self = .null }
 }
 
 /// Decoding and encoding in one place, so every part reads and writes JSON the same way.
-public enum JSONCoding {
-    public static func decode(_ bytes: ByteBuffer) throws(JSONParser.Error) -> JSON {
+package enum JSONCoding {
+    package static func decode(_ bytes: ByteBuffer) throws(JSONParser.Error) -> JSON {
         try JSONParser.parse(bytes)
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(JSONParser.Error) -> JSON {
+    package static func decode(_ bytes: [UInt8]) throws(JSONParser.Error) -> JSON {
         try JSONParser.parse(bytes)
     }
 
-    public static func decode(_ data: Data) throws(JSONParser.Error) -> JSON {
+    package static func decode(_ data: Data) throws(JSONParser.Error) -> JSON {
         try data.withUnsafeBytes { bytes in Result { () throws(JSONParser.Error) in try JSONParser.parse(bytes) } }
             .get()
     }
 
-    public static func buffer(_ value: JSON) -> ByteBuffer {
+    package static func buffer(_ value: JSON) -> ByteBuffer {
         var buffer = ByteBuffer()
         JSONWriter.write(value, into: &buffer)
         return buffer
     }
 
-    public static func buffer(_ object: JSONObject) -> ByteBuffer {
+    package static func buffer(_ object: JSONObject) -> ByteBuffer {
         buffer(.object(object))
     }
 
-    public static func string(_ value: JSON) -> String {
+    package static func string(_ value: JSON) -> String {
         String(buffer: buffer(value))
     }
 }

@@ -1,22 +1,22 @@
 /// A JSON object that keeps its fields in the order they came, so what passes
 /// through the gateway looks like what was sent. Objects in chat traffic are
 /// small: a field list beats hashing for them.
-public struct JSONObject: Sendable, Sequence, ExpressibleByDictionaryLiteral {
-    public typealias Element = (key: String, value: JSON)
+package struct JSONObject: Sendable, Sequence, ExpressibleByDictionaryLiteral {
+    package typealias Element = (key: String, value: JSON)
     private var fields: [Element]
 
-    public init() {
+    package init() {
         fields = []
     }
 
-    public init(dictionaryLiteral elements: (String, JSON)...) {
+    package init(dictionaryLiteral elements: (String, JSON)...) {
         fields = []
         fields.reserveCapacity(elements.count)
         for (key, value) in elements { self[key] = value }
     }
 
     /// From a dictionary, in key order (dictionaries have none of their own).
-    public init(_ dictionary: [String: JSON]) {
+    package init(_ dictionary: [String: JSON]) {
         fields = dictionary.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
     }
 
@@ -25,7 +25,7 @@ public struct JSONObject: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         fields = uniqueFields
     }
 
-    public subscript(key: String) -> JSON? {
+    package subscript(key: String) -> JSON? {
         get {
             for field in fields where field.key == key { return field.value }
             return nil
@@ -40,23 +40,23 @@ public struct JSONObject: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     @discardableResult
-    public mutating func removeValue(forKey key: String) -> JSON? {
+    package mutating func removeValue(forKey key: String) -> JSON? {
         guard let index = fields.firstIndex(where: { $0.key == key }) else { return nil }
         return fields.remove(at: index).value
     }
 
-    public var keys: [String] { fields.map(\.key) }
-    public var count: Int { fields.count }
-    public var isEmpty: Bool { fields.isEmpty }
+    package var keys: [String] { fields.map(\.key) }
+    package var count: Int { fields.count }
+    package var isEmpty: Bool { fields.isEmpty }
 
-    public func makeIterator() -> IndexingIterator<[Element]> {
+    package func makeIterator() -> IndexingIterator<[Element]> {
         fields.makeIterator()
     }
 }
 
 extension JSONObject: Equatable {
     /// Objects are equal when they have the same fields, in any order (JSON semantics).
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
         for (key, value) in lhs where rhs[key] != value { return false }
         return true

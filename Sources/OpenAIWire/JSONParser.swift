@@ -6,26 +6,26 @@ import NIOCore
 /// a nesting limit so no input can exhaust the stack, and a limit on the number of
 /// values so a body of many tiny values (`[0,0,0,…]`, 60 bytes of memory each) cannot
 /// take a gigabyte (docs/security.md).
-public struct JSONParser {
-    public struct Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
-        public let message: String
-        public let offset: Int
-        public var description: String { "\(message) at byte \(offset)" }
+package struct JSONParser {
+    package struct Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
+        package let message: String
+        package let offset: Int
+        package var description: String { "\(message) at byte \(offset)" }
     }
 
-    public static let maxDepth = 512
+    package static let maxDepth = 512
     /// Far above any real chat request (a long agent conversation holds some thousands).
-    public static let maxValues = 500_000
+    package static let maxValues = 500_000
 
-    public static func parse(_ buffer: ByteBuffer) throws(Error) -> JSON {
+    package static func parse(_ buffer: ByteBuffer) throws(Error) -> JSON {
         try buffer.withUnsafeReadableBytes { bytes in Result { () throws(Error) in try parse(bytes) } }.get()
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(Error) -> JSON {
+    package static func parse(_ bytes: [UInt8]) throws(Error) -> JSON {
         try bytes.withUnsafeBytes { bytes in Result { () throws(Error) in try parse(bytes) } }.get()
     }
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxValues: Int = maxValues) throws(Error) -> JSON {
+    package static func parse(_ bytes: UnsafeRawBufferPointer, maxValues: Int = maxValues) throws(Error) -> JSON {
         var parser = JSONParser(bytes: bytes, valuesLeft: maxValues)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)

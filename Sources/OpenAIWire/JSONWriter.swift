@@ -3,15 +3,15 @@ import NIOCore
 /// Writes `JSON` values as compact JSON bytes (the counterpart of `JSONParser`).
 /// Output is gathered in a byte array and copied into the buffer once: a `ByteBuffer`
 /// write costs a capacity and uniqueness check each time, and JSON is many small writes.
-public enum JSONWriter {
-    public static func write(_ value: JSON, into buffer: inout ByteBuffer) {
+package enum JSONWriter {
+    package static func write(_ value: JSON, into buffer: inout ByteBuffer) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512)
         write(value, into: &bytes)
         buffer.writeBytes(bytes)
     }
 
-    public static func write(_ value: JSON, into bytes: inout [UInt8]) {
+    package static func write(_ value: JSON, into bytes: inout [UInt8]) {
         switch value {
         case .null: bytes.append(contentsOf: "null".utf8)
         case .bool(let b): bytes.append(contentsOf: b ? "true".utf8 : "false".utf8)

@@ -1,15 +1,15 @@
 /// Every failure the gateway reports, in the one shape OpenAI clients parse:
 /// `{"error":{"message","type","param","code"}}` with a status that means what it says.
-public struct OpenAIError: Error, Sendable, Equatable {
-    public var status: Int
-    public var message: String
-    public var type: String
-    public var param: String?
-    public var code: String?
+package struct OpenAIError: Error, Sendable, Equatable {
+    package var status: Int
+    package var message: String
+    package var type: String
+    package var param: String?
+    package var code: String?
     /// Seconds, sent as `Retry-After` on 429 and 503.
-    public var retryAfter: Int?
+    package var retryAfter: Int?
 
-    public init(
+    package init(
         status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil
     ) {
         self.status = status
@@ -20,7 +20,7 @@ public struct OpenAIError: Error, Sendable, Equatable {
         self.retryAfter = retryAfter
     }
 
-    public var json: JSON {
+    package var json: JSON {
         [
             "error": [
                 "message": .string(message),
@@ -33,32 +33,32 @@ public struct OpenAIError: Error, Sendable, Equatable {
 }
 
 extension OpenAIError {
-    public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> Self {
+    package static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> Self {
         .init(status: 400, message: message, type: "invalid_request_error", param: param, code: code)
     }
 
-    public static func invalidJSON(_ detail: String) -> Self {
+    package static func invalidJSON(_ detail: String) -> Self {
         .invalidRequest("We could not parse the JSON body of your request: \(detail)", code: "invalid_json")
     }
 
-    public static func unauthorized(_ message: String, code: String = "invalid_api_key") -> Self {
+    package static func unauthorized(_ message: String, code: String = "invalid_api_key") -> Self {
         .init(status: 401, message: message, type: "authentication_error", code: code)
     }
 
-    public static func routeNotFound(method: String, path: String) -> Self {
+    package static func routeNotFound(method: String, path: String) -> Self {
         .init(
             status: 404, message: "Unknown route: \(method) \(path). See /v1/models and /v1/chat/completions.",
             type: "invalid_request_error", code: "unknown_route")
     }
 
-    public static func methodNotAllowed(method: String, path: String, allowed: [String]) -> Self {
+    package static func methodNotAllowed(method: String, path: String, allowed: [String]) -> Self {
         .init(
             status: 405,
             message: "Method \(method) is not allowed on \(path); use \(allowed.joined(separator: " or ")).",
             type: "invalid_request_error", code: "method_not_allowed")
     }
 
-    public static func modelNotFound(_ model: String, known: [String]) -> Self {
+    package static func modelNotFound(_ model: String, known: [String]) -> Self {
         let examples = known.prefix(5).joined(separator: ", ")
         let hint = known.isEmpty ? "No models are available." : "Available models include: \(examples)."
         // docs/configuration.md, `aliases`: the way to serve it is an alias, possibly a wildcard.
@@ -70,34 +70,34 @@ extension OpenAIError {
             type: "invalid_request_error", param: "model", code: "model_not_found")
     }
 
-    public static func bodyTooLarge(limit: Int) -> Self {
+    package static func bodyTooLarge(limit: Int) -> Self {
         .init(
             status: 413, message: "Request body is larger than the limit of \(limit) bytes.",
             type: "invalid_request_error", code: "request_too_large")
     }
 
-    public static func rateLimited(_ message: String, code: String = "rate_limit_exceeded", retryAfter: Int = 1) -> Self
+    package static func rateLimited(_ message: String, code: String = "rate_limit_exceeded", retryAfter: Int = 1) -> Self
     {
         .init(status: 429, message: message, type: "rate_limit_error", code: code, retryAfter: retryAfter)
     }
 
-    public static func upstreamFailed(_ message: String, code: String = "upstream_error") -> Self {
+    package static func upstreamFailed(_ message: String, code: String = "upstream_error") -> Self {
         .init(status: 502, message: message, type: "upstream_error", code: code)
     }
 
     /// The upstream is overloaded (HTTP 503 or 529 from it): worth a retry a little later.
-    public static func upstreamOverloaded(_ message: String, retryAfter: Int = 5) -> Self {
+    package static func upstreamOverloaded(_ message: String, retryAfter: Int = 5) -> Self {
         .init(status: 503, message: message, type: "service_unavailable", code: "upstream_overloaded", retryAfter: retryAfter)
     }
 
     /// Nothing configured or no usable account: no retry fixes it, so no `Retry-After`.
-    public static func unavailable(_ message: String, code: String = "no_usable_account") -> Self {
+    package static func unavailable(_ message: String, code: String = "no_usable_account") -> Self {
         .init(status: 503, message: message, type: "service_unavailable", code: code)
     }
 
     /// Whether a client's retry could succeed: not for a 4xx (but 408, 409, 429) nor for a
     /// 503 without `Retry-After`. SDKs read `x-should-retry: false` and stop retrying.
-    public var shouldRetry: Bool {
+    package var shouldRetry: Bool {
         switch status {
         case 408, 409, 429: return true
         case 400..<500: return false
@@ -106,11 +106,11 @@ extension OpenAIError {
         }
     }
 
-    public static func upstreamTimeout(_ message: String) -> Self {
+    package static func upstreamTimeout(_ message: String) -> Self {
         .init(status: 504, message: message, type: "timeout_error", code: "upstream_timeout")
     }
 
-    public static func internalError(_ message: String = "Internal error in flowgate.") -> Self {
+    package static func internalError(_ message: String = "Internal error in flowgate.") -> Self {
         .init(status: 500, message: message, type: "server_error", code: "internal_error")
     }
 }

@@ -1,5 +1,5 @@
 /// What happens to upstream `reasoning_content` (docs/protocols/openai-chat.md "Reasoning").
-public enum ReasoningOutput: String, Sendable, CaseIterable {
+package enum ReasoningOutput: String, Sendable, CaseIterable {
     /// Kept as `reasoning_content` (default).
     case passthrough
     /// Moved into `content` inside `<think>…</think>` for clients that read only `content`.

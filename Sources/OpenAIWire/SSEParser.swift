@@ -1,16 +1,16 @@
 import NIOCore
 
 /// One server-sent event: the joined `data:` lines and the optional `event:` name.
-public struct SSEEvent: Sendable, Equatable {
-    public var data: [UInt8]
-    public var event: String?
+package struct SSEEvent: Sendable, Equatable {
+    package var data: [UInt8]
+    package var event: String?
 
-    public init(data: [UInt8], event: String? = nil) {
+    package init(data: [UInt8], event: String? = nil) {
         self.data = data
         self.event = event
     }
 
-    public var text: String { String(decoding: data, as: UTF8.self) }
+    package var text: String { String(decoding: data, as: UTF8.self) }
 }
 
 /// Incremental server-sent-events parser (WHATWG rules) fed with network reads
@@ -18,7 +18,7 @@ public struct SSEEvent: Sendable, Equatable {
 /// Pure and synchronous so it can be tested at every split point. A line, and the
 /// bytes of one event, are capped (docs/security.md): an upstream that never ends a
 /// line or an event gets `Overflow` instead of unbounded memory.
-public struct SSEParser: Sendable {
+package struct SSEParser: Sendable {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
@@ -27,26 +27,26 @@ public struct SSEParser: Sendable {
     private var skipLF = false
     /// Bytes taken since the last blank line (comments and ignored fields count too).
     private var eventBytes = 0
-    public let maxLineBytes: Int
-    public let maxEventBytes: Int
+    package let maxLineBytes: Int
+    package let maxEventBytes: Int
 
     /// The upstream broke a cap.
-    public struct Overflow: Error, Sendable, Equatable {
-        public let limit: Int
-        public let what: String
+    package struct Overflow: Error, Sendable, Equatable {
+        package let limit: Int
+        package let what: String
     }
 
-    public init(maxLineBytes: Int = 1 << 20, maxEventBytes: Int = 8 << 20) {
+    package init(maxLineBytes: Int = 1 << 20, maxEventBytes: Int = 8 << 20) {
         self.maxLineBytes = maxLineBytes
         self.maxEventBytes = maxEventBytes
     }
 
     /// Feeds bytes, returns the events completed by them.
-    public mutating func feed(_ buffer: ByteBuffer) throws(Overflow) -> [SSEEvent] {
+    package mutating func feed(_ buffer: ByteBuffer) throws(Overflow) -> [SSEEvent] {
         try buffer.withUnsafeReadableBytes { bytes throws(Overflow) in try feed(bytes: bytes) }
     }
 
-    public mutating func feed(bytes: UnsafeRawBufferPointer) throws(Overflow) -> [SSEEvent] {
+    package mutating func feed(bytes: UnsafeRawBufferPointer) throws(Overflow) -> [SSEEvent] {
         var events: [SSEEvent] = []
         var start = 0
         var i = 0
@@ -85,7 +85,7 @@ public struct SSEParser: Sendable {
 
     /// The upstream closed: a last event without its blank line is still delivered
     /// (docs/protocols/iflow.md: iFlow may end with `data:[DONE]` and no terminator), never lost.
-    public mutating func finish() -> [SSEEvent] {
+    package mutating func finish() -> [SSEEvent] {
         var events: [SSEEvent] = []
         if !line.isEmpty { processLine(into: &events) }
         dispatch(into: &events)
@@ -126,11 +126,11 @@ public struct SSEParser: Sendable {
 }
 
 /// Encodes what the gateway writes to clients.
-public enum SSEFrame {
-    public static let done = ByteBuffer(string: "data: [DONE]\n\n")
-    public static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
+package enum SSEFrame {
+    package static let done = ByteBuffer(string: "data: [DONE]\n\n")
+    package static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
 
-    public static func write(_ json: JSON, into buffer: inout ByteBuffer) {
+    package static func write(_ json: JSON, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("data: ")
         JSONWriter.write(json, into: &buffer)
         buffer.writeStaticString("\n\n")

@@ -1,7 +1,7 @@
 /// Token accounting in the OpenAI shape: integers that add up.
-public enum Usage {
+package enum Usage {
     /// Keeps the upstream's extra detail fields, makes the three counters present and consistent.
-    public static func normalize(_ usage: JSONObject?) -> JSONObject {
+    package static func normalize(_ usage: JSONObject?) -> JSONObject {
         var result = usage ?? [:]
         let prompt = result["prompt_tokens"]?.intValue ?? 0
         let completion = result["completion_tokens"]?.intValue ?? 0
@@ -13,7 +13,7 @@ public enum Usage {
 
     /// When an upstream reports no usage: characters / 4, rounded up, in whole tokens that
     /// add up (docs/configuration.md, "Usage"). Never an invented zero.
-    public static func estimate(promptCharacters: Int, completionCharacters: Int) -> JSONObject {
+    package static func estimate(promptCharacters: Int, completionCharacters: Int) -> JSONObject {
         let prompt = Int64((promptCharacters + 3) / 4)
         let completion = Int64((completionCharacters + 3) / 4)
         return [
@@ -22,7 +22,7 @@ public enum Usage {
     }
 
     /// The characters of an answer's message or stream delta: text, reasoning, tool arguments.
-    public static func completionCharacters(_ message: JSONObject) -> Int {
+    package static func completionCharacters(_ message: JSONObject) -> Int {
         var count = (message["content"]?.stringValue?.count ?? 0) + (message["reasoning_content"]?.stringValue?.count ?? 0)
         for call in message["tool_calls"]?.arrayValue ?? [] {
             count += call["function"]?["arguments"]?.stringValue?.count ?? 0
@@ -32,7 +32,7 @@ public enum Usage {
 
     /// The characters of what a chat sends: message texts (string or text parts), tool-call
     /// arguments, and tool definitions.
-    public static func promptCharacters(_ body: JSONObject) -> Int {
+    package static func promptCharacters(_ body: JSONObject) -> Int {
         var count = 0
         for message in body["messages"]?.arrayValue ?? [] {
             switch message["content"] {

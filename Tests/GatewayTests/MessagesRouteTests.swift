@@ -79,6 +79,19 @@ import Testing
         }
     }
 
+    @Test func nothingAfterTheUpstreamsEndIsForwardedInEitherDialect() async throws {
+        try await GatewayHarness().run { gateway, _ in
+            let messages = try await post(
+                gateway, #"{"model":"glm-4.7","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"scenario:after-done"}]}"#)
+            let chat = try await gateway.chat(
+                ["model": "glm-4.7", "stream": true, "messages": [["role": "user", "content": "scenario:after-done"]]])
+            for response in [messages, chat] {
+                let text = String(buffer: response.body)
+                #expect(text.contains("mock") && !text.contains("after the end"))
+            }
+        }
+    }
+
     @Test func pingsWhileTheUpstreamIsSilent() async throws {
         try await GatewayHarness(configure: { $0.keepAliveInterval = .milliseconds(50) }).run { gateway, _ in
             let response = try await post(

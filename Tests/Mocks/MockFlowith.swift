@@ -6,28 +6,28 @@ import Synchronization
 /// A mock of Flowith's web API (SPEC 4.2) and of its Supabase token endpoint. It
 /// checks the token and the web app's headers, records each request, and answers
 /// with raw text in pieces, as the real one streams.
-public final class MockFlowith: Sendable {
-    public struct Recorded: Sendable {
-        public let headers: [String: String]
-        public let body: JSONObject
+package final class MockFlowith: Sendable {
+    package struct Recorded: Sendable {
+        package let headers: [String: String]
+        package let body: JSONObject
     }
 
-    public struct State: Sendable {
-        public var requests: [Recorded] = []
+    package struct State: Sendable {
+        package var requests: [Recorded] = []
         /// Tokens the mock accepts.
-        public var validTokens: Set<String>
-        public var refreshCalls: [String] = []
+        package var validTokens: Set<String>
+        package var refreshCalls: [String] = []
     }
 
-    public let state: Mutex<State>
-    public init(validTokens: Set<String>) {
+    package let state: Mutex<State>
+    package init(validTokens: Set<String>) {
         state = Mutex(State(validTokens: validTokens))
     }
 
-    public var requests: [Recorded] { state.withLock { $0.requests } }
+    package var requests: [Recorded] { state.withLock { $0.requests } }
 
     /// A JWT-shaped token (unsigned) whose `exp` is `expiry`.
-    public static func jwt(expiry: Date, subject: String = "user") -> String {
+    package static func jwt(expiry: Date, subject: String = "user") -> String {
         func encode(_ json: String) -> String {
             Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
                 .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
@@ -36,7 +36,7 @@ public final class MockFlowith: Sendable {
         return encode("{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + encode(payload) + ".signature"
     }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    package func addRoutes(to router: Router<BasicRequestContext>) {
         router.post("/flowith/completion") { request, _ in try await self.completion(request) }
         router.post("/auth/v1/token") { request, _ in try await self.refresh(request) }
     }

@@ -7,36 +7,36 @@ import Synchronization
 /// A mock of the iFlow chat upstream (SPEC 4.1). It checks what flowgate sent
 /// (user-agent, signature), records every request, and answers according to a
 /// scenario named in the last user message, e.g. `scenario:business:434`.
-public final class MockIFlow: Sendable {
-    public struct Recorded: Sendable {
-        public let headerNames: [String]
-        public let headers: [String: String]
-        public let body: JSONObject
+package final class MockIFlow: Sendable {
+    package struct Recorded: Sendable {
+        package let headerNames: [String]
+        package let headers: [String: String]
+        package let body: JSONObject
     }
 
-    public struct Stats: Sendable {
-        public var requests: [Recorded] = []
+    package struct Stats: Sendable {
+        package var requests: [Recorded] = []
         /// Streams whose client (flowgate) went away before the mock finished writing.
-        public var cancelledStreams = 0
-        public var inFlight = 0
-        public var maxInFlight = 0
+        package var cancelledStreams = 0
+        package var inFlight = 0
+        package var maxInFlight = 0
     }
 
-    public let stats = Mutex(Stats())
+    package let stats = Mutex(Stats())
     /// The API key the mock accepts; a request signed with another key is refused.
-    public let apiKey: String
+    package let apiKey: String
     /// Keys the mock answers with 439 (expired), as iFlow does after a key rotated.
-    public let expiredKeys: Set<String>
+    package let expiredKeys: Set<String>
 
-    public init(apiKey: String = "sk-mock-iflow-key", expiredKeys: Set<String> = []) {
+    package init(apiKey: String = "sk-mock-iflow-key", expiredKeys: Set<String> = []) {
         self.apiKey = apiKey
         self.expiredKeys = expiredKeys
     }
 
-    public var requests: [Recorded] { stats.withLock { $0.requests } }
-    public var cancelledStreams: Int { stats.withLock { $0.cancelledStreams } }
+    package var requests: [Recorded] { stats.withLock { $0.requests } }
+    package var cancelledStreams: Int { stats.withLock { $0.cancelledStreams } }
 
-    public func addRoutes(to router: Router<BasicRequestContext>, prefix: String = "/v1") {
+    package func addRoutes(to router: Router<BasicRequestContext>, prefix: String = "/v1") {
         router.post("\(prefix)/chat/completions") { request, context in
             try await self.chat(request, context: context)
         }
@@ -160,7 +160,7 @@ public final class MockIFlow: Sendable {
         return String(text[range.upperBound...].prefix { !$0.isWhitespace })
     }
 
-    public static func signature(key: String, session: String, timestamp: String) -> String {
+    package static func signature(key: String, session: String, timestamp: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(
             for: Array("iFlow-Cli:\(session):\(timestamp)".utf8), using: SymmetricKey(data: Array(key.utf8)))
         return mac.map { String(format: "%02x", $0) }.joined()

@@ -6,27 +6,27 @@ import Synchronization
 /// A mock of iFlow's OAuth server (SPEC 4.1): the authorize bounce, the token
 /// endpoint (checks the Basic header and form fields), and getUserInfo, whose
 /// `apiKey` is derived from the access token so tests can tell keys apart.
-public final class MockIFlowOAuth: Sendable {
-    public struct State: Sendable {
-        public var tokenCalls: [[String: String]] = []
-        public var userInfoCalls = 0
+package final class MockIFlowOAuth: Sendable {
+    package struct State: Sendable {
+        package var tokenCalls: [[String: String]] = []
+        package var userInfoCalls = 0
         /// Valid refresh tokens; the next access token number.
-        public var refreshTokens: Set<String> = []
-        public var issued = 0
+        package var refreshTokens: Set<String> = []
+        package var issued = 0
         /// Next token-endpoint answers forced to be transient failures (503), or invalid_grant.
-        public var failNext = 0
-        public var refuseRefresh = false
-        public var rotateRefreshTokens = true
+        package var failNext = 0
+        package var refuseRefresh = false
+        package var rotateRefreshTokens = true
     }
 
-    public let state = Mutex(State())
-    public static let code = "mock-auth-code"
+    package let state = Mutex(State())
+    package static let code = "mock-auth-code"
 
-    public init() {}
+    package init() {}
 
-    public static func apiKey(forAccess access: String) -> String { "sk-for-\(access)" }
+    package static func apiKey(forAccess access: String) -> String { "sk-for-\(access)" }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    package func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/oauth") { request, _ in
             let q = request.uri.queryParameters
             guard q["loginMethod"] == "phone", q["type"] == "phone", q["client_id"] == "10009311001",

@@ -5,18 +5,18 @@ import Synchronization
 
 /// A mock OpenAI-compatible upstream (SPEC 4.3): lists its models, checks the key
 /// and extra headers, records each request, answers like the real API.
-public final class MockOpenAI: Sendable {
-    public let apiKey: String
-    public let models: [String]
-    public let requests = Mutex<[(headers: [String: String], body: JSONObject)]>([])
-    public let modelListings = Mutex(0)
+package final class MockOpenAI: Sendable {
+    package let apiKey: String
+    package let models: [String]
+    package let requests = Mutex<[(headers: [String: String], body: JSONObject)]>([])
+    package let modelListings = Mutex(0)
 
-    public init(apiKey: String = "sk-generic", models: [String] = ["gen-small", "gen-large"]) {
+    package init(apiKey: String = "sk-generic", models: [String] = ["gen-small", "gen-large"]) {
         self.apiKey = apiKey
         self.models = models
     }
 
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    package func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/openai/v1/models") { request, _ in
             self.modelListings.withLock { $0 += 1 }
             // Like OpenAI: the list needs the key too.

@@ -95,6 +95,9 @@ enum MockScript {
                 "choices": [["index": 0, "delta": [:], "finish_reason": "stop", "stop_reason": "END"]],
             ]) + "\n\n"
             return [chunk(["role": "assistant", "content": "1, 2, 3, "]), stopped, done].map { .data($0) }
+        case "after-done":
+            // Something after the end, which a client must never see.
+            return (hello + [chunk(["content": " after the end"])]).map { .data($0) }
         case "empty":
             return [.data(done)]
         case "drop":

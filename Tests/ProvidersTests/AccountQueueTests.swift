@@ -39,9 +39,12 @@ import Testing
         #expect(machine.acquire(3) == .queued, "the slot went to 2")
     }
 
-    @Test func zeroMeansUnlimited() {
-        var machine = AccountQueue.StateMachine(limit: 0, maxWaiting: 0)
-        for id in 0..<1000 { #expect(machine.acquire(id) == .granted) }
+    @Test func zeroMeansUnlimited() async throws {
+        let queue = AccountQueue(settings: .init(limit: 0, maxWaiting: 0))
+        var permits: [AccountQueue.Permit] = []
+        for _ in 0..<1000 { permits.append(try await queue.acquire()) }
+        #expect(queue.waiting == 0)
+        for permit in permits { permit.release() }
     }
 }
 

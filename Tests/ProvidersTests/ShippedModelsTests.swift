@@ -11,14 +11,14 @@ import Testing
         let iflow = try String(contentsOf: Self.resources.appendingPathComponent("iflow-models.json"), encoding: .utf8)
         let flowith = try String(
             contentsOf: Self.resources.appendingPathComponent("flowith-models.json"), encoding: .utf8)
-        #expect(iflow.trimmingCharacters(in: .whitespacesAndNewlines) == ShippedModels.iflow)
-        #expect(flowith.trimmingCharacters(in: .whitespacesAndNewlines) == ShippedModels.flowith)
+        #expect(iflow.trimmingCharacters(in: .whitespacesAndNewlines) == IFlowModelList.shippedJSON)
+        #expect(flowith.trimmingCharacters(in: .whitespacesAndNewlines) == FlowithShippedModels.json)
     }
 
     @Test func shippedListsAreTheSpecs() {
         #expect(IFlowModelList.shipped.default == "glm-4.7")
         #expect(IFlowModelList.shipped.models.count == 12)
-        #expect(ModelMapping.shippedFlowith.count == 17)
-        #expect(ModelMapping.shippedFlowith.allSatisfy { $0.0 == $0.1 })
+        #expect(FlowithShippedModels.mapping.count == 17)
+        #expect(FlowithShippedModels.mapping.allSatisfy { $0.0 == $0.1 })
     }
 }

@@ -3,9 +3,9 @@ import OpenAIWire
 
 /// The Anthropic error shape and status table (docs/protocols/anthropic-messages.md, "Errors"):
 /// every failure below the dialects is rendered here, nowhere else.
-public enum AnthropicError {
+package enum AnthropicError {
     /// The status and `error.type` an Anthropic client expects for a gateway error.
-    public static func statusAndType(_ error: OpenAIError) -> (status: Int, type: String) {
+    package static func statusAndType(_ error: OpenAIError) -> (status: Int, type: String) {
         switch error.status {
         case 400, 405, 406, 409, 411, 415, 421, 422: return (error.status, "invalid_request_error")
         case 401: return (401, "authentication_error")
@@ -22,12 +22,12 @@ public enum AnthropicError {
         }
     }
 
-    public static func json(_ error: OpenAIError) -> JSON {
+    package static func json(_ error: OpenAIError) -> JSON {
         ["type": "error", "error": ["type": .string(statusAndType(error).type), "message": .string(error.message)]]
     }
 
     /// After the stream started: one `error` event, then the stream ends.
-    public static func writeEvent(_ error: OpenAIError, into out: inout ByteBuffer) {
+    package static func writeEvent(_ error: OpenAIError, into out: inout ByteBuffer) {
         AnthropicSSE.write("error", json(error), into: &out)
     }
 }

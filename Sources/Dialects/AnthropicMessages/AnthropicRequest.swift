@@ -3,19 +3,19 @@ import OpenAIWire
 /// A Messages API request, checked and turned into the chat every provider takes
 /// (docs/protocols/anthropic-messages.md, "Request"). Anthropic-only fields that no
 /// upstream understands (`container`, `mcp_servers`, …) are not forwarded.
-public struct AnthropicRequest: Sendable {
-    public let model: String
-    public let stream: Bool
-    public let stopSequences: [String]
+package struct AnthropicRequest: Sendable {
+    package let model: String
+    package let stream: Bool
+    package let stopSequences: [String]
     /// The same chat as an OpenAI chat body.
-    public let chat: JSONObject
+    package let chat: JSONObject
 
     /// The local estimate of the prompt's tokens (docs/protocols/anthropic-messages.md, "count_tokens"):
     /// characters of system, messages and tools over 4, never zero.
-    public var inputTokens: Int { max(1, (Usage.promptCharacters(chat) + 3) / 4) }
+    package var inputTokens: Int { max(1, (Usage.promptCharacters(chat) + 3) / 4) }
 
     /// `counting`: a count_tokens request, where `max_tokens` is not required.
-    public init(json: JSON, counting: Bool = false) throws(OpenAIError) {
+    package init(json: JSON, counting: Bool = false) throws(OpenAIError) {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }

@@ -3,8 +3,8 @@ import OpenAIWire
 
 /// A whole Messages answer (no stream) from canonical events: blocks in the order
 /// thinking, text, tool_use (docs/protocols/anthropic-messages.md, "Response").
-public enum AnthropicResponse {
-    public static func message(_ events: [ChatEvent], request: AnthropicRequest) -> JSON {
+package enum AnthropicResponse {
+    package static func message(_ events: [ChatEvent], request: AnthropicRequest) -> JSON {
         var thinking = ""
         var text = ""
         var calls: [Int: (id: String?, name: String?, arguments: String)] = [:]

@@ -4,7 +4,7 @@ import OpenAIWire
 
 /// The Messages dialect's side of the stream relay: the provider's chunks, read as
 /// canonical events, written in the Messages grammar.
-public struct AnthropicStreamEncoder: ChatStreamEncoder {
+package struct AnthropicStreamEncoder: ChatStreamEncoder {
     private var reader = OpenAIChunkEvents()
     private var writer: AnthropicStreamWriter
     private var events: [ChatEvent] = []
@@ -12,24 +12,24 @@ public struct AnthropicStreamEncoder: ChatStreamEncoder {
     /// The operator chose to show no reasoning (`reasoning: drop`).
     private let dropReasoning: Bool
 
-    public init(request: AnthropicRequest, dropReasoning: Bool = false) {
+    package init(request: AnthropicRequest, dropReasoning: Bool = false) {
         self.dropReasoning = dropReasoning
         writer = AnthropicStreamWriter(
             messageID: MessageID.make(prefix: "msg_"), model: request.model, inputTokens: request.inputTokens,
             stopSequences: request.stopSequences)
     }
 
-    public var hasOutput: Bool { writer.hasStarted }
+    package var hasOutput: Bool { writer.hasStarted }
 
-    public var reportedUsage: JSONObject { writer.finalUsage.openAIFields }
+    package var reportedUsage: JSONObject { writer.finalUsage.openAIFields }
 
-    public mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
+    package mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
         events.removeAll(keepingCapacity: true)
         reader.read(chunk, into: &events)
         write(events, into: &out)
     }
 
-    public mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
+    package mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
         write(events, into: &out)
     }
 
@@ -46,7 +46,7 @@ public struct AnthropicStreamEncoder: ChatStreamEncoder {
         }
     }
 
-    public mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
+    package mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
         guard writer.hasStarted else {
             throw .upstreamFailed(
                 "Empty upstream response (the stream ended with no chunks); the context may be too long.",
@@ -61,9 +61,9 @@ public struct AnthropicStreamEncoder: ChatStreamEncoder {
         writer.finish(into: &out)
     }
 
-    public static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
+    package static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
         AnthropicError.writeEvent(error, into: &out)
     }
 
-    public static var keepAlive: ByteBuffer { AnthropicSSE.ping }
+    package static var keepAlive: ByteBuffer { AnthropicSSE.ping }
 }

@@ -6,12 +6,12 @@ import OpenAIWire
 /// "Streaming"): `message_start` first, then one content block open at a time, each
 /// opened only once it has content, indices dense from 0; tool arguments streamed as
 /// they arrive; and always `message_delta` + `message_stop` at the end. Pure.
-public struct AnthropicStreamWriter: Sendable {
-    public let messageID: String
-    public let model: String
+package struct AnthropicStreamWriter: Sendable {
+    package let messageID: String
+    package let model: String
     /// The local estimate, sent in `message_start` (the upstream counts only at the end).
-    public let inputTokens: Int
-    public let stopSequences: [String]
+    package let inputTokens: Int
+    package let stopSequences: [String]
 
     private enum Block: Equatable {
         case none, text, thinking, tool(Int)
@@ -38,22 +38,22 @@ public struct AnthropicStreamWriter: Sendable {
     private var usage: TokenUsage?
     private var outputCharacters = 0
 
-    public init(messageID: String, model: String, inputTokens: Int, stopSequences: [String]) {
+    package init(messageID: String, model: String, inputTokens: Int, stopSequences: [String]) {
         self.messageID = messageID
         self.model = model
         self.inputTokens = inputTokens
         self.stopSequences = stopSequences
     }
 
-    public var hasStarted: Bool { started }
+    package var hasStarted: Bool { started }
 
     /// The figures `message_delta` reports: the upstream's, else the local estimate.
-    public var finalUsage: TokenUsage {
+    package var finalUsage: TokenUsage {
         usage ?? TokenUsage(input: inputTokens, output: (outputCharacters + 3) / 4)
     }
 
     /// `message_start`: the answer begins (written as soon as the upstream answered, never held back).
-    public mutating func start(into out: inout ByteBuffer) {
+    package mutating func start(into out: inout ByteBuffer) {
         guard !started else { return }
         started = true
         let message: JSON = [
@@ -64,7 +64,7 @@ public struct AnthropicStreamWriter: Sendable {
         AnthropicSSE.write("message_start", ["type": "message_start", "message": message], into: &out)
     }
 
-    public mutating func accept(_ event: ChatEvent, into out: inout ByteBuffer) {
+    package mutating func accept(_ event: ChatEvent, into out: inout ByteBuffer) {
         start(into: &out)
         switch event {
         case .text(let text):
@@ -106,7 +106,7 @@ public struct AnthropicStreamWriter: Sendable {
 
     /// The upstream ended: close what is open, send the calls still waiting, then
     /// `message_delta` and `message_stop` (also when the upstream sent no finish or usage).
-    public mutating func finish(into out: inout ByteBuffer) {
+    package mutating func finish(into out: inout ByteBuffer) {
         start(into: &out)
         closeOpen(into: &out)
         for index in tools.keys.sorted() where tools[index]?.state == .waiting {

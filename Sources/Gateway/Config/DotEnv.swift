@@ -2,8 +2,8 @@ import Foundation
 
 /// `.env` files as the original converter read them: `KEY=value` lines, `#` comments,
 /// optional `export `, values optionally in single or double quotes.
-public enum DotEnv {
-    public static func parse(_ text: String) -> [String: String] {
+package enum DotEnv {
+    package static func parse(_ text: String) -> [String: String] {
         var result: [String: String] = [:]
         for rawLine in text.split(whereSeparator: \.isNewline) {
             var line = rawLine.trimmingCharacters(in: .whitespaces)

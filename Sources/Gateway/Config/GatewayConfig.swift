@@ -4,68 +4,68 @@ import Providers
 
 /// Everything the server needs to start, resolved once with the precedence of
 /// docs/configuration.md: command-line flags > environment > config file > defaults.
-public struct GatewayConfig: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 8000
+package struct GatewayConfig: Sendable {
+    package var host = "127.0.0.1"
+    package var port = 8000
     /// SSE comment interval while the upstream is silent; nil turns it off.
-    public var keepAliveInterval: Duration? = .seconds(15)
-    public var reasoning: ReasoningOutput = .passthrough
-    public var bodyLimit = 32 << 20
+    package var keepAliveInterval: Duration? = .seconds(15)
+    package var reasoning: ReasoningOutput = .passthrough
+    package var bodyLimit = 32 << 20
     /// Time allowed for an upstream's response head (a non-streaming answer arrives whole).
-    public var upstreamHeadTimeout: Duration = .seconds(600)
+    package var upstreamHeadTimeout: Duration = .seconds(600)
     /// Time allowed to open a connection to an upstream.
-    public var upstreamConnectTimeout: Duration = .seconds(10)
+    package var upstreamConnectTimeout: Duration = .seconds(10)
     /// Longest silence between two pieces of an upstream body.
-    public var upstreamReadTimeout: Duration = .seconds(300)
-    public var httpsProxy: String?
+    package var upstreamReadTimeout: Duration = .seconds(300)
+    package var httpsProxy: String?
     /// Client API keys (`API_KEY`, comma-separated); empty means no key is needed.
-    public var clientKeys: [String] = []
+    package var clientKeys: [String] = []
     /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
-    public var allowUnauthenticated = false
+    package var allowUnauthenticated = false
     /// Opens the console and sign-in routes to non-loopback clients that present it (docs/security.md).
-    public var adminKey: String?
+    package var adminKey: String?
     /// A connection with no request in progress (including a client that sends its
     /// request head too slowly) is closed after this long.
-    public var connectionIdleTimeout: Duration = .seconds(75)
+    package var connectionIdleTimeout: Duration = .seconds(75)
     /// Host names (besides localhost, 127.0.0.1 and [::1]) a loopback listener answers to;
     /// any other `Host` is refused with 421, so a DNS-rebinding page cannot reach it.
-    public var allowedHosts: [String] = []
+    package var allowedHosts: [String] = []
     /// The address browsers reach this server at (behind a proxy); the OAuth callback is
     /// built from it, else from the loopback form, never from request headers.
-    public var publicURL: String?
+    package var publicURL: String?
     /// Reverse proxies whose `X-Forwarded-For` is believed (their addresses); none by default.
-    public var trustedProxies: [String] = []
+    package var trustedProxies: [String] = []
     /// Web origins allowed to call the API from a browser (CORS); `*` only with client keys.
-    public var corsOrigins: [String] = []
+    package var corsOrigins: [String] = []
     /// Longest time a client may take to send one whole request (head and body).
-    public var requestReadTimeout: Duration = .seconds(60)
+    package var requestReadTimeout: Duration = .seconds(60)
     /// On SIGTERM, open requests get this long to finish; then streams end with an error event.
-    public var shutdownGrace: Duration = .seconds(30)
+    package var shutdownGrace: Duration = .seconds(30)
     /// Upstreams in routing order (docs/protocols/openai-chat.md: a bare model id goes to the first that lists it).
-    public var providers: [any ProviderConfig] = ProviderKinds.builtIn.compactMap { $0.defaultConfig() }
+    package var providers: [any ProviderConfig] = ProviderKinds.builtIn.compactMap { $0.defaultConfig() }
     /// Client-facing model ids mapped to a (bare or qualified) id.
-    public var aliases: [String: String] = [:]
+    package var aliases: [String: String] = [:]
     /// The config file that was read, if any (for the startup line).
-    public var configFile: String?
+    package var configFile: String?
 
-    public init() {}
+    package init() {}
 
     /// The first configured provider of a type (for commands and tests that need one kind's settings).
-    public func first<Config: ProviderConfig>(_ type: Config.Type) -> Config? {
+    package func first<Config: ProviderConfig>(_ type: Config.Type) -> Config? {
         providers.lazy.compactMap { $0 as? Config }.first
     }
 }
 
 /// Values given on the command line; nil means "not given", so lower layers apply.
-public struct CommandLineOverrides: Sendable {
-    public var host: String?
-    public var port: Int?
-    public var keepAliveSeconds: Int?
-    public var reasoning: String?
-    public var allowUnauthenticated: Bool
-    public var configPath: String?
+package struct CommandLineOverrides: Sendable {
+    package var host: String?
+    package var port: Int?
+    package var keepAliveSeconds: Int?
+    package var reasoning: String?
+    package var allowUnauthenticated: Bool
+    package var configPath: String?
 
-    public init(
+    package init(
         host: String? = nil, port: Int? = nil, keepAliveSeconds: Int? = nil, reasoning: String? = nil,
         allowUnauthenticated: Bool = false, configPath: String? = nil
     ) {
@@ -81,7 +81,7 @@ public struct CommandLineOverrides: Sendable {
 extension GatewayConfig {
     /// Applies environment then flags over the defaults. `home` expands `~`.
     /// `kinds`: the provider kinds the file and the environment may use.
-    public static func resolve(
+    package static func resolve(
         flags: CommandLineOverrides, environment: [String: String], home: String,
         readFile: (String) -> String? = {
             FileManager.default.contents(atPath: $0).map { String(decoding: $0, as: UTF8.self) }
@@ -189,14 +189,14 @@ extension GatewayConfig {
     static func commaSeparated(_ text: String) -> [String] { ConfigChecks.commaSeparated(text) }
 
     /// docs/security.md: refuses to serve other machines with nobody's key required.
-    public func checkExposure() throws(ConfigError) {
+    package func checkExposure() throws(ConfigError) {
         guard !isLoopback, clientKeys.isEmpty, !allowUnauthenticated else { return }
         throw ConfigError(
             "Refusing to listen on \(host) without a client key: anyone who can reach it could use your accounts. "
                 + "Set API_KEY=<secret> (comma-separated for several), or pass --allow-unauthenticated.")
     }
 
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 

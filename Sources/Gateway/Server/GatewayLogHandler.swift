@@ -3,7 +3,7 @@ import Logging
 import OpenAIWire
 
 /// How log lines look: swift-log's text, or one JSON object a line for log collectors.
-public enum LogFormat: String, Sendable, CaseIterable {
+package enum LogFormat: String, Sendable, CaseIterable {
     case text
     case json
 }
@@ -13,14 +13,14 @@ public enum LogFormat: String, Sendable, CaseIterable {
 /// paid per request even with nothing logged. This one keeps the metadata as it is
 /// and renders it only for a line it writes: as text (through a `StreamLogHandler`,
 /// standard error) or as one JSON object a line.
-public struct GatewayLogHandler: LogHandler {
+package struct GatewayLogHandler: LogHandler {
     private var output: StreamLogHandler
     private let format: LogFormat
     private let stream: any TextOutputStream & Sendable
     private let label: String
-    public var metadata: Logger.Metadata = [:]
+    package var metadata: Logger.Metadata = [:]
 
-    public init(label: String, format: LogFormat = .text) {
+    package init(label: String, format: LogFormat = .text) {
         self.init(label: label, stream: StandardErrorLines(), format: format)
     }
 
@@ -32,17 +32,17 @@ public struct GatewayLogHandler: LogHandler {
         output = StreamLogHandler(label: label, stream: stream, metadataProvider: nil)
     }
 
-    public var logLevel: Logger.Level {
+    package var logLevel: Logger.Level {
         get { output.logLevel }
         set { output.logLevel = newValue }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var event = event
         if !metadata.isEmpty {
             event.metadata = metadata.merging(event.metadata ?? [:]) { _, explicit in explicit }

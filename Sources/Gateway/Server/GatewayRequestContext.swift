@@ -3,11 +3,11 @@ import NIOCore
 
 /// The request context: Hummingbird's basics plus the client's connection, so a
 /// handler can notice when the client goes away.
-public struct GatewayRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct GatewayRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     let channel: any Channel
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.channel = source.channel
     }

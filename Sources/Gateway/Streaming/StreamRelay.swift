@@ -59,24 +59,20 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                 for try await batch in chunks {
                     var out = ByteBuffer()
                     for item in batch {
+                        // docs/protocols/openai-chat.md: nothing after the end is forwarded.
+                        guard !complete else { continue }
+                        let first = !encoder.hasOutput
                         switch item {
                         case .done: complete = true
-                        // docs/protocols/openai-chat.md: nothing after the end is forwarded.
-                        case .chunk, .events where !complete:
-                            let first = !encoder.hasOutput
-                            if case .chunk(let chunk) = item {
-                                encoder.accept(chunk, into: &out)
-                            } else if case .events(let events) = item {
-                                encoder.accept(events: events, into: &out)
-                            }
-                            // The first event goes out alone: a client sees the answer start at once
-                            // even when the upstream's first read holds many events.
-                            if first && out.readableBytes > 0 {
-                                continuation.yield(.bytes(out))
-                                await window.sent()
-                                out = ByteBuffer()
-                            }
-                        case .chunk, .events: break
+                        case .chunk(let chunk): encoder.accept(chunk, into: &out)
+                        case .events(let events): encoder.accept(events: events, into: &out)
+                        }
+                        // The first event goes out alone: a client sees the answer start at once
+                        // even when the upstream's first read holds many events.
+                        if first && out.readableBytes > 0 {
+                            continuation.yield(.bytes(out))
+                            await window.sent()
+                            out = ByteBuffer()
                         }
                     }
                     if out.readableBytes > 0 {

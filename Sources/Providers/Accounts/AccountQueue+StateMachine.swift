@@ -1,8 +1,8 @@
 import DequeModule
 
 extension AccountQueue {
-    /// The queue's rules, apart from the waiting: at most `limit` requests in flight
-    /// (0 = unlimited), then a FIFO line of at most `maxWaiting`. Pure, so every
+    /// The queue's rules, apart from the waiting: at most `limit` (≥ 1) requests in flight,
+    /// then a FIFO line of at most `maxWaiting`. (An unlimited queue never gets here.) Pure, so every
     /// interleaving can be tested without tasks or clocks.
     struct StateMachine: Sendable {
         enum AcquireResult: Equatable {
@@ -22,7 +22,7 @@ extension AccountQueue {
         }
 
         mutating func acquire(_ id: Int) -> AcquireResult {
-            if limit == 0 || (inFlight < limit && waiting.isEmpty) {
+            if inFlight < limit && waiting.isEmpty {
                 inFlight += 1
                 return .granted
             }

@@ -4,14 +4,14 @@ import Synchronization
 /// Per-account concurrency (docs/protocols/iflow.md: iFlow allows one request in flight per
 /// account, status 449): a slot is held for the whole request, streams included;
 /// the rest wait in a bounded FIFO line with a wait timeout.
-public final class AccountQueue: Sendable {
-    public struct Settings: Sendable, Equatable {
+package final class AccountQueue: Sendable {
+    package struct Settings: Sendable, Equatable {
         /// Requests in flight at once; 0 = unlimited.
-        public var limit: Int
-        public var maxWaiting: Int
-        public var waitTimeout: Duration
+        package var limit: Int
+        package var maxWaiting: Int
+        package var waitTimeout: Duration
 
-        public init(limit: Int, maxWaiting: Int = 100, waitTimeout: Duration = .seconds(120)) {
+        package init(limit: Int, maxWaiting: Int = 100, waitTimeout: Duration = .seconds(120)) {
             self.limit = limit
             self.maxWaiting = maxWaiting
             self.waitTimeout = waitTimeout
@@ -29,20 +29,20 @@ public final class AccountQueue: Sendable {
         var waiters: [Int: Waiter] = [:]
     }
 
-    public let settings: Settings
+    package let settings: Settings
     private let state: Mutex<State>
 
-    public init(settings: Settings) {
+    package init(settings: Settings) {
         self.settings = settings
         self.state = Mutex(State(machine: StateMachine(limit: settings.limit, maxWaiting: settings.maxWaiting)))
     }
 
-    public var inFlight: Int { state.withLock { $0.machine.inFlight } }
-    public var waiting: Int { state.withLock { $0.machine.waiting.count } }
+    package var inFlight: Int { state.withLock { $0.machine.inFlight } }
+    package var waiting: Int { state.withLock { $0.machine.waiting.count } }
 
     /// Waits for a slot. Throws 429 when the line is full or the wait times out, and
     /// leaves the line at once when the task is cancelled (the client went away).
-    public func acquire() async throws -> Permit {
+    package func acquire() async throws -> Permit {
         if settings.limit == 0 { return Permit(queue: nil) }
         let id = state.withLock { state in
             defer { state.nextID += 1 }
@@ -102,7 +102,7 @@ public final class AccountQueue: Sendable {
     }
 
     /// A held slot. Released exactly once: explicitly, or when the last reference goes.
-    public final class Permit: Sendable {
+    package final class Permit: Sendable {
         private let queue: AccountQueue?
         private let released = Atomic(false)
 
@@ -110,7 +110,7 @@ public final class AccountQueue: Sendable {
             self.queue = queue
         }
 
-        public func release() {
+        package func release() {
             if !released.exchange(true, ordering: .acquiringAndReleasing) { queue?.release() }
         }
 

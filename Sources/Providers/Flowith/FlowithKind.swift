@@ -1,16 +1,16 @@
 /// Flowith in the configuration (docs/configuration.md, `providers`; docs/protocols/flowith.md).
 /// `FLOWITH_AUTH_TOKEN` (comma-separated accounts) enables it.
-public struct FlowithKind: ProviderKind {
-    public init() {}
+package struct FlowithKind: ProviderKind {
+    package init() {}
 
-    public let kind = "flowith"
-    public let sectionKeys: Set<String> = [
+    package let kind = "flowith"
+    package let sectionKeys: Set<String> = [
         "base_url", "tokens", "accounts", "refresh_token", "refresh_url", "models_file", "replace_models",
     ]
     static let accountKeys: Set<String> = ["token", "refresh_token"]
-    public var nestedKeys: Set<String> { Self.accountKeys }
+    package var nestedKeys: Set<String> { Self.accountKeys }
 
-    public func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
+    package func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
         var config = FlowithConfig()
         if let v = try section.string("name") { config.name = v }
         if let v = try section.string("base_url") { config.baseURL = v }
@@ -31,7 +31,7 @@ public struct FlowithKind: ProviderKind {
         return config
     }
 
-    public func applyEnvironment(_ env: [String: String], to existing: (any ProviderConfig)?) throws(ConfigError)
+    package func applyEnvironment(_ env: [String: String], to existing: (any ProviderConfig)?) throws(ConfigError)
         -> (any ProviderConfig)?
     {
         var config = existing as? FlowithConfig
@@ -53,37 +53,37 @@ public struct FlowithKind: ProviderKind {
     }
 }
 
-public struct FlowithConfig: ProviderConfig, Equatable {
+package struct FlowithConfig: ProviderConfig, Equatable {
     /// A token and its optional refresh token.
-    public typealias Account = FlowithProvider.Account
+    package typealias Account = FlowithProvider.Account
 
-    public var kind: String { "flowith" }
-    public var name = "flowith"
-    public var baseURL = "https://edge.flo.ing"
-    public var accounts: [Account] = []
+    package var kind: String { "flowith" }
+    package var name = "flowith"
+    package var baseURL = "https://edge.flo.ing"
+    package var accounts: [Account] = []
     /// docs/protocols/flowith.md: Supabase's token endpoint.
-    public var refreshURL = "https://aibdxsebwhalbnugsqel.supabase.co/auth/v1/token?grant_type=refresh_token"
+    package var refreshURL = "https://aibdxsebwhalbnugsqel.supabase.co/auth/v1/token?grant_type=refresh_token"
     /// A `models.json` mapping extending (or, with `replaceModels`, replacing) the shipped one.
-    public var modelsPath: String?
-    public var replaceModels = false
-    public var concurrency = AccountQueue.Settings(limit: 0)
-    public var aliases: [String: String] = [:]
+    package var modelsPath: String?
+    package var replaceModels = false
+    package var concurrency = AccountQueue.Settings(limit: 0)
+    package var aliases: [String: String] = [:]
 
-    public init() {}
+    package init() {}
 
-    public mutating func finish(home: String) throws(ConfigError) {
+    package mutating func finish(home: String) throws(ConfigError) {
         modelsPath = modelsPath.map { ConfigChecks.expandHome($0, home: home) }
         try ConfigChecks.url(baseURL, origin: "The base URL of provider '\(name)' (FLOWITH_BASE_URL)")
         try ConfigChecks.url(refreshURL, origin: "The refresh URL of provider '\(name)'")
     }
 
-    public func build(_ context: ProviderContext) throws -> any ChatProvider {
+    package func build(_ context: ProviderContext) throws -> any ChatProvider {
         for (position, account) in accounts.enumerated() where FlowithToken.expiry(of: account.token) == nil {
             throw ConfigError(
                 "Flowith token \(position + 1) of \(accounts.count) is not a JWT (three dot-separated parts with an "
                     + "expiry): " + FlowithToken.howToGetOne + ".")
         }
-        var models = replaceModels ? [] : ModelMapping.shippedFlowith
+        var models = replaceModels ? [] : FlowithShippedModels.mapping
         if let modelsPath {
             let user = try ModelMapping.load(modelsPath)
             let replaced = Set(user.map(\.0))

@@ -8,17 +8,17 @@ import Synchronization
 
 /// Flowith's web API (docs/protocols/flowith.md) as an OpenAI provider: one upstream call per request,
 /// its raw-text answer streamed as deltas the moment each piece arrives.
-public final class FlowithProvider: ChatProvider {
-    public struct Settings: Sendable {
-        public var name: String
-        public var baseURL: String
-        public var refreshURL: String
+package final class FlowithProvider: ChatProvider {
+    package struct Settings: Sendable {
+        package var name: String
+        package var baseURL: String
+        package var refreshURL: String
         /// Client-facing id → Flowith's model name, in listing order.
-        public var models: [(String, String)]
-        public var headTimeout: TimeAmount
-        public var concurrency: AccountQueue.Settings
+        package var models: [(String, String)]
+        package var headTimeout: TimeAmount
+        package var concurrency: AccountQueue.Settings
 
-        public init(
+        package init(
             name: String = "flowith", baseURL: String, refreshURL: String, models: [(String, String)],
             headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0)
         ) {
@@ -31,19 +31,19 @@ public final class FlowithProvider: ChatProvider {
         }
     }
 
-    public struct Account: Sendable, Equatable {
-        public var token: String
-        public var refreshToken: String?
+    package struct Account: Sendable, Equatable {
+        package var token: String
+        package var refreshToken: String?
 
-        public init(token: String, refreshToken: String? = nil) {
+        package init(token: String, refreshToken: String? = nil) {
             self.token = token
             self.refreshToken = refreshToken
         }
     }
 
-    public let kind = "flowith"
-    public var name: String { settings.name }
-    public let modelIDs: [String]
+    package let kind = "flowith"
+    package var name: String { settings.name }
+    package let modelIDs: [String]
     private let upstreamNames: [String: String]
     private let settings: Settings
     private let accounts: [FlowithAccount]
@@ -53,7 +53,7 @@ public final class FlowithProvider: ChatProvider {
     /// docs/protocols/flowith.md: renew 60 s before expiry.
     static let renewalMargin: TimeInterval = 60
 
-    public init(
+    package init(
         settings: Settings, accounts: [Account], client: HTTPClient, logger: Logger,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
@@ -69,16 +69,16 @@ public final class FlowithProvider: ChatProvider {
         self.now = now
     }
 
-    public func upstreamModel(for id: String) -> String { upstreamNames[id] ?? id }
+    package func upstreamModel(for id: String) -> String { upstreamNames[id] ?? id }
 
-    public func secrets() -> [String] {
+    package func secrets() -> [String] {
         accounts.flatMap { account in
             let tokens = account.snapshot
             return [tokens.access] + (tokens.refresh.map { [$0] } ?? [])
         }
     }
 
-    public func status() -> ProviderStatus {
+    package func status() -> ProviderStatus {
         guard !accounts.isEmpty else {
             return ProviderStatus(
                 state: .unconfigured, accounts: 0, detail: "No Flowith token: set FLOWITH_AUTH_TOKEN.")
@@ -101,7 +101,7 @@ public final class FlowithProvider: ChatProvider {
             tokenExpiries: snapshots.compactMap(\.expiry), tokenState: worst.rawValue)
     }
 
-    public func check(_ request: ChatRequest) throws(OpenAIError) {
+    package func check(_ request: ChatRequest) throws(OpenAIError) {
         if request.choiceCount > 1 {
             throw .invalidRequest(
                 "Flowith returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
@@ -110,9 +110,9 @@ public final class FlowithProvider: ChatProvider {
     }
 
     /// Several tokens take turns (docs/protocols/flowith.md): the dispatcher rotates over these.
-    public var accountQueues: [AccountQueue] { accounts.map(\.queue) }
+    package var accountQueues: [AccountQueue] { accounts.map(\.queue) }
 
-    public func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
+    package func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         let (response, decoderStart) = try await send(request, upstreamModel: upstreamModel, account: account)
         var decoder = decoderStart
         var items: [StreamItem] = []
@@ -145,7 +145,7 @@ public final class FlowithProvider: ChatProvider {
         ]
     }
 
-    public func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
+    package func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
         let (response, decoder) = try await send(request, upstreamModel: upstreamModel, account: account)
         return ChunkStream(body: response.body, decoder: decoder)
     }

@@ -2,15 +2,15 @@ import Foundation
 import OpenAIWire
 
 /// The upstream request exactly as Flowith's web app sends it (docs/protocols/flowith.md). Pure.
-public struct FlowithRequest: Sendable {
-    public var url: String
-    public var headers: [(String, String)]
-    public var body: JSONObject
+package struct FlowithRequest: Sendable {
+    package var url: String
+    package var headers: [(String, String)]
+    package var body: JSONObject
 
     static let userAgent =
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
-    public init(messages: [JSON], upstreamModel: String, baseURL: String, token: String, nodeID: String) {
+    package init(messages: [JSON], upstreamModel: String, baseURL: String, token: String, nodeID: String) {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         url = base + "/completion?mode=general"
         headers = [

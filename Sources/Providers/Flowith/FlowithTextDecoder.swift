@@ -6,18 +6,18 @@ import OpenAIWire
 /// network read into canonical events at once: UTF-8 split across reads is held back,
 /// `<think>…</think>` becomes reasoning, and the end carries a finish and an estimated
 /// usage (characters / 4, rounded up).
-public struct FlowithTextDecoder: ChunkDecoder {
+package struct FlowithTextDecoder: ChunkDecoder {
     private var splitter = ThinkTagSplitter()
     private var heldBytes: [UInt8] = []
     private let promptCharacters: Int
     private var completionCharacters = 0
     private var sawText = false
 
-    public init(promptCharacters: Int) {
+    package init(promptCharacters: Int) {
         self.promptCharacters = promptCharacters
     }
 
-    public mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem] {
+    package mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem] {
         var bytes = heldBytes
         bytes.append(contentsOf: buffer.readableBytesView)
         let complete = Self.completeUTF8Prefix(bytes)
@@ -25,7 +25,7 @@ public struct FlowithTextDecoder: ChunkDecoder {
         return items(splitter.feed(String(decoding: bytes[..<complete], as: UTF8.self)))
     }
 
-    public mutating func finish() throws -> [StreamItem] {
+    package mutating func finish() throws -> [StreamItem] {
         var pieces: [ThinkTagSplitter.Piece] = []
         if !heldBytes.isEmpty {
             pieces = splitter.feed(String(decoding: heldBytes, as: UTF8.self))

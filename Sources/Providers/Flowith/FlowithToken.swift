@@ -4,9 +4,9 @@ import OpenAIWire
 /// docs/protocols/flowith.md: the Flowith token is a Supabase JWT that lives about an hour. Its
 /// `exp` claim says when; this reads it without verifying (we are its holder,
 /// not its judge).
-public enum FlowithToken {
+package enum FlowithToken {
     /// Expiry of a JWT (with or without `Bearer `), nil when it is not a JWT with `exp`.
-    public static func expiry(of token: String) -> Date? {
+    package static func expiry(of token: String) -> Date? {
         let raw = token.hasPrefix("Bearer ") ? String(token.dropFirst(7)) : token
         let parts = raw.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let payload = base64URLDecode(String(parts[1])),
@@ -16,7 +16,7 @@ public enum FlowithToken {
     }
 
     /// One answer for the console, /health and `flowgate check`.
-    public enum State: String, Sendable {
+    package enum State: String, Sendable {
         case ok
         /// Less than 10 minutes left and no refresh token to renew it.
         case expiring
@@ -24,16 +24,16 @@ public enum FlowithToken {
         case expired
     }
 
-    public static let expiringWithin: TimeInterval = 600
+    package static let expiringWithin: TimeInterval = 600
 
-    public static func state(expiry: Date?, canRenew: Bool, now: Date) -> State {
+    package static func state(expiry: Date?, canRenew: Bool, now: Date) -> State {
         guard let expiry, !canRenew else { return .ok }
         if expiry <= now { return .expired }
         return expiry.timeIntervalSince(now) < expiringWithin ? .expiring : .ok
     }
 
     /// What to do about a token that is not a JWT, or has run out.
-    public static let howToGetOne =
+    package static let howToGetOne =
         "copy a fresh one from the Flowith web app (signed in at flowith.net: the browser's developer tools, "
         + "Application → Local Storage, the Supabase auth entry's access_token; its refresh_token renews it), "
         + "then set FLOWITH_AUTH_TOKEN (and FLOWITH_REFRESH_TOKEN)"

@@ -3,8 +3,8 @@ import OpenAIWire
 /// docs/protocols/flowith.md: OpenAI messages in the two roles Flowith knows. Nothing is dropped:
 /// system/developer text becomes a leading user turn, tool calls and tool results
 /// become plain text turns, text parts are joined; images are refused.
-public enum FlowithTranslation {
-    public static func messages(_ request: ChatRequest) throws(OpenAIError) -> [JSON] {
+package enum FlowithTranslation {
+    package static func messages(_ request: ChatRequest) throws(OpenAIError) -> [JSON] {
         var instructions: [String] = []
         var turns: [JSON] = []
         let messages = request.body["messages"]?.arrayValue ?? []
@@ -37,7 +37,7 @@ public enum FlowithTranslation {
     }
 
     /// The prompt's size in characters, for the usage estimate.
-    public static func characters(in messages: [JSON]) -> Int {
+    package static func characters(in messages: [JSON]) -> Int {
         messages.reduce(0) { $0 + ($1["content"]?.stringValue?.count ?? 0) }
     }
 

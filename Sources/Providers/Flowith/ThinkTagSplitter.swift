@@ -2,8 +2,8 @@
 /// reasoning model starts its answer with `<think>…</think>`. Tags may be split
 /// across network reads. Only a `<think>` at the very start opens reasoning, so
 /// an answer that merely talks about the tag is left alone. Pure.
-public struct ThinkTagSplitter: Sendable {
-    public enum Piece: Sendable, Equatable {
+package struct ThinkTagSplitter: Sendable {
+    package enum Piece: Sendable, Equatable {
         case reasoning(String)
         case content(String)
     }
@@ -23,9 +23,9 @@ public struct ThinkTagSplitter: Sendable {
     /// Text held back because it may be the beginning of a tag.
     private var pending = ""
 
-    public init() {}
+    package init() {}
 
-    public mutating func feed(_ text: String) -> [Piece] {
+    package mutating func feed(_ text: String) -> [Piece] {
         var pieces: [Piece] = []
         var text = pending + text
         pending = ""
@@ -65,7 +65,7 @@ public struct ThinkTagSplitter: Sendable {
     }
 
     /// The answer ended: what was held back is released as what it turned out to be.
-    public mutating func finish() -> [Piece] {
+    package mutating func finish() -> [Piece] {
         defer { pending = "" }
         guard !pending.isEmpty else { return [] }
         switch state {

@@ -4,25 +4,25 @@ import OpenAIWire
 /// The official CLI's credential files (docs/protocols/iflow.md): `~/.iflow/settings.json` and
 /// `~/.iflow/oauth_creds.json`. Every key flowgate does not own is kept; writes
 /// are atomic (temp file + rename) with mode 0600.
-public struct IFlowCredentialFiles: Sendable {
-    public let settingsPath: String
-    public let credsPath: String
+package struct IFlowCredentialFiles: Sendable {
+    package let settingsPath: String
+    package let credsPath: String
 
-    public init(settingsPath: String) {
+    package init(settingsPath: String) {
         self.settingsPath = settingsPath
         self.credsPath = (settingsPath as NSString).deletingLastPathComponent + "/oauth_creds.json"
     }
 
     /// A stored sign-in: what the refresher needs.
-    public struct Stored: Sendable, Equatable {
-        public var accessToken: String?
-        public var refreshToken: String?
-        public var expiry: Date?
-        public var user: [String: String]
+    package struct Stored: Sendable, Equatable {
+        package var accessToken: String?
+        package var refreshToken: String?
+        package var expiry: Date?
+        package var user: [String: String]
     }
 
     /// `oauth_creds.json`, else iflow2api's older keys in settings.json (so users can migrate).
-    public func load() -> Stored? {
+    package func load() -> Stored? {
         if let creds = Self.readObject(credsPath),
             creds["refresh_token"]?.stringValue != nil || creds["access_token"] != nil
         {
@@ -43,7 +43,7 @@ public struct IFlowCredentialFiles: Sendable {
     }
 
     /// Writes a sign-in (or refresh) the way the official CLI stores it.
-    public func save(_ signIn: IFlowOAuth.SignIn) throws {
+    package func save(_ signIn: IFlowOAuth.SignIn) throws {
         var settings = Self.readObject(settingsPath) ?? [:]
         settings["apiKey"] = .string(signIn.apiKey)
         settings["searchApiKey"] = .string(signIn.apiKey)
@@ -108,7 +108,7 @@ public struct IFlowCredentialFiles: Sendable {
     }
 }
 
-public struct CredentialFileError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public var description: String { message }
+package struct CredentialFileError: Error, CustomStringConvertible, Sendable {
+    package let message: String
+    package var description: String { message }
 }

@@ -4,8 +4,8 @@ import Synchronization
 /// Where the iFlow API key comes from: `IFLOW_API_KEY`, else the official CLI's
 /// `~/.iflow/settings.json` (`apiKey`, fallback `searchApiKey`), re-read when the
 /// file changes so a sign-in elsewhere takes effect without a restart.
-public final class IFlowCredentials: Sendable {
-    public enum Source: Sendable, Equatable {
+package final class IFlowCredentials: Sendable {
+    package enum Source: Sendable, Equatable {
         case environment
         case settingsFile(String)
         case none
@@ -17,12 +17,12 @@ public final class IFlowCredentials: Sendable {
     }
 
     private let environmentKey: String?
-    public let settingsPath: String
+    package let settingsPath: String
     private let state = Mutex(FileState())
 
     /// Reads the settings file once; after that only `checkForChanges` and `reload` read it,
     /// so a request or /health never touches the disk (docs/architecture.md, "Providers").
-    public init(environmentKey: String?, settingsPath: String) {
+    package init(environmentKey: String?, settingsPath: String) {
         let trimmed = environmentKey?.trimmingCharacters(in: .whitespacesAndNewlines)
         self.environmentKey = (trimmed?.isEmpty ?? true) ? nil : trimmed
         self.settingsPath = settingsPath
@@ -30,13 +30,13 @@ public final class IFlowCredentials: Sendable {
     }
 
     /// The key to use now, or nil when none is configured.
-    public func currentKey() -> String? {
+    package func currentKey() -> String? {
         environmentKey ?? state.withLock { $0.key }
     }
 
     /// Reads the file again now (after the upstream said the key expired, or a sign-in was saved). Returns the key.
     @discardableResult
-    public func reload() -> String? {
+    package func reload() -> String? {
         if let environmentKey { return environmentKey }
         let modified = Self.modificationDate(settingsPath)
         let key = modified == nil ? nil : Self.readKey(settingsPath)
@@ -46,19 +46,19 @@ public final class IFlowCredentials: Sendable {
 
     /// Reads the file again when its modification time changed (a sign-in elsewhere, an
     /// edit): the provider's background work calls this every few seconds.
-    public func checkForChanges() {
+    package func checkForChanges() {
         guard environmentKey == nil else { return }
         let modified = Self.modificationDate(settingsPath)
         if modified != state.withLock({ $0.modified }) { reload() }
     }
 
-    public var source: Source {
+    package var source: Source {
         if environmentKey != nil { return .environment }
         return currentKey() == nil ? .none : .settingsFile(settingsPath)
     }
 
     /// docs/protocols/iflow.md: `apiKey`, fallback `searchApiKey`.
-    public static func apiKey(fromSettings data: Data) -> String? {
+    package static func apiKey(fromSettings data: Data) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         for field in ["apiKey", "searchApiKey"] {
             if let key = (object[field] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {

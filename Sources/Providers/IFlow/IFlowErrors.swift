@@ -2,12 +2,12 @@ import OpenAIWire
 
 /// docs/protocols/iflow.md: iFlow reports many failures as HTTP 200 with `{"status":"434","msg":…}`
 /// (or `error_code`). This maps them, and real HTTP failures, to OpenAI errors.
-public enum IFlowErrors {
+package enum IFlowErrors {
     /// The `code` of the error that means "refresh the key and retry once" (docs/protocols/iflow.md, 439).
-    public static let keyExpiredCode = "api_key_expired"
+    package static let keyExpiredCode = "api_key_expired"
 
     /// The mapped error when `body` is an iFlow failure object, nil for a normal answer.
-    public static func businessError(in body: JSONObject) -> OpenAIError? {
+    package static func businessError(in body: JSONObject) -> OpenAIError? {
         if body["choices"] != nil { return nil }
         let code = codeString(body["status"]) ?? codeString(body["error_code"])
         if code == nil, let error = body["error"] {
@@ -46,7 +46,7 @@ public enum IFlowErrors {
     }
 
     /// A non-2xx HTTP answer from iFlow.
-    public static func httpError(status: Int, body: [UInt8]) -> OpenAIError {
+    package static func httpError(status: Int, body: [UInt8]) -> OpenAIError {
         // A business status inside an HTTP failure says more than the HTTP status.
         if let object = try? JSONCoding.decode(.init(body)).objectValue,
             let code = codeString(object["status"]) ?? codeString(object["error_code"])

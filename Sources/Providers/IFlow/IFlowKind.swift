@@ -1,13 +1,13 @@
 /// iFlow in the configuration (docs/configuration.md, `providers`; docs/protocols/iflow.md).
 /// Present by default, so that a fresh machine can sign in; `IFLOW_API_KEY` enables it
 /// even when the file lists no iFlow provider.
-public struct IFlowKind: ProviderKind {
-    public init() {}
+package struct IFlowKind: ProviderKind {
+    package init() {}
 
-    public let kind = "iflow"
-    public let sectionKeys: Set<String> = ["base_url", "api_key", "settings", "models_file", "oauth_url"]
+    package let kind = "iflow"
+    package let sectionKeys: Set<String> = ["base_url", "api_key", "settings", "models_file", "oauth_url"]
 
-    public func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
+    package func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
         var config = IFlowConfig()
         if let v = try section.string("name") { config.name = v }
         if let v = try section.string("base_url") { config.baseURL = v }
@@ -18,7 +18,7 @@ public struct IFlowKind: ProviderKind {
         return config
     }
 
-    public func applyEnvironment(_ env: [String: String], to existing: (any ProviderConfig)?) throws(ConfigError)
+    package func applyEnvironment(_ env: [String: String], to existing: (any ProviderConfig)?) throws(ConfigError)
         -> (any ProviderConfig)?
     {
         guard var config = (existing as? IFlowConfig) ?? (env["IFLOW_API_KEY"] != nil ? IFlowConfig() : nil) else {
@@ -38,33 +38,33 @@ public struct IFlowKind: ProviderKind {
         return config
     }
 
-    public func defaultConfig() -> (any ProviderConfig)? { IFlowConfig() }
+    package func defaultConfig() -> (any ProviderConfig)? { IFlowConfig() }
 }
 
-public struct IFlowConfig: ProviderConfig, Equatable {
-    public var kind: String { "iflow" }
-    public var name = "iflow"
-    public var baseURL = "https://apis.iflow.cn/v1"
+package struct IFlowConfig: ProviderConfig, Equatable {
+    package var kind: String { "iflow" }
+    package var name = "iflow"
+    package var baseURL = "https://apis.iflow.cn/v1"
     /// The OAuth server (sign-in, token refresh, getUserInfo).
-    public var oauthURL = "https://iflow.cn"
-    public var apiKey: String?
-    public var settingsPath = "~/.iflow/settings.json"
+    package var oauthURL = "https://iflow.cn"
+    package var apiKey: String?
+    package var settingsPath = "~/.iflow/settings.json"
     /// A user file replacing the shipped model list.
-    public var modelsPath: String?
+    package var modelsPath: String?
     /// docs/protocols/iflow.md: one request in flight per account by default (0 = unlimited).
-    public var concurrency = AccountQueue.Settings(limit: 1)
-    public var aliases: [String: String] = [:]
+    package var concurrency = AccountQueue.Settings(limit: 1)
+    package var aliases: [String: String] = [:]
 
-    public init() {}
+    package init() {}
 
-    public mutating func finish(home: String) throws(ConfigError) {
+    package mutating func finish(home: String) throws(ConfigError) {
         settingsPath = ConfigChecks.expandHome(settingsPath, home: home)
         modelsPath = modelsPath.map { ConfigChecks.expandHome($0, home: home) }
         try ConfigChecks.url(baseURL, origin: "The base URL of provider '\(name)' (IFLOW_BASE_URL)")
         try ConfigChecks.url(oauthURL, origin: "The OAuth URL of provider '\(name)' (IFLOW_OAUTH_URL)")
     }
 
-    public func build(_ context: ProviderContext) throws -> any ChatProvider {
+    package func build(_ context: ProviderContext) throws -> any ChatProvider {
         let models = try IFlowModelList.load(overridePath: modelsPath)
         let credentials = IFlowCredentials(environmentKey: apiKey, settingsPath: settingsPath)
         let refresher = IFlowTokenRefresher(

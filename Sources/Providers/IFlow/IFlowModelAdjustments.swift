@@ -2,9 +2,9 @@ import OpenAIWire
 
 /// docs/protocols/iflow.md "Body adjustments the official CLI makes": per-model fields, applied
 /// only where the client did not set the same field itself.
-public enum IFlowModelAdjustments {
+package enum IFlowModelAdjustments {
     /// Adjusts `body` for `model` (the upstream's model id, without provider prefix).
-    public static func apply(to body: inout JSONObject, model: String) throws(OpenAIError) {
+    package static func apply(to body: inout JSONObject, model: String) throws(OpenAIError) {
         let id = model.lowercased()
         let thinkingOff = isThinkingOff(body)
         // The client's own choice of the thinking switch is translated, not forwarded as-is.

@@ -2,16 +2,16 @@ import Foundation
 
 /// docs/protocols/iflow.md: the iFlow model list is data: the shipped `iflow-models.json`, or a
 /// file of the same shape the user points `IFLOW_MODELS` at.
-public struct IFlowModelList: Sendable, Equatable, Decodable {
-    public var `default`: String?
-    public var models: [String]
+package struct IFlowModelList: Sendable, Equatable, Decodable {
+    package var `default`: String?
+    package var models: [String]
 
-    public init(default: String?, models: [String]) {
+    package init(default: String?, models: [String]) {
         self.default = `default`
         self.models = models
     }
 
-    public static func load(overridePath: String?) throws -> IFlowModelList {
+    package static func load(overridePath: String?) throws -> IFlowModelList {
         if let overridePath {
             guard let data = FileManager.default.contents(atPath: overridePath) else {
                 throw ModelListError(message: "Cannot read the iFlow model list at \(overridePath).")
@@ -21,8 +21,8 @@ public struct IFlowModelList: Sendable, Equatable, Decodable {
         return shipped
     }
 
-    public static let shipped: IFlowModelList = {
-        guard let list = try? decode(Data(ShippedModels.iflow.utf8), origin: "the shipped iFlow model list") else {
+    package static let shipped: IFlowModelList = {
+        guard let list = try? decode(Data(shippedJSON.utf8), origin: "the shipped iFlow model list") else {
             fatalError("flowgate's shipped iFlow model list is not valid JSON")  // caught by the tests
         }
         return list
@@ -37,7 +37,7 @@ public struct IFlowModelList: Sendable, Equatable, Decodable {
     }
 }
 
-public struct ModelListError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public var description: String { message }
+package struct ModelListError: Error, CustomStringConvertible, Sendable {
+    package let message: String
+    package var description: String { message }
 }

@@ -5,31 +5,31 @@ import OpenAIWire
 
 /// The iFlow OAuth protocol (docs/protocols/iflow.md "Credentials and sign-in"): authorize URL,
 /// code exchange, refresh, and getUserInfo, whose `apiKey` is the chat key.
-public struct IFlowOAuth: Sendable {
+package struct IFlowOAuth: Sendable {
     /// Public: shipped in the official CLI.
-    public static let clientID = "10009311001"
-    public static let clientSecret = "4Z3YjXycVsQvyGF1etiNlIBB4RsqSDtW"
+    package static let clientID = "10009311001"
+    package static let clientSecret = "4Z3YjXycVsQvyGF1etiNlIBB4RsqSDtW"
 
-    public let baseURL: String
+    package let baseURL: String
     let client: HTTPClient
 
-    public init(baseURL: String, client: HTTPClient) {
+    package init(baseURL: String, client: HTTPClient) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.client = client
     }
 
     /// What a code exchange or refresh yields, after getUserInfo.
-    public struct SignIn: Sendable, Equatable {
-        public var accessToken: String
-        public var refreshToken: String?
-        public var expiry: Date
-        public var tokenType: String?
-        public var scope: String?
-        public var apiKey: String
-        public var user: [String: String]
+    package struct SignIn: Sendable, Equatable {
+        package var accessToken: String
+        package var refreshToken: String?
+        package var expiry: Date
+        package var tokenType: String?
+        package var scope: String?
+        package var apiKey: String
+        package var user: [String: String]
     }
 
-    public enum Failure: Error, Sendable, Equatable {
+    package enum Failure: Error, Sendable, Equatable {
         /// Worth retrying later (network, 5xx, 429, "too many" overload).
         case transient(String)
         /// The refresh token is dead: the account needs a new sign-in.
@@ -39,17 +39,17 @@ public struct IFlowOAuth: Sendable {
     }
 
     /// `{oauthURL}/oauth?loginMethod=phone&type=phone&redirect=…&state=…&client_id=…` (no scope, no PKCE).
-    public func authorizeURL(redirect: String, state: String) -> String {
+    package func authorizeURL(redirect: String, state: String) -> String {
         "\(baseURL)/oauth?loginMethod=phone&type=phone&redirect=\(Self.formEncode(redirect))&state=\(state)&client_id=\(Self.clientID)"
     }
 
     /// 32 random bytes, hex.
-    public static func makeState() -> String {
+    package static func makeState() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
-    public func exchange(code: String, redirect: String, now: Date = Date()) async throws(Failure) -> SignIn {
+    package func exchange(code: String, redirect: String, now: Date = Date()) async throws(Failure) -> SignIn {
         try await token(
             form: [
                 ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect),
@@ -57,7 +57,7 @@ public struct IFlowOAuth: Sendable {
             ], now: now)
     }
 
-    public func refresh(refreshToken: String, now: Date = Date()) async throws(Failure) -> SignIn {
+    package func refresh(refreshToken: String, now: Date = Date()) async throws(Failure) -> SignIn {
         try await token(
             form: [
                 ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", Self.clientID),
@@ -86,7 +86,7 @@ public struct IFlowOAuth: Sendable {
     }
 
     /// `GET {oauthURL}/api/oauth/getUserInfo?accessToken=…` → `data.apiKey`; retried on 5xx/408/429.
-    public func userInfo(accessToken: String) async throws(Failure) -> (apiKey: String, user: [String: String]) {
+    package func userInfo(accessToken: String) async throws(Failure) -> (apiKey: String, user: [String: String]) {
         var lastFailure = Failure.transient("getUserInfo failed")
         for attempt in 0..<3 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(200 << attempt)) }

@@ -7,17 +7,17 @@ import OpenAIWire
 import Synchronization
 
 /// The iFlow CLI's model service (docs/protocols/iflow.md) as an OpenAI provider.
-public final class IFlowProvider: ChatProvider {
-    public struct Settings: Sendable {
-        public var name: String
-        public var baseURL: String
-        public var models: IFlowModelList
+package final class IFlowProvider: ChatProvider {
+    package struct Settings: Sendable {
+        package var name: String
+        package var baseURL: String
+        package var models: IFlowModelList
         /// Time allowed until the upstream's response head arrives.
-        public var headTimeout: TimeAmount
+        package var headTimeout: TimeAmount
         /// docs/protocols/iflow.md: one request in flight per account by default.
-        public var concurrency: AccountQueue.Settings
+        package var concurrency: AccountQueue.Settings
 
-        public init(
+        package init(
             name: String = "iflow", baseURL: String, models: IFlowModelList, headTimeout: TimeAmount,
             concurrency: AccountQueue.Settings = .init(limit: 1)
         ) {
@@ -29,9 +29,9 @@ public final class IFlowProvider: ChatProvider {
         }
     }
 
-    public let kind = "iflow"
-    public var name: String { settings.name }
-    public var modelIDs: [String] { settings.models.models }
+    package let kind = "iflow"
+    package var name: String { settings.name }
+    package var modelIDs: [String] { settings.models.models }
     private let settings: Settings
     private let credentials: IFlowCredentials
     private let client: HTTPClient
@@ -46,9 +46,9 @@ public final class IFlowProvider: ChatProvider {
     private static let maxResponseBytes = 64 << 20
 
     /// Keeps an OAuth sign-in fresh, when there is one.
-    public let refresher: IFlowTokenRefresher?
+    package let refresher: IFlowTokenRefresher?
 
-    public init(
+    package init(
         settings: Settings, credentials: IFlowCredentials, client: HTTPClient, logger: Logger,
         refresher: IFlowTokenRefresher? = nil
     ) {
@@ -61,11 +61,11 @@ public final class IFlowProvider: ChatProvider {
         self.logger = logger
     }
 
-    public func secrets() -> [String] {
+    package func secrets() -> [String] {
         credentials.currentKey().map { [$0] } ?? []
     }
 
-    public func status() -> ProviderStatus {
+    package func status() -> ProviderStatus {
         if case .needsSignIn(let reason)? = refresher?.state {
             return ProviderStatus(state: .needsSignIn, accounts: 1, detail: "iFlow sign-in lapsed: \(reason).")
         }
@@ -89,22 +89,22 @@ public final class IFlowProvider: ChatProvider {
     private static let notConfigured =
         "No iFlow API key: sign in at / (or run `flowgate login iflow`), set IFLOW_API_KEY, or put apiKey in ~/.iflow/settings.json."
 
-    public func check(_ request: ChatRequest) throws(OpenAIError) {
+    package func check(_ request: ChatRequest) throws(OpenAIError) {
         if request.choiceCount > 1 {
             throw .invalidRequest(
                 "iFlow returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
         }
     }
 
-    public var accountQueues: [AccountQueue] { [queue] }
+    package var accountQueues: [AccountQueue] { [queue] }
 
-    public var signIn: (any BrowserSignIn)? { refresher.map(IFlowBrowserSignIn.init) }
+    package var signIn: (any BrowserSignIn)? { refresher.map(IFlowBrowserSignIn.init) }
 
     /// How often the CLI's files are looked at for a sign-in made elsewhere.
     static let fileCheckInterval = Duration.seconds(2)
 
     /// Keeps the sign-in fresh and notices the CLI's files change (docs/protocols/iflow.md).
-    public func run() async {
+    package func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -117,7 +117,7 @@ public final class IFlowProvider: ChatProvider {
         }
     }
 
-    public func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
+    package func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         try await withKey { key in
             let built = try self.build(request, upstreamModel: upstreamModel, key: key)
             let body = try await self.client.postJSONCollecting(
@@ -133,7 +133,7 @@ public final class IFlowProvider: ChatProvider {
         }
     }
 
-    public func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
+    package func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
         try await withKey { key in
             let built = try self.build(request, upstreamModel: upstreamModel, key: key)
             let response = try await self.client.postJSON(

@@ -3,33 +3,33 @@ import OpenAIWire
 
 /// The upstream request exactly as the official iFlow CLI sends it (docs/protocols/iflow.md):
 /// header set and order, signature, and the per-model body adjustments. Pure.
-public struct IFlowRequest: Sendable {
-    public var url: String
+package struct IFlowRequest: Sendable {
+    package var url: String
     /// Ordered: the CLI's order is part of looking like the CLI.
-    public var headers: [(String, String)]
-    public var body: JSONObject
+    package var headers: [(String, String)]
+    package var body: JSONObject
 
-    public struct Session: Sendable, Equatable {
-        public let sessionID: String
-        public let conversationID: String
+    package struct Session: Sendable, Equatable {
+        package let sessionID: String
+        package let conversationID: String
 
-        public init(sessionID: String, conversationID: String) {
+        package init(sessionID: String, conversationID: String) {
             self.sessionID = sessionID
             self.conversationID = conversationID
         }
 
         /// New ids, made once per account for the process lifetime.
-        public static func make() -> Session {
+        package static func make() -> Session {
             Session(
                 sessionID: "session-" + UUID().uuidString.lowercased(), conversationID: UUID().uuidString.lowercased())
         }
     }
 
-    public static func chatURL(baseURL: String) -> String {
+    package static func chatURL(baseURL: String) -> String {
         baseURL.hasSuffix("/") ? baseURL + "chat/completions" : baseURL + "/chat/completions"
     }
 
-    public init(
+    package init(
         chat: ChatRequest, upstreamModel: String, baseURL: String, apiKey: String, session: Session, timestampMs: Int64
     ) throws(OpenAIError) {
         try self.init(
@@ -38,7 +38,7 @@ public struct IFlowRequest: Sendable {
     }
 
     /// `signature` carries the API key, keyed once for many requests.
-    public init(
+    package init(
         chat: ChatRequest, upstreamModel: String, baseURL: String, signature: IFlowSignature, session: Session,
         timestampMs: Int64
     ) throws(OpenAIError) {

@@ -3,23 +3,23 @@ import Foundation
 
 /// docs/protocols/iflow.md: `x-iflow-signature = hex(HMAC-SHA256(key: apiKey,
 /// message: "iFlow-Cli:" + sessionId + ":" + timestampMs))`; the body is not signed.
-public struct IFlowSignature: Sendable {
-    public let apiKey: String
+package struct IFlowSignature: Sendable {
+    package let apiKey: String
     /// Keyed once: setting up the HMAC key costs more than signing a message.
     private let keyed: HMAC<SHA256>
 
-    public init(apiKey: String) {
+    package init(apiKey: String) {
         self.apiKey = apiKey
         self.keyed = HMAC<SHA256>(key: SymmetricKey(data: Array(apiKey.utf8)))
     }
 
-    public func sign(sessionID: String, timestampMs: Int64) -> String {
+    package func sign(sessionID: String, timestampMs: Int64) -> String {
         var mac = keyed
         mac.update(data: Array("iFlow-Cli:\(sessionID):\(timestampMs)".utf8))
         return Hex.encode(mac.finalize())
     }
 
-    public static func sign(apiKey: String, sessionID: String, timestampMs: Int64) -> String {
+    package static func sign(apiKey: String, sessionID: String, timestampMs: Int64) -> String {
         IFlowSignature(apiKey: apiKey).sign(sessionID: sessionID, timestampMs: timestampMs)
     }
 }

@@ -5,8 +5,8 @@ import Synchronization
 /// Keeps an OAuth sign-in alive (docs/protocols/iflow.md): refreshes through `IFlowOAuth`, then
 /// calls getUserInfo and writes the new key to the CLI's files, which the provider
 /// re-reads, so the new key is used at once without a restart.
-public final class IFlowTokenRefresher: Sendable {
-    public enum State: Sendable, Equatable {
+package final class IFlowTokenRefresher: Sendable {
+    package enum State: Sendable, Equatable {
         /// No OAuth sign-in stored (an API key may still be configured).
         case none
         case ok(expiry: Date)
@@ -24,15 +24,15 @@ public final class IFlowTokenRefresher: Sendable {
         var stored: IFlowCredentialFiles.Stored?
     }
 
-    public let oauth: IFlowOAuth
-    public let files: IFlowCredentialFiles
+    package let oauth: IFlowOAuth
+    package let files: IFlowCredentialFiles
     private let logger: Logger
     private let now: @Sendable () -> Date
     /// Told after every save, so the key in use changes at once.
     private let onSaved: @Sendable () -> Void
     private let shared = Mutex(Shared())
 
-    public init(
+    package init(
         oauth: IFlowOAuth, files: IFlowCredentialFiles, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
         onSaved: @escaping @Sendable () -> Void = {}
     ) {
@@ -45,13 +45,13 @@ public final class IFlowTokenRefresher: Sendable {
     }
 
     /// Reads the stored sign-in again (the provider's background work calls this every few seconds).
-    public func reloadStored() {
+    package func reloadStored() {
         let stored = files.load()
         shared.withLock { $0.stored = stored }
     }
 
     /// Stores a sign-in (from the console or a refresh) and makes it the one in use.
-    public func store(_ signIn: IFlowOAuth.SignIn) throws {
+    package func store(_ signIn: IFlowOAuth.SignIn) throws {
         try files.save(signIn)
         shared.withLock { shared in
             shared.schedule.succeeded()
@@ -61,7 +61,7 @@ public final class IFlowTokenRefresher: Sendable {
         onSaved()
     }
 
-    public var state: State {
+    package var state: State {
         let (stored, dead) = shared.withLock { ($0.stored, $0.deadToken) }
         guard let stored else { return .none }
         if let dead, dead == stored.refreshToken {
@@ -73,7 +73,7 @@ public final class IFlowTokenRefresher: Sendable {
     }
 
     /// The loop the server runs: wakes every 15 min (or sooner after a failure) until cancelled.
-    public func run(checkEvery limit: Duration? = nil) async {
+    package func run(checkEvery limit: Duration? = nil) async {
         while !Task.isCancelled {
             var wait = IFlowRefreshSchedule.checkInterval
             let stored = files.load()
@@ -104,7 +104,7 @@ public final class IFlowTokenRefresher: Sendable {
 
     /// Refreshes now (one refresh at a time; concurrent callers share it). True on success.
     @discardableResult
-    public func refreshNow() async -> Bool {
+    package func refreshNow() async -> Bool {
         let task = shared.withLock { shared -> Task<Bool, Never> in
             if let running = shared.running { return running }
             let task = Task { await self.performRefresh() }
@@ -117,7 +117,7 @@ public final class IFlowTokenRefresher: Sendable {
     }
 
     /// Before a request whose sign-in has already expired (docs/protocols/iflow.md).
-    public func refreshIfExpired() async {
+    package func refreshIfExpired() async {
         guard let stored = shared.withLock({ $0.stored }), let expiry = stored.expiry, expiry <= now(),
             stored.refreshToken != nil
         else { return }

@@ -1,12 +1,12 @@
 /// Any OpenAI-compatible upstream in the configuration (docs/configuration.md, `providers`;
 /// docs/protocols/openai-compatible.md). Only the file declares these: each needs a name and a base URL.
-public struct OpenAICompatibleKind: ProviderKind {
-    public init() {}
+package struct OpenAICompatibleKind: ProviderKind {
+    package init() {}
 
-    public let kind = "openai"
-    public let sectionKeys: Set<String> = ["base_url", "api_key", "api_key_env", "models", "headers"]
+    package let kind = "openai"
+    package let sectionKeys: Set<String> = ["base_url", "api_key", "api_key_env", "models", "headers"]
 
-    public func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
+    package func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
         guard let name = try section.string("name") else {
             throw section.error(nil, "needs a 'name' (used as the model prefix)")
         }
@@ -24,34 +24,34 @@ public struct OpenAICompatibleKind: ProviderKind {
         return config
     }
 
-    public func applyEnvironment(_ environment: [String: String], to existing: (any ProviderConfig)?)
+    package func applyEnvironment(_ environment: [String: String], to existing: (any ProviderConfig)?)
         throws(ConfigError) -> (any ProviderConfig)?
     {
         existing
     }
 }
 
-public struct OpenAICompatibleConfig: ProviderConfig, Equatable {
-    public var kind: String { "openai" }
-    public var name: String
-    public var baseURL: String
-    public var apiKey: String?
+package struct OpenAICompatibleConfig: ProviderConfig, Equatable {
+    package var kind: String { "openai" }
+    package var name: String
+    package var baseURL: String
+    package var apiKey: String?
     /// The model list; nil = fetched from `{baseURL}/models`.
-    public var models: [String]?
-    public var headers: [String: String] = [:]
-    public var concurrency = AccountQueue.Settings(limit: 0)
-    public var aliases: [String: String] = [:]
+    package var models: [String]?
+    package var headers: [String: String] = [:]
+    package var concurrency = AccountQueue.Settings(limit: 0)
+    package var aliases: [String: String] = [:]
 
-    public init(name: String, baseURL: String) {
+    package init(name: String, baseURL: String) {
         self.name = name
         self.baseURL = baseURL
     }
 
-    public mutating func finish(home: String) throws(ConfigError) {
+    package mutating func finish(home: String) throws(ConfigError) {
         try ConfigChecks.url(baseURL, origin: "The base URL of provider '\(name)'")
     }
 
-    public func build(_ context: ProviderContext) throws -> any ChatProvider {
+    package func build(_ context: ProviderContext) throws -> any ChatProvider {
         let provider = OpenAICompatibleProvider(
             settings: .init(
                 name: name, baseURL: baseURL, apiKey: apiKey, models: models,

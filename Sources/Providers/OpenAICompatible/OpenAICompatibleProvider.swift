@@ -7,18 +7,18 @@ import Synchronization
 
 /// Any upstream that already speaks OpenAI (docs/protocols/openai-compatible.md): requests pass through with
 /// only the model name changed; answers go through the same normalising as all others.
-public final class OpenAICompatibleProvider: ChatProvider {
-    public struct Settings: Sendable {
-        public var name: String
-        public var baseURL: String
-        public var apiKey: String?
+package final class OpenAICompatibleProvider: ChatProvider {
+    package struct Settings: Sendable {
+        package var name: String
+        package var baseURL: String
+        package var apiKey: String?
         /// nil: fetched from `{baseURL}/models`.
-        public var models: [String]?
-        public var headers: [(String, String)]
-        public var headTimeout: TimeAmount
-        public var concurrency: AccountQueue.Settings
+        package var models: [String]?
+        package var headers: [(String, String)]
+        package var headTimeout: TimeAmount
+        package var concurrency: AccountQueue.Settings
 
-        public init(
+        package init(
             name: String, baseURL: String, apiKey: String?, models: [String]?, headers: [(String, String)] = [],
             headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0)
         ) {
@@ -32,8 +32,8 @@ public final class OpenAICompatibleProvider: ChatProvider {
         }
     }
 
-    public let kind = "openai"
-    public var name: String { settings.name }
+    package let kind = "openai"
+    package var name: String { settings.name }
     private let settings: Settings
     private let client: HTTPClient
     private let logger: Logger
@@ -51,7 +51,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
     private let fetched = Mutex(Fetched())
     private static let maxResponseBytes = 64 << 20
 
-    public init(settings: Settings, client: HTTPClient, logger: Logger) {
+    package init(settings: Settings, client: HTTPClient, logger: Logger) {
         self.settings = settings
         self.client = client
         self.logger = logger
@@ -60,13 +60,13 @@ public final class OpenAICompatibleProvider: ChatProvider {
         self.embeddingsEndpoint = UpstreamEndpoint(url: settings.baseURL + "/embeddings")
     }
 
-    public var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
+    package var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
 
-    public func secrets() -> [String] {
+    package func secrets() -> [String] {
         settings.apiKey.map { [$0] } ?? []
     }
 
-    public func status() -> ProviderStatus {
+    package func status() -> ProviderStatus {
         let count = modelIDs.count
         if settings.models == nil, let failure = fetched.withLock({ $0.failure }) {
             return ProviderStatus(
@@ -79,7 +79,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
     /// docs/protocols/openai-compatible.md: the model list comes from the upstream when not configured; asked again
     /// at most every 30 s (on start, and when a client names a model nobody lists). A caller
     /// that comes while a fetch is under way waits for it, so nobody sees a half-done list.
-    public func refreshModels() async {
+    package func refreshModels() async {
         guard settings.models == nil else { return }
         let task = fetched.withLock { state -> Task<Void, Never>? in
             if let running = state.running { return running }
@@ -122,9 +122,9 @@ public final class OpenAICompatibleProvider: ChatProvider {
         fetched.withLock { $0.failure = failure }
     }
 
-    public var accountQueues: [AccountQueue] { [queue] }
+    package var accountQueues: [AccountQueue] { [queue] }
 
-    public func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
+    package func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         do {
             let body = try await client.postJSONCollecting(
                 to: chatEndpoint, headers: headers(for: request),
@@ -143,7 +143,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
     }
 
     /// Bytes through, both ways: only the model name was changed (by the caller).
-    public func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
+    package func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
         do {
             return try await client.postJSONCollecting(
                 to: embeddingsEndpoint, headers: [("Content-Type", "application/json")] + commonHeaders(accept: "application/json"),
@@ -154,7 +154,7 @@ public final class OpenAICompatibleProvider: ChatProvider {
         }
     }
 
-    public func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
+    package func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
         do {
             let response = try await send(request, upstreamModel: upstreamModel)
             UpstreamHeaders.current?.record(response.headers)

@@ -5,7 +5,7 @@ import OpenAIWire
 
 /// What every upstream implements. A provider turns a validated OpenAI request into
 /// an upstream call and hands back OpenAI-shaped data; the gateway does the framing.
-public protocol ChatProvider: Sendable {
+package protocol ChatProvider: Sendable {
     /// The routing name (`iflow`, `flowith`, or a user-chosen name).
     var name: String { get }
     /// `iflow`, `flowith` or `openai`.
@@ -42,21 +42,21 @@ public protocol ChatProvider: Sendable {
 }
 
 extension ChatProvider {
-    public func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
+    package func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
         throw OpenAIError(
             status: 404, message: "The \(name) provider serves no embeddings; use a model of an OpenAI-compatible provider.",
             type: "invalid_request_error", param: "model", code: "model_not_found")
     }
 
-    public func check(_ request: ChatRequest) throws(OpenAIError) {}
-    public func upstreamModel(for id: String) -> String { id }
-    public func refreshModels() async {}
-    public func run() async {}
-    public var signIn: (any BrowserSignIn)? { nil }
+    package func check(_ request: ChatRequest) throws(OpenAIError) {}
+    package func upstreamModel(for id: String) -> String { id }
+    package func refreshModels() async {}
+    package func run() async {}
+    package var signIn: (any BrowserSignIn)? { nil }
 }
 
-public struct ProviderStatus: Sendable, Equatable {
-    public enum State: String, Sendable {
+package struct ProviderStatus: Sendable, Equatable {
+    package enum State: String, Sendable {
         case ok
         /// No credentials configured: the user has to sign in or set a key.
         case unconfigured
@@ -65,19 +65,19 @@ public struct ProviderStatus: Sendable, Equatable {
         /// The upstream could not be asked (refused, wrong URL, not an OpenAI server).
         case unreachable
     }
-    public var state: State
-    public var accounts: Int
+    package var state: State
+    package var accounts: Int
     /// A short human sentence for logs, /health and the console (never a secret).
-    public var detail: String
+    package var detail: String
     /// When each account's token expires, where tokens expire (Flowith's JWTs, iFlow sign-ins).
-    public var tokenExpiries: [Date]
+    package var tokenExpiries: [Date]
     /// The start of the key in use, never more (`sk-ab…`).
-    public var keyHint: String?
+    package var keyHint: String?
     /// `ok`, `expiring` or `expired`, where the provider judges its tokens itself (Flowith):
     /// the console, /health and `flowgate check` all show this one.
-    public var tokenState: String?
+    package var tokenState: String?
 
-    public init(
+    package init(
         state: State, accounts: Int, detail: String, tokenExpiries: [Date] = [], keyHint: String? = nil,
         tokenState: String? = nil
     ) {
@@ -90,7 +90,7 @@ public struct ProviderStatus: Sendable, Equatable {
     }
 
     /// docs/security.md: at most a short prefix of a secret is ever shown.
-    public static func hint(_ secret: String) -> String {
+    package static func hint(_ secret: String) -> String {
         String(secret.prefix(5)) + "…"
     }
 }

@@ -4,7 +4,7 @@ import NIOCore
 import OpenAIWire
 
 /// Turns upstream body bytes into stream items; one implementation per upstream format.
-public protocol ChunkDecoder: Sendable {
+package protocol ChunkDecoder: Sendable {
     mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem]
     /// The upstream closed the body: whatever is still buffered.
     mutating func finish() throws -> [StreamItem]
@@ -12,26 +12,26 @@ public protocol ChunkDecoder: Sendable {
 
 /// An upstream response body decoded into batches of stream items, one batch per
 /// network read, pulled directly from the HTTP client (no extra task per chunk).
-public struct ChunkStream: AsyncSequence, Sendable {
-    public typealias Element = [StreamItem]
+package struct ChunkStream: AsyncSequence, Sendable {
+    package typealias Element = [StreamItem]
     let body: HTTPClientResponse.Body
     let decoder: any ChunkDecoder
 
-    public init(body: HTTPClientResponse.Body, decoder: any ChunkDecoder) {
+    package init(body: HTTPClientResponse.Body, decoder: any ChunkDecoder) {
         self.body = body
         self.decoder = decoder
     }
 
-    public func makeAsyncIterator() -> Iterator {
+    package func makeAsyncIterator() -> Iterator {
         Iterator(body: body.makeAsyncIterator(), decoder: decoder)
     }
 
-    public struct Iterator: AsyncIteratorProtocol {
+    package struct Iterator: AsyncIteratorProtocol {
         var body: HTTPClientResponse.Body.AsyncIterator
         var decoder: any ChunkDecoder
         var ended = false
 
-        public mutating func next() async throws -> [StreamItem]? {
+        package mutating func next() async throws -> [StreamItem]? {
             while !ended {
                 if let buffer = try await body.next() {
                     let items = try decoder.decode(buffer)
@@ -53,15 +53,15 @@ public struct ChunkStream: AsyncSequence, Sendable {
 
 /// The decoder for OpenAI-style SSE (`data: {chunk}` … `data: [DONE]`). `inspect`
 /// lets a provider turn an in-band failure object into a typed error.
-public struct SSEChunkDecoder: ChunkDecoder {
+package struct SSEChunkDecoder: ChunkDecoder {
     private var parser = SSEParser()
     private let inspect: @Sendable (JSONObject) throws -> Void
 
-    public init(inspect: @escaping @Sendable (JSONObject) throws -> Void = { _ in }) {
+    package init(inspect: @escaping @Sendable (JSONObject) throws -> Void = { _ in }) {
         self.inspect = inspect
     }
 
-    public mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem] {
+    package mutating func decode(_ buffer: ByteBuffer) throws -> [StreamItem] {
         do {
             return try items(parser.feed(buffer))
         } catch let overflow as SSEParser.Overflow {
@@ -71,7 +71,7 @@ public struct SSEChunkDecoder: ChunkDecoder {
         }
     }
 
-    public mutating func finish() throws -> [StreamItem] {
+    package mutating func finish() throws -> [StreamItem] {
         try items(parser.finish())
     }
 

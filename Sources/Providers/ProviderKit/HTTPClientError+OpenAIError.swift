@@ -8,7 +8,7 @@ extension OpenAIError {
     /// else that kept us from an answer is 502. Already-typed errors pass through.
     /// The message is ours: a library's error description can carry request headers,
     /// and so an account's key (docs/security.md).
-    public static func fromUpstream(_ error: any Error, provider: String) -> OpenAIError {
+    package static func fromUpstream(_ error: any Error, provider: String) -> OpenAIError {
         if let error = error as? OpenAIError { return error }
         if let error = error as? HTTPClientError {
             switch error {
@@ -25,7 +25,7 @@ extension OpenAIError {
     }
 
     /// A short description of a transport error that never includes what was sent.
-    public static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         if isConnectFailure(error) { return "could not connect" }
         guard let error = error as? HTTPClientError else {
             return error is CancellationError ? "cancelled" : "network error"

@@ -4,8 +4,8 @@ import OpenAIWire
 /// docs/protocols/flowith.md: the `models.json` mapping (client-facing name → Flowith's name). The
 /// original's 17 entries ship as a resource; a user file extends or replaces them.
 /// The same format serves as aliases for every provider.
-public enum ModelMapping {
-    public static func load(_ path: String) throws -> [(String, String)] {
+package enum ModelMapping {
+    package static func load(_ path: String) throws -> [(String, String)] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelListError(message: "Cannot read the model mapping \(path).")
         }
@@ -30,12 +30,4 @@ public enum ModelMapping {
             return (key, target)
         }
     }
-
-    /// docs/protocols/flowith.md: the original converter's 17 entries.
-    public static let shippedFlowith: [(String, String)] = {
-        guard let mapping = try? parse(Data(ShippedModels.flowith.utf8), origin: "the shipped Flowith mapping") else {
-            fatalError("flowgate's shipped Flowith mapping is not valid JSON")  // caught by the tests
-        }
-        return mapping
-    }()
 }

@@ -5,7 +5,7 @@ import NIOCore
 /// A kind of upstream (iFlow, Flowith, OpenAI-compatible, …): everything the gateway needs
 /// to read its configuration and build it, so that no code outside the kind's folder names
 /// it (docs/architecture.md, "Adding a provider").
-public protocol ProviderKind: Sendable {
+package protocol ProviderKind: Sendable {
     /// `kind:` in the configuration file.
     var kind: String { get }
     /// The keys its section of the file may hold besides the common ones (`ProviderKinds.commonKeys`).
@@ -24,12 +24,12 @@ public protocol ProviderKind: Sendable {
 }
 
 extension ProviderKind {
-    public var nestedKeys: Set<String> { [] }
-    public func defaultConfig() -> (any ProviderConfig)? { nil }
+    package var nestedKeys: Set<String> { [] }
+    package func defaultConfig() -> (any ProviderConfig)? { nil }
 }
 
 /// One configured provider, before it is built.
-public protocol ProviderConfig: Sendable {
+package protocol ProviderConfig: Sendable {
     var kind: String { get }
     /// The routing name (`iflow`, `flowith`, or a user-chosen name; the `provider/` of model ids).
     var name: String { get }
@@ -44,13 +44,13 @@ public protocol ProviderConfig: Sendable {
 }
 
 /// What building a provider may use: the one upstream HTTP client and the server's settings.
-public struct ProviderContext: Sendable {
-    public let client: HTTPClient
-    public let logger: Logger
+package struct ProviderContext: Sendable {
+    package let client: HTTPClient
+    package let logger: Logger
     /// Time allowed for an upstream's response head.
-    public let headTimeout: TimeAmount
+    package let headTimeout: TimeAmount
 
-    public init(client: HTTPClient, logger: Logger, headTimeout: TimeAmount) {
+    package init(client: HTTPClient, logger: Logger, headTimeout: TimeAmount) {
         self.client = client
         self.logger = logger
         self.headTimeout = headTimeout
@@ -59,7 +59,7 @@ public struct ProviderContext: Sendable {
 
 /// A provider's section of the configuration file, read by its kind. Every error names the
 /// key's path and line (docs/configuration.md: strict, nothing silently ignored).
-public protocol ConfigSection {
+package protocol ConfigSection {
     func string(_ key: String) throws(ConfigError) -> String?
     func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int?
     func bool(_ key: String) throws(ConfigError) -> Bool?
@@ -75,7 +75,7 @@ public protocol ConfigSection {
 
 /// A sign-in in the browser that a provider offers (iFlow's OAuth): the console starts it,
 /// `/oauth2callback` finishes it (docs/security.md, "Sign-in").
-public protocol BrowserSignIn: Sendable {
+package protocol BrowserSignIn: Sendable {
     /// What the console's button says ("Sign in with iFlow").
     var title: String { get }
     /// A fresh, unguessable `state` for one sign-in.

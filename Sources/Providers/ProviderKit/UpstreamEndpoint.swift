@@ -6,11 +6,11 @@ import OpenAIWire
 /// One upstream URL, parsed once. AsyncHTTPClient's `HTTPClientRequest` parses its URL
 /// string (twice, with tracing) on every request; a prepared `HTTPClient.Request` is
 /// copied instead, so only the headers and the body are new per request.
-public struct UpstreamEndpoint: Sendable {
-    public let url: String
+package struct UpstreamEndpoint: Sendable {
+    package let url: String
     private let template: Result<HTTPClient.Request, HTTPClientError>
 
-    public init(url: String) {
+    package init(url: String) {
         self.url = url
         do {
             template = .success(try HTTPClient.Request(url: url, method: .POST))
