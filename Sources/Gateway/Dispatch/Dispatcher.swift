@@ -23,8 +23,12 @@ struct Dispatcher: Sendable {
         self.rotations = rotations
     }
 
-    func route(_ model: String) async throws(OpenAIError) -> ModelRouter.Route {
-        try await models.routeRefreshing(model)
+    /// The provider and upstream model for a chat, once the provider said it can serve it.
+    func route(_ chat: ChatRequest) async throws(OpenAIError) -> ModelRouter.Route {
+        let route = try await models.routeRefreshing(chat.model)
+        AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
+        try route.provider.check(chat)
+        return route
     }
 
     func complete(_ chat: ChatRequest, on route: ModelRouter.Route) async throws -> JSONObject {

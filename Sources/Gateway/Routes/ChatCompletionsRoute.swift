@@ -24,11 +24,8 @@ struct ChatCompletionsRoute: Sendable {
 
     private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
         let chat = try await bodies.read(body) { json throws(OpenAIError) in try ChatRequest(json: json) }
-        let route = try await dispatcher.route(chat.model)
-        AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
-        try route.provider.check(chat)
-        // OpenAI-compatible upstreams send rate-limit headers that clients pace themselves by.
-        guard route.provider.kind == "openai" else { return try await answer(chat, route: route, logger: logger) }
+        let route = try await dispatcher.route(chat)
+        guard route.provider.passesRateLimitHeaders else { return try await answer(chat, route: route, logger: logger) }
         let upstreamHeaders = UpstreamHeaders()
         var response = try await UpstreamHeaders.$current.withValue(upstreamHeaders) {
             try await answer(chat, route: route, logger: logger)

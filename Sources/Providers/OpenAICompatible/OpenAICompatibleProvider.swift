@@ -124,6 +124,8 @@ package final class OpenAICompatibleProvider: ChatProvider {
 
     package var accountQueues: [AccountQueue] { [queue] }
 
+    package var passesRateLimitHeaders: Bool { true }
+
     package func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         do {
             let body = try await client.postJSONCollecting(

@@ -34,6 +34,9 @@ package protocol ChatProvider: Sendable {
     /// `POST /v1/embeddings`: the upstream's answer as it came, for a body whose model is
     /// already the upstream's name. Providers without embeddings answer 404.
     func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer
+    /// Whether the upstream's rate-limit headers (`x-ratelimit-*`) reach the client: OpenAI
+    /// clients pace themselves by them. The provider records them in `UpstreamHeaders.current`.
+    var passesRateLimitHeaders: Bool { get }
     /// The sign-in in the browser this provider offers, if any (the console shows its button).
     var signIn: (any BrowserSignIn)? { get }
     /// Work the provider does for as long as the server runs (keeping a sign-in fresh,
@@ -53,6 +56,7 @@ extension ChatProvider {
     package func refreshModels() async {}
     package func run() async {}
     package var signIn: (any BrowserSignIn)? { nil }
+    package var passesRateLimitHeaders: Bool { false }
 }
 
 package struct ProviderStatus: Sendable, Equatable {
