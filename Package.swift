@@ -19,7 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
-        // The public API's types, the SSE codec and the stream normaliser: pure, no I/O.
+        // JSON, the SSE codec, the gateway's error type and usage arithmetic: pure, no I/O.
         .target(
             name: "OpenAIWire",
             dependencies: [
@@ -31,7 +31,7 @@ let package = Package(
             name: "ChatCore",
             dependencies: ["OpenAIWire", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        // Client dialects other than OpenAI chat, one folder each: decoding, encoding, errors. Pure.
+        // Client dialects, one folder each (OpenAIChat, AnthropicMessages): decoding, encoding, errors. Pure.
         .target(
             name: "Dialects",
             dependencies: [
@@ -93,8 +93,8 @@ let package = Package(
             dependencies: ["Mocks", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/MockUpstream"
         ),
-        .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "ChatCore"]),
+        .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "ChatCore", "Dialects"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "ChatCore", "Dialects"]),
         .testTarget(name: "DialectsTests", dependencies: ["Dialects", "ChatCore", "OpenAIWire"]),
         .testTarget(
             name: "GatewayTests",

@@ -9,7 +9,7 @@ import Testing
         var body = body
         if body["model"] == nil { body["model"] = "claude-sonnet-4-5" }
         if body["max_tokens"] == nil && !counting { body["max_tokens"] = 256 }
-        return try AnthropicRequest(json: .object(body), counting: counting).chat
+        return try AnthropicRequest(json: .object(body), counting: counting).chat.openAIBody
     }
 
     func messages(_ chat: JSONObject) -> [JSON] { chat["messages"]?.arrayValue ?? [] }

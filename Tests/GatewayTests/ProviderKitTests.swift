@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ChatCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -123,7 +124,7 @@ struct EchoProvider: ChatProvider {
     func secrets() -> [String] { [] }
 
     func answer(_ request: ChatRequest) -> String {
-        reply + ": " + (request.body["messages"]?.arrayValue?.last?["content"]?.stringValue ?? "")
+        reply + ": " + (request.messages.last?.text ?? "")
     }
 
     func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {

@@ -2,6 +2,8 @@ import Foundation
 import NIOCore
 import Testing
 
+@testable import ChatCore
+@testable import Dialects
 @testable import OpenAIWire
 
 /// Bounded, reproducible mutation fuzzing of the two parsers that read untrusted
@@ -55,7 +57,7 @@ import Testing
         for iteration in 0..<20_000 {
             let input = Self.mutate(Self.requestCorpus.randomElement(using: &random)!, using: &random)
             do {
-                _ = try ChatRequest(json: try JSONCoding.decode(Data(input)))
+                _ = try ChatRequest(openAI: try JSONCoding.decode(Data(input)))
                 accepted += 1
             } catch let error as OpenAIError {
                 #expect(error.status == 400, "iteration \(iteration)")

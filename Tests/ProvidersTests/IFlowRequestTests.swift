@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import ChatCore
+@testable import Dialects
 @testable import OpenAIWire
 @testable import Providers
 
@@ -13,7 +15,7 @@ import Testing
         var body: JSONObject = ["model": .string(model), "messages": [["role": "user", "content": "hi"]]]
         if stream { body["stream"] = true }
         for (k, v) in extra { body[k] = v }
-        return try ChatRequest(json: .object(body))
+        return try ChatRequest(openAI: .object(body))
     }
 
     func build(_ extra: JSONObject = [:], model: String, stream: Bool = false) throws -> JSONObject {

@@ -1,18 +1,18 @@
+import ChatCore
 import OpenAIWire
 
-/// A Messages API request, checked and turned into the chat every provider takes
+/// A Messages API request, checked and read into the canonical chat every provider takes
 /// (docs/protocols/anthropic-messages.md, "Request"). Anthropic-only fields that no
 /// upstream understands (`container`, `mcp_servers`, …) are not forwarded.
 package struct AnthropicRequest: Sendable {
     package let model: String
     package let stream: Bool
     package let stopSequences: [String]
-    /// The same chat as an OpenAI chat body.
-    package let chat: JSONObject
+    package let chat: ChatRequest
 
     /// The local estimate of the prompt's tokens (docs/protocols/anthropic-messages.md, "count_tokens"):
     /// characters of system, messages and tools over 4, never zero.
-    package var inputTokens: Int { max(1, (Usage.promptCharacters(chat) + 3) / 4) }
+    package var inputTokens: Int { max(1, (chat.promptCharacters + 3) / 4) }
 
     /// `counting`: a count_tokens request, where `max_tokens` is not required.
     package init(json: JSON, counting: Bool = false) throws(OpenAIError) {
@@ -22,54 +22,45 @@ package struct AnthropicRequest: Sendable {
         guard let model = body["model"]?.stringValue, !model.isEmpty else {
             throw .invalidRequest("model: Field required (a non-empty string).", param: "model")
         }
-        var chat: JSONObject = ["model": .string(model)]
-        let maxTokens = body["max_tokens"]
-        if !counting || maxTokens != nil {
-            guard let max = maxTokens?.intValue, max >= 1 else {
+        var maxTokens: Int?
+        if !counting || body["max_tokens"] != nil {
+            guard let max = body["max_tokens"]?.intValue, max >= 1, max <= Int64(Int32.max) else {
                 throw .invalidRequest("max_tokens: Field required (an integer of at least 1).", param: "max_tokens")
             }
-            chat["max_tokens"] = .int(max)
+            maxTokens = Int(max)
         }
         guard case .array(let messages)? = body["messages"], !messages.isEmpty else {
             throw .invalidRequest("messages: Field required (a non-empty array).", param: "messages")
         }
-        var out: [JSON] = []
+        var turns: [ChatMessage] = []
         if let system = body["system"], !system.isNull {
             let text = try Self.systemText(system)
-            if !text.isEmpty { out.append(["role": "system", "content": .string(text)]) }
+            if !text.isEmpty { turns.append(ChatMessage(role: .system, content: [.text(text)])) }
         }
         for (index, message) in messages.enumerated() {
-            try Self.translate(message, at: index, into: &out)
+            try Self.translate(message, at: index, into: &turns)
         }
-        chat["messages"] = .array(out)
-
         let stream = try Self.optional(body, "stream") { $0.boolValue } ?? false
-        if stream {
-            chat["stream"] = true
-            chat["stream_options"] = ["include_usage": true]
-        }
         let stops = try Self.optional(body, "stop_sequences", Self.strings) ?? []
-        if !stops.isEmpty { chat["stop"] = .array(stops.map(JSON.string)) }
-        for key in ["temperature", "top_p", "top_k"] {
-            if let value = try Self.optional(body, key, { value in value.numberValue.map { _ in value } }) {
-                chat[key] = value
-            }
-        }
-        if let user = body["metadata"]?["user_id"]?.stringValue { chat["user"] = .string(user) }
-        if let thinking = body["thinking"]?.objectValue {
-            chat["reasoning_effort"] = .string(Self.reasoningEffort(thinking))
-        }
+        let temperature = try Self.optional(body, "temperature") { $0.numberValue }
+        let topP = try Self.optional(body, "top_p") { $0.numberValue }
+        let topK = try Self.optional(body, "top_k") { $0.intValue }
         let tools = try Self.tools(body["tools"])
-        if !tools.isEmpty {
-            chat["tools"] = .array(tools)
-            if let choice = body["tool_choice"]?.objectValue {
-                try Self.toolChoice(choice, into: &chat)
-            }
+        var toolChoice: ToolChoice?
+        var parallel: Bool?
+        if !tools.isEmpty, let choice = body["tool_choice"]?.objectValue {
+            (toolChoice, parallel) = try Self.toolChoice(choice)
         }
         self.model = model
         self.stream = stream
         self.stopSequences = stops
-        self.chat = chat
+        self.chat = ChatRequest(
+            model: model, messages: turns, tools: tools, toolChoice: toolChoice, parallelToolCalls: parallel,
+            sampling: Sampling(
+                temperature: temperature, topP: topP, topK: topK.map(Int.init), maxTokens: maxTokens, stop: stops),
+            reasoning: body["thinking"]?.objectValue.map(Self.reasoning), stream: stream,
+            // The Messages stream ends with the upstream's own figures when it has them.
+            includeUsage: stream, user: body["metadata"]?["user_id"]?.stringValue)
     }
 
     private static func strings(_ value: JSON) -> [String]? {
@@ -105,20 +96,22 @@ package struct AnthropicRequest: Sendable {
     }
 
     /// `thinking {type: enabled, budget_tokens}` becomes the providers' thinking switch.
-    private static func reasoningEffort(_ thinking: JSONObject) -> String {
-        guard thinking["type"]?.stringValue == "enabled" else { return "none" }
+    private static func reasoning(_ thinking: JSONObject) -> ReasoningSwitch {
+        guard thinking["type"]?.stringValue == "enabled" else { return .off }
         let budget = thinking["budget_tokens"]?.intValue ?? 0
-        return budget >= 16_384 ? "high" : budget >= 4_096 ? "medium" : "low"
+        return .on(effort: budget >= 16_384 ? "high" : budget >= 4_096 ? "medium" : "low")
     }
 
-    private static func translate(_ message: JSON, at index: Int, into out: inout [JSON]) throws(OpenAIError) {
+    private static func translate(_ message: JSON, at index: Int, into out: inout [ChatMessage]) throws(OpenAIError) {
         let param = "messages.\(index)"
         guard let role = message["role"]?.stringValue, role == "user" || role == "assistant" else {
             throw .invalidRequest("\(param).role: must be 'user' or 'assistant'.", param: "\(param).role")
         }
         switch message["content"] {
         case .string(let text)?:
-            if !text.isEmpty || role == "assistant" { out.append(["role": .string(role), "content": .string(text)]) }
+            if !text.isEmpty || role == "assistant" {
+                out.append(ChatMessage(role: role == "user" ? .user : .assistant, content: [.text(text)]))
+            }
         case .array(let blocks)?:
             if role == "user" {
                 try userTurn(blocks, param: param, into: &out)
@@ -132,8 +125,8 @@ package struct AnthropicRequest: Sendable {
     }
 
     /// Tool results first (right after the assistant turn that called them), then the user's text and images.
-    private static func userTurn(_ blocks: [JSON], param: String, into out: inout [JSON]) throws(OpenAIError) {
-        var parts: [JSON] = []
+    private static func userTurn(_ blocks: [JSON], param: String, into out: inout [ChatMessage]) throws(OpenAIError) {
+        var parts: [ContentPart] = []
         for (position, block) in blocks.enumerated() {
             let where_ = "\(param).content.\(position)"
             switch block["type"]?.stringValue {
@@ -141,7 +134,7 @@ package struct AnthropicRequest: Sendable {
                 guard let text = block["text"]?.stringValue else {
                     throw .invalidRequest("\(where_).text: Field required.", param: where_)
                 }
-                if !text.isEmpty { parts.append(["type": "text", "text": .string(text)]) }
+                if !text.isEmpty { parts.append(.text(text)) }
             case "image":
                 parts.append(try image(block, param: where_))
             case "tool_result":
@@ -165,24 +158,18 @@ package struct AnthropicRequest: Sendable {
                 default: break
                 }
                 if block["is_error"]?.boolValue == true { text = "Error: " + text }
-                out.append(["role": "tool", "tool_call_id": .string(id), "content": .string(text)])
+                out.append(ChatMessage(role: .tool, content: [.text(text)], toolCallID: id))
             default:
                 throw unsupportedBlock(block, param: where_)
             }
         }
-        guard !parts.isEmpty else { return }
-        // One text block stays a plain string: every upstream takes that.
-        if parts.count == 1, let text = parts[0]["text"]?.stringValue {
-            out.append(["role": "user", "content": .string(text)])
-        } else {
-            out.append(["role": "user", "content": .array(parts)])
-        }
+        if !parts.isEmpty { out.append(ChatMessage(role: .user, content: parts)) }
     }
 
-    private static func assistantTurn(_ blocks: [JSON], param: String, into out: inout [JSON]) throws(OpenAIError) {
+    private static func assistantTurn(_ blocks: [JSON], param: String, into out: inout [ChatMessage]) throws(OpenAIError) {
         var text = ""
         var reasoning = ""
-        var calls: [JSON] = []
+        var calls: [ToolCall] = []
         for (position, block) in blocks.enumerated() {
             let where_ = "\(param).content.\(position)"
             switch block["type"]?.stringValue {
@@ -193,34 +180,30 @@ package struct AnthropicRequest: Sendable {
                 guard let id = block["id"]?.stringValue, let name = block["name"]?.stringValue else {
                     throw .invalidRequest("\(where_): tool_use needs 'id' and 'name'.", param: where_)
                 }
-                let input = block["input"] ?? [:]
-                calls.append([
-                    "id": .string(id), "type": "function",
-                    "function": ["name": .string(name), "arguments": .string(JSONCoding.string(input))],
-                ])
+                calls.append(ToolCall(id: id, name: name, arguments: JSONCoding.string(block["input"] ?? [:])))
             default:
                 throw unsupportedBlock(block, param: where_)
             }
         }
-        var message: JSONObject = ["role": "assistant", "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
-        if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
-        if !calls.isEmpty { message["tool_calls"] = .array(calls) }
-        out.append(.object(message))
+        out.append(
+            ChatMessage(
+                role: .assistant, content: text.isEmpty && !calls.isEmpty ? [] : [.text(text)], toolCalls: calls,
+                reasoning: reasoning.isEmpty ? nil : reasoning))
     }
 
-    private static func image(_ block: JSON, param: String) throws(OpenAIError) -> JSON {
+    private static func image(_ block: JSON, param: String) throws(OpenAIError) -> ContentPart {
         let source = block["source"]
         switch source?["type"]?.stringValue {
         case "base64":
             guard let media = source?["media_type"]?.stringValue, let data = source?["data"]?.stringValue else {
                 throw .invalidRequest("\(param).source: base64 images need media_type and data.", param: param)
             }
-            return ["type": "image_url", "image_url": ["url": .string("data:\(media);base64,\(data)")]]
+            return .image(url: "data:\(media);base64,\(data)")
         case "url":
             guard let url = source?["url"]?.stringValue, url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw .invalidRequest("\(param).source.url: must be an http(s) URL.", param: param)
             }
-            return ["type": "image_url", "image_url": ["url": .string(url)]]
+            return .image(url: url)
         default:
             throw .invalidRequest("\(param).source.type: must be 'base64' or 'url'.", param: param)
         }
@@ -232,10 +215,10 @@ package struct AnthropicRequest: Sendable {
             param: param)
     }
 
-    private static func tools(_ value: JSON?) throws(OpenAIError) -> [JSON] {
+    private static func tools(_ value: JSON?) throws(OpenAIError) -> [ToolDefinition] {
         guard let value, !value.isNull else { return [] }
         guard case .array(let tools) = value else { throw .invalidRequest("tools: must be an array.", param: "tools") }
-        var result: [JSON] = []
+        var result: [ToolDefinition] = []
         for (index, tool) in tools.enumerated() {
             guard let name = tool["name"]?.stringValue else {
                 throw .invalidRequest("tools.\(index).name: Field required.", param: "tools.\(index).name")
@@ -247,26 +230,25 @@ package struct AnthropicRequest: Sendable {
                     "tools.\(index): the tool '\(name)' (type '\(type)') is a server tool that no provider here can run; "
                         + "remove it, or define it with an input_schema.", param: "tools.\(index)")
             }
-            var function: JSONObject = ["name": .string(name), "parameters": .object(schema)]
-            if let description = tool["description"]?.stringValue { function["description"] = .string(description) }
-            result.append(["type": "function", "function": .object(function)])
+            result.append(
+                ToolDefinition(name: name, description: tool["description"]?.stringValue, parameters: .object(schema)))
         }
         return result
     }
 
-    private static func toolChoice(_ choice: JSONObject, into chat: inout JSONObject) throws(OpenAIError) {
+    private static func toolChoice(_ choice: JSONObject) throws(OpenAIError) -> (ToolChoice, parallel: Bool?) {
+        let parallel: Bool? = choice["disable_parallel_tool_use"]?.boolValue == true ? false : nil
         switch choice["type"]?.stringValue {
-        case "auto": chat["tool_choice"] = "auto"
-        case "any": chat["tool_choice"] = "required"
-        case "none": chat["tool_choice"] = "none"
+        case "auto": return (.auto, parallel)
+        case "any": return (.required, parallel)
+        case "none": return (ToolChoice.none, parallel)
         case "tool":
             guard let name = choice["name"]?.stringValue else {
                 throw .invalidRequest("tool_choice.name: Field required for type 'tool'.", param: "tool_choice")
             }
-            chat["tool_choice"] = ["type": "function", "function": ["name": .string(name)]]
+            return (.function(name), parallel)
         default:
             throw .invalidRequest("tool_choice.type: must be auto, any, tool or none.", param: "tool_choice")
         }
-        if choice["disable_parallel_tool_use"]?.boolValue == true { chat["parallel_tool_calls"] = false }
     }
 }

@@ -33,7 +33,7 @@ struct MessagesRoute: Sendable {
 
     private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
         let messages = try await bodies.read(body) { json throws(OpenAIError) in try AnthropicRequest(json: json) }
-        let chat = try ChatRequest(json: .object(messages.chat))
+        let chat = messages.chat
         let route = try await dispatcher.route(chat)
         let dropReasoning = config.reasoning == .drop
         if messages.stream {

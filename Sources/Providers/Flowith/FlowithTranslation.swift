@@ -1,3 +1,4 @@
+import ChatCore
 import OpenAIWire
 
 /// docs/protocols/flowith.md: OpenAI messages in the two roles Flowith knows. Nothing is dropped:
@@ -7,26 +8,23 @@ package enum FlowithTranslation {
     package static func messages(_ request: ChatRequest) throws(OpenAIError) -> [JSON] {
         var instructions: [String] = []
         var turns: [JSON] = []
-        let messages = request.body["messages"]?.arrayValue ?? []
-        for (index, message) in messages.enumerated() {
-            let role = message["role"]?.stringValue ?? "user"
+        for (index, message) in request.messages.enumerated() {
             let text = try self.text(of: message, at: index)
-            switch role {
-            case "system", "developer":
+            switch message.role {
+            case .system, .developer:
                 if !text.isEmpty { instructions.append(text) }
-            case "assistant":
+            case .assistant:
                 var parts = text.isEmpty ? [] : [text]
-                for call in message["tool_calls"]?.arrayValue ?? [] {
-                    let name = call["function"]?["name"]?.stringValue ?? "tool"
-                    let arguments = call["function"]?["arguments"]?.stringValue ?? ""
-                    let id = call["id"]?.stringValue.map { " (\($0))" } ?? ""
-                    parts.append("[called tool \(name)\(id) with arguments: \(arguments)]")
+                for call in message.toolCalls {
+                    let name = call.name.isEmpty ? "tool" : call.name
+                    let id = call.id.isEmpty ? "" : " (\(call.id))"
+                    parts.append("[called tool \(name)\(id) with arguments: \(call.arguments)]")
                 }
                 turns.append(["role": "assistant", "content": .string(parts.joined(separator: "\n"))])
-            case "tool", "function":
-                let id = message["tool_call_id"]?.stringValue ?? message["name"]?.stringValue ?? "tool"
+            case .tool:
+                let id = message.toolCallID ?? "tool"
                 turns.append(["role": "user", "content": .string("[result of tool call \(id)]: \(text)")])
-            default:
+            case .user:
                 turns.append(["role": "user", "content": .string(text)])
             }
         }
@@ -41,26 +39,19 @@ package enum FlowithTranslation {
         messages.reduce(0) { $0 + ($1["content"]?.stringValue?.count ?? 0) }
     }
 
-    private static func text(of message: JSON, at index: Int) throws(OpenAIError) -> String {
-        switch message["content"] {
-        case .string(let text)?:
-            return text
-        case .array(let parts)?:
-            var texts: [String] = []
-            for (partIndex, part) in parts.enumerated() {
-                switch part["type"]?.stringValue {
-                case "text":
-                    texts.append(part["text"]?.stringValue ?? "")
-                default:
-                    throw .invalidRequest(
-                        "Flowith accepts text only; messages[\(index)].content[\(partIndex)] is "
-                            + "'\(part["type"]?.stringValue ?? "unknown")'. Send text, or use a provider with vision.",
-                        param: "messages[\(index)].content[\(partIndex)]", code: "unsupported_content")
-                }
+    private static func text(of message: ChatMessage, at index: Int) throws(OpenAIError) -> String {
+        for (partIndex, part) in message.content.enumerated() {
+            let kind: String
+            switch part {
+            case .text: continue
+            case .image: kind = "image_url"
+            case .other(let type): kind = type
             }
-            return texts.joined(separator: "\n")
-        default:
-            return ""
+            throw .invalidRequest(
+                "Flowith accepts text only; messages[\(index)].content[\(partIndex)] is '\(kind)'. "
+                    + "Send text, or use a provider with vision.",
+                param: "messages[\(index)].content[\(partIndex)]", code: "unsupported_content")
         }
+        return message.text
     }
 }

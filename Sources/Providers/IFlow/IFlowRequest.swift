@@ -1,4 +1,5 @@
 import Foundation
+import ChatCore
 import OpenAIWire
 
 /// The upstream request exactly as the official iFlow CLI sends it (docs/protocols/iflow.md):
@@ -43,7 +44,7 @@ package struct IFlowRequest: Sendable {
         timestampMs: Int64
     ) throws(OpenAIError) {
         let apiKey = signature.apiKey
-        var body = chat.body
+        var body = chat.openAIBody
         body["model"] = .string(upstreamModel)
         try IFlowModelAdjustments.apply(to: &body, model: upstreamModel)
         if case .array(let tools)? = body["tools"], tools.isEmpty { body["tools"] = nil }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import ChatCore
 import OpenAIWire
 import Synchronization
 
@@ -186,7 +187,7 @@ package final class OpenAICompatibleProvider: ChatProvider {
     }
 
     private func body(for chat: ChatRequest, upstreamModel: String) -> JSONObject {
-        var body = chat.body
+        var body = chat.openAIBody
         body["model"] = .string(upstreamModel)
         return body
     }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import ChatCore
 import OpenAIWire
 
 /// What every upstream implements. A provider turns a validated OpenAI request into

@@ -2,6 +2,8 @@ import Foundation
 import NIOCore
 import Testing
 
+@testable import ChatCore
+@testable import Dialects
 @testable import OpenAIWire
 
 /// Parses what the normaliser wrote back into events, as a client would.

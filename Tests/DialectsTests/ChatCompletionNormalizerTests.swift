@@ -1,5 +1,7 @@
 import Testing
 
+@testable import ChatCore
+@testable import Dialects
 @testable import OpenAIWire
 
 @Suite struct ChatCompletionNormalizerTests {

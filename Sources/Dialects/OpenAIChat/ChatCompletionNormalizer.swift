@@ -1,3 +1,5 @@
+import OpenAIWire
+
 /// Turns an upstream non-streaming answer into a response that meets docs/protocols/openai-chat.md:
 /// every field a client reads is present, `model` is the id the client asked for.
 package enum ChatCompletionNormalizer {

@@ -1,3 +1,5 @@
+import OpenAIWire
+
 /// Ids and timestamps the gateway puts on responses when the upstream gives none.
 package enum CompletionID {
     package static func make() -> String {

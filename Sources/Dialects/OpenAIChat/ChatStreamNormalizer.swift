@@ -1,3 +1,4 @@
+import OpenAIWire
 import NIOCore
 
 /// Rewrites upstream stream chunks into the framing docs/protocols/openai-chat.md promises clients:

@@ -1,18 +1,12 @@
-/// A validated Chat Completions request. `body` keeps every field the client
-/// sent (vendor fields included) so providers forward what they do not change.
-package struct ChatRequest: Sendable {
-    package var body: JSONObject
-    /// The model id exactly as the client asked for it (echoed back in responses).
-    package let model: String
-    package let stream: Bool
-    package let includeUsage: Bool
-    /// `n`: how many choices the client wants.
-    package let choiceCount: Int
-    /// What the usage estimate counts when the upstream reports none.
-    package var promptCharacters: Int { Usage.promptCharacters(body) }
+import ChatCore
+import OpenAIWire
 
+/// The OpenAI chat dialect's request (docs/protocols/openai-chat.md): checked, then read into the
+/// canonical `ChatRequest`. The client's body is kept whole as `openAIBody`, so every field it
+/// sent (vendor fields included) reaches OpenAI-format upstreams unchanged.
+extension ChatRequest {
     /// Checks the fields whose type or presence OpenAI defines; unknown fields pass.
-    package init(json: JSON) throws(OpenAIError) {
+    package init(openAI json: JSON) throws(OpenAIError) {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }
@@ -30,11 +24,14 @@ package struct ChatRequest: Sendable {
         guard case .array(let messages) = messagesValue, !messages.isEmpty else {
             throw .invalidRequest("'messages' must be a non-empty array.", param: "messages", code: "invalid_type")
         }
+        var typed: [ChatMessage] = []
+        typed.reserveCapacity(messages.count)
         for (index, message) in messages.enumerated() {
             try Self.validate(message: message, at: index)
+            typed.append(Self.message(message.objectValue ?? [:]))
         }
         let check = FieldCheck(body: body)
-        self.stream = try check.bool("stream") ?? false
+        let stream = try check.bool("stream") ?? false
         if let options = try check.object("stream_options") {
             // As OpenAI answers: stream options without a stream are a mistake worth saying.
             guard stream else {
@@ -48,23 +45,62 @@ package struct ChatRequest: Sendable {
                     code: "invalid_type")
             }
         }
-        self.includeUsage = stream && (body["stream_options"]?["include_usage"]?.boolValue ?? false)
         let n = try check.integer("n", in: 1...128) ?? 1
-        self.choiceCount = Int(n)
-        _ = try check.number("temperature", in: 0...2)
-        _ = try check.number("top_p", in: 0...1)
+        let temperature = try check.number("temperature", in: 0...2)
+        let topP = try check.number("top_p", in: 0...1)
         _ = try check.number("presence_penalty", in: -2...2)
         _ = try check.number("frequency_penalty", in: -2...2)
-        _ = try check.integer("max_tokens", in: 1...Int64(Int32.max))
-        _ = try check.integer("max_completion_tokens", in: 1...Int64(Int32.max))
-        _ = try check.bool("parallel_tool_calls")
+        let maxTokens = try check.integer("max_tokens", in: 1...Int64(Int32.max))
+        let maxCompletionTokens = try check.integer("max_completion_tokens", in: 1...Int64(Int32.max))
+        let parallel = try check.bool("parallel_tool_calls")
         _ = try check.object("response_format")
-        _ = try check.string("user")
-        try check.stop()
-        try check.tools()
-        try check.toolChoice()
-        self.body = body
-        self.model = model
+        let user = try check.string("user")
+        let stop = try check.stop()
+        let tools = try check.tools()
+        let toolChoice = try check.toolChoice()
+        self.init(
+            model: model, messages: typed, tools: tools, toolChoice: toolChoice, parallelToolCalls: parallel,
+            sampling: Sampling(
+                temperature: temperature, topP: topP, topK: body["top_k"]?.intValue.map(Int.init),
+                maxTokens: (maxCompletionTokens ?? maxTokens).map(Int.init), stop: stop),
+            reasoning: Self.reasoning(body), stream: stream,
+            includeUsage: stream && (body["stream_options"]?["include_usage"]?.boolValue ?? false),
+            choiceCount: Int(n), user: user, openAIBody: body)
+    }
+
+    /// `reasoning_effort` (`none` is off), or a vendor's `thinking: {type: disabled}`.
+    private static func reasoning(_ body: JSONObject) -> ReasoningSwitch? {
+        if body["thinking"]?["type"]?.stringValue == "disabled" { return .off }
+        guard let effort = body["reasoning_effort"]?.stringValue else { return nil }
+        return effort == "none" ? .off : .on(effort: effort)
+    }
+
+    /// A checked message, typed.
+    private static func message(_ m: JSONObject) -> ChatMessage {
+        let role = ChatMessage.Role(rawValue: m["role"]?.stringValue ?? "user") ?? .tool  // "function": the old tool role
+        var content: [ContentPart] = []
+        switch m["content"] {
+        case .string(let text)?: content = [.text(text)]
+        case .array(let parts)?:
+            content = parts.map { part in
+                switch part["type"]?.stringValue {
+                case "text": return .text(part["text"]?.stringValue ?? "")
+                case "image_url":
+                    return .image(url: part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? "")
+                case let other: return .other(type: other ?? "unknown")
+                }
+            }
+        default: break
+        }
+        let calls = (m["tool_calls"]?.arrayValue ?? []).map { call in
+            ToolCall(
+                id: call["id"]?.stringValue ?? "", name: call["function"]?["name"]?.stringValue ?? "",
+                arguments: call["function"]?["arguments"]?.stringValue ?? "")
+        }
+        return ChatMessage(
+            role: role, content: content, toolCalls: calls,
+            toolCallID: m["tool_call_id"]?.stringValue ?? (role == .tool ? m["name"]?.stringValue : nil),
+            reasoning: m["reasoning_content"]?.stringValue)
     }
 
     private static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
@@ -200,18 +236,20 @@ private struct FieldCheck {
         return d
     }
 
-    func stop() throws(OpenAIError) {
-        guard let value = present("stop") else { return }
+    func stop() throws(OpenAIError) -> [String] {
+        guard let value = present("stop") else { return [] }
         switch value {
-        case .string: return
-        case .array(let items) where items.allSatisfy({ $0.stringValue != nil }): return
+        case .string(let stop): return [stop]
+        case .array(let items) where items.allSatisfy({ $0.stringValue != nil }): return items.compactMap(\.stringValue)
         default: throw typeError("stop", "a string or an array of strings")
         }
     }
 
-    func tools() throws(OpenAIError) {
-        guard let value = present("tools") else { return }
+    /// Function tools, typed; other kinds (a vendor's built-in tools) travel only in the body.
+    func tools() throws(OpenAIError) -> [ToolDefinition] {
+        guard let value = present("tools") else { return [] }
         guard case .array(let tools) = value else { throw typeError("tools", "an array") }
+        var result: [ToolDefinition] = []
         for (index, tool) in tools.enumerated() {
             guard
                 tool["function"]?["name"]?.stringValue != nil
@@ -221,14 +259,23 @@ private struct FieldCheck {
                     "tools[\(index)].function.name must be a string.", param: "tools[\(index)].function.name",
                     code: "invalid_type")
             }
+            if let function = tool["function"], let name = function["name"]?.stringValue {
+                result.append(
+                    ToolDefinition(
+                        name: name, description: function["description"]?.stringValue, parameters: function["parameters"]))
+            }
         }
+        return result
     }
 
-    func toolChoice() throws(OpenAIError) {
-        guard let value = present("tool_choice") else { return }
+    func toolChoice() throws(OpenAIError) -> ToolChoice? {
+        guard let value = present("tool_choice") else { return nil }
         switch value {
-        case .string(let s) where ["auto", "none", "required"].contains(s): return
-        case .object: return
+        case .string("auto"): return .auto
+        case .string("none"): return ToolChoice.none
+        case .string("required"): return .required
+        case .object(let choice):
+            return choice["function"]?["name"]?.stringValue.map(ToolChoice.function) ?? .auto
         default: throw typeError("tool_choice", "'auto', 'none', 'required' or an object")
         }
     }
