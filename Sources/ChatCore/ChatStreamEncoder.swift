@@ -12,9 +12,9 @@ package protocol ChatStreamEncoder: Sendable {
     mutating func accept(events: [ChatEvent], into out: inout ByteBuffer)
     /// The upstream ended; `complete` says whether it ended properly. Throws for a
     /// stream that was cut or empty: the relay turns that into the error event.
-    mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError)
+    mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(GatewayError)
     /// A failure after the stream started, in the dialect's in-stream form.
-    static func writeError(_ error: OpenAIError, into out: inout ByteBuffer)
+    static func writeError(_ error: GatewayError, into out: inout ByteBuffer)
     /// What is written while the upstream is silent.
     static var keepAlive: ByteBuffer { get }
 }

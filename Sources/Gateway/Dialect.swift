@@ -14,7 +14,7 @@ enum Dialect {
     }
 }
 
-extension OpenAIError {
+extension GatewayError {
     /// `closing` asks for the connection to be closed after this answer (ConnectionPolicyHandler).
     func response(_ dialect: Dialect = .openAIChat, closing: Bool = false) -> Response {
         var headers: HTTPFields = [:]
@@ -23,7 +23,7 @@ extension OpenAIError {
         if closing { headers[.connection] = "close" }
         switch dialect {
         case .openAIChat:
-            return .json(json, status: .init(code: status), headers: headers)
+            return .json(openAIJSON, status: .init(code: status), headers: headers)
         case .anthropicMessages:
             return .json(
                 AnthropicError.json(self), status: .init(code: AnthropicError.statusAndType(self).status),

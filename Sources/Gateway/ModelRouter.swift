@@ -64,7 +64,7 @@ package struct ModelRouter: Sendable {
         package let upstreamModel: String
     }
 
-    package func route(_ requested: String) throws(OpenAIError) -> Route {
+    package func route(_ requested: String) throws(GatewayError) -> Route {
         if let route = exactRoute(requested) { return route }
         if let wildcard = wildcards.first(where: { requested.hasPrefix($0.prefix) }) {
             if let index = wildcard.entry {
@@ -93,10 +93,10 @@ package struct ModelRouter: Sendable {
     }
 
     /// Routes, asking upstreams with fetched lists for news first when nobody lists the model.
-    package func routeRefreshing(_ requested: String) async throws(OpenAIError) -> Route {
+    package func routeRefreshing(_ requested: String) async throws(GatewayError) -> Route {
         do {
             return try route(requested)
-        } catch  where error.code == "model_not_found" {
+        } catch where error.kind == .modelNotFound {
             for entry in entries { await entry.provider.refreshModels() }
             return try route(requested)
         }

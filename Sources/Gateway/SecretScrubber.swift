@@ -11,7 +11,7 @@ struct SecretScrubber: Sendable {
     static let shortest = 6
     static let replacement = "[redacted]"
 
-    func scrub(_ error: OpenAIError) -> OpenAIError {
+    func scrub(_ error: GatewayError) -> GatewayError {
         var error = error
         error.message = scrub(error.message)
         return error

@@ -193,7 +193,7 @@ import Testing
 
 @Suite struct AnthropicErrorTests {
     @Test func statusTable() {
-        func mapped(_ error: OpenAIError) -> String { "\(AnthropicError.statusAndType(error).status) \(AnthropicError.statusAndType(error).type)" }
+        func mapped(_ error: GatewayError) -> String { "\(AnthropicError.statusAndType(error).status) \(AnthropicError.statusAndType(error).type)" }
         #expect(mapped(.invalidRequest("x")) == "400 invalid_request_error")
         #expect(mapped(.unauthorized("x")) == "401 authentication_error")
         #expect(mapped(.init(status: 403, message: "x", type: "t")) == "403 permission_error")

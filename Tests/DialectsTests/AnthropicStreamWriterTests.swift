@@ -200,7 +200,7 @@ func checkGrammar(_ events: [(String, JSON)]) {
         var encoder = AnthropicStreamEncoder(request: try request())
         var out = ByteBuffer()
         encoder.accept(chunk(["content": "Hel"]), into: &out)
-        #expect(throws: OpenAIError.self) { try encoder.finish(complete: false, into: &out) }
+        #expect(throws: GatewayError.self) { try encoder.finish(complete: false, into: &out) }
         var error = ByteBuffer()
         AnthropicStreamEncoder.writeError(.upstreamFailed("cut"), into: &error)
         let events = try anthropicEvents(error)
@@ -219,7 +219,7 @@ func checkGrammar(_ events: [(String, JSON)]) {
     @Test func anEmptyStreamIsAnError() throws {
         var encoder = AnthropicStreamEncoder(request: try request())
         var out = ByteBuffer()
-        #expect(throws: OpenAIError.self) { try encoder.finish(complete: true, into: &out) }
+        #expect(throws: GatewayError.self) { try encoder.finish(complete: true, into: &out) }
     }
 
     @Test func droppedReasoningNeverShows() throws {

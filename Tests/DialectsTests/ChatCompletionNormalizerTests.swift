@@ -23,7 +23,7 @@ import Testing
 
     @Test func noChoicesIsAnInvalidUpstreamResponse() {
         #expect(
-            throws: OpenAIError.upstreamFailed(
+            throws: GatewayError.upstreamFailed(
                 "Invalid upstream response: it has no choices.", code: "invalid_upstream_response")
         ) {
             try ChatCompletionNormalizer.normalize(["id": "x"], model: "m", reasoning: .passthrough, now: 0)

@@ -82,7 +82,7 @@ func chunk(_ delta: JSONObject, finish: String? = nil, usage: JSON? = nil, id: S
         var normalizer = ChatStreamNormalizer(model: "m", includeUsage: false, reasoning: .passthrough, created: 1)
         var out = ByteBuffer()
         normalizer.accept(chunk(["content": "x"]), into: &out)
-        #expect(throws: OpenAIError.self) { try normalizer.finish(complete: false, into: &out) }
+        #expect(throws: GatewayError.self) { try normalizer.finish(complete: false, into: &out) }
     }
 
     @Test func zeroChunksIsAnEmptyResponseError() {

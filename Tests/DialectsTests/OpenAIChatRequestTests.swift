@@ -8,11 +8,11 @@ import Testing
 @Suite struct ChatRequestTests {
     static let user: JSON = ["role": "user", "content": "hi"]
 
-    func validate(_ json: String) -> OpenAIError? {
+    func validate(_ json: String) -> GatewayError? {
         do {
             _ = try ChatRequest(openAI: try JSONCoding.decode(Data(json.utf8)))
             return nil
-        } catch let error as OpenAIError {
+        } catch let error as GatewayError {
             return error
         } catch {
             Issue.record("not JSON: \(json)")
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func errorShapeHasAllFourKeys() {
-        let json = OpenAIError.invalidRequest("bad").json
+        let json = GatewayError.invalidRequest("bad").openAIJSON
         let error = json["error"]?.objectValue ?? [:]
         #expect(Set(error.keys) == ["message", "type", "param", "code"])
         #expect(error["param"] == .null)

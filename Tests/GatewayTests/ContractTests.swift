@@ -46,9 +46,9 @@ import Testing
             let unknown = try await gateway.chat(request("hi", model: "nope"))
             #expect(unknown.headers[HTTPField.Name("x-should-retry")!] == "false")
         }
-        #expect(OpenAIError.rateLimited("busy").shouldRetry)
-        #expect(!OpenAIError.invalidRequest("bad").shouldRetry)
-        #expect(OpenAIError.upstreamFailed("down").shouldRetry)
+        #expect(GatewayError.rateLimited("busy").shouldRetry)
+        #expect(!GatewayError.invalidRequest("bad").shouldRetry)
+        #expect(GatewayError.upstreamFailed("down").shouldRetry)
     }
 
     @Test func anUpstreamsRetryAfterIsPassedOnUnshortened() async throws {

@@ -156,10 +156,10 @@ import Testing
 
     @Test func libraryErrorTextNeverReachesTheClient() {
         let leaking = HTTPClientError.invalidHeaderFieldValues(["Bearer sk-upstream-secret\r\n"])
-        let error = OpenAIError.fromUpstream(leaking, provider: "iFlow")
+        let error = GatewayError.fromUpstream(leaking, provider: "iFlow")
         #expect(error.status == 502)
         #expect(!error.message.contains("sk-upstream-secret"))
-        #expect(OpenAIError.fromUpstream(HTTPClientError.readTimeout, provider: "x").status == 504)
+        #expect(GatewayError.fromUpstream(HTTPClientError.readTimeout, provider: "x").status == 504)
     }
 
     @Test func anUpstreamThatEchoesTheKeyShowsItToNobody() async throws {

@@ -50,7 +50,9 @@ import Testing
 
     @Test func failuresAndOversizedAnswers() async throws {
         try await withMock { client, endpoint, _ in
-            await #expect(throws: OpenAIError.upstreamFailed("HTTP 401 bad key")) {
+            var expected = GatewayError.upstreamFailed("HTTP 401 bad key")
+            expected.upstreamStatus = 401  // kept for the operator's log
+            await #expect(throws: expected) {
                 _ = try await client.postJSONCollecting(
                     to: endpoint, headers: [("Authorization", "Bearer wrong")], body: Self.body, timeout: .seconds(5),
                     maxBytes: 1 << 20
@@ -65,7 +67,7 @@ import Testing
                     timeout: .seconds(5), maxBytes: 16
                 ) { status, _ in .upstreamFailed("HTTP \(status)") }
                 Issue.record("an answer over the limit was accepted")
-            } catch let error as OpenAIError {
+            } catch let error as GatewayError {
                 #expect(error.status == 502)
                 #expect(error.code == "upstream_response_too_large")
             }

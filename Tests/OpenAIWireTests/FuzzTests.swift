@@ -59,7 +59,7 @@ import Testing
             do {
                 _ = try ChatRequest(openAI: try JSONCoding.decode(Data(input)))
                 accepted += 1
-            } catch let error as OpenAIError {
+            } catch let error as GatewayError {
                 #expect(error.status == 400, "iteration \(iteration)")
             } catch {
                 // Not JSON at all: the route answers this with invalid_json (400).

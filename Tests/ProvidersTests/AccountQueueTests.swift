@@ -67,7 +67,7 @@ import Testing
         do {
             _ = try await queue.acquire()
             Issue.record("expected 429")
-        } catch let error as OpenAIError {
+        } catch let error as GatewayError {
             #expect(error.status == 429)
             #expect(error.code == "queue_full")
             #expect(error.retryAfter != nil)
@@ -78,7 +78,7 @@ import Testing
     @Test func waitTimeoutIs429() async throws {
         let queue = AccountQueue(settings: .init(limit: 1, maxWaiting: 5, waitTimeout: .milliseconds(50)))
         let held = try await queue.acquire()
-        await #expect(throws: OpenAIError.self) { _ = try await queue.acquire() }
+        await #expect(throws: GatewayError.self) { _ = try await queue.acquire() }
         #expect(queue.waiting == 0)
         held.release()
         #expect(queue.inFlight == 0)

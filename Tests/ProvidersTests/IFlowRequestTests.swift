@@ -147,7 +147,7 @@ import Testing
         #expect(body["frequency_penalty"] == 0)
         #expect(body["temperature"] == nil)
         let tools: JSON = [["type": "function", "function": ["name": "f"]]]
-        #expect(throws: OpenAIError.self) {
+        #expect(throws: GatewayError.self) {
             try build(["tools": tools, "tool_choice": "required"], model: "kimi-k2.5")
         }
         #expect(try build(["tools": tools, "tool_choice": "auto"], model: "kimi-k2.5")["tool_choice"] == "auto")

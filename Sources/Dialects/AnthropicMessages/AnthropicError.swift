@@ -5,7 +5,7 @@ import OpenAIWire
 /// every failure below the dialects is rendered here, nowhere else.
 package enum AnthropicError {
     /// The status and `error.type` an Anthropic client expects for a gateway error.
-    package static func statusAndType(_ error: OpenAIError) -> (status: Int, type: String) {
+    package static func statusAndType(_ error: GatewayError) -> (status: Int, type: String) {
         switch error.status {
         case 400, 405, 406, 409, 411, 415, 421, 422: return (error.status, "invalid_request_error")
         case 401: return (401, "authentication_error")
@@ -22,12 +22,12 @@ package enum AnthropicError {
         }
     }
 
-    package static func json(_ error: OpenAIError) -> JSON {
+    package static func json(_ error: GatewayError) -> JSON {
         ["type": "error", "error": ["type": .string(statusAndType(error).type), "message": .string(error.message)]]
     }
 
     /// After the stream started: one `error` event, then the stream ends.
-    package static func writeEvent(_ error: OpenAIError, into out: inout ByteBuffer) {
+    package static func writeEvent(_ error: GatewayError, into out: inout ByteBuffer) {
         AnthropicSSE.write("error", json(error), into: &out)
     }
 }

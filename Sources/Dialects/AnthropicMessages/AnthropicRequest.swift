@@ -15,7 +15,7 @@ package struct AnthropicRequest: Sendable {
     package var inputTokens: Int { max(1, (chat.promptCharacters + 3) / 4) }
 
     /// `counting`: a count_tokens request, where `max_tokens` is not required.
-    package init(json: JSON, counting: Bool = false) throws(OpenAIError) {
+    package init(json: JSON, counting: Bool = false) throws(GatewayError) {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }
@@ -70,7 +70,7 @@ package struct AnthropicRequest: Sendable {
     }
 
     /// A present, non-null field must have the expected type.
-    private static func optional<T>(_ body: JSONObject, _ key: String, _ read: (JSON) -> T?) throws(OpenAIError) -> T? {
+    private static func optional<T>(_ body: JSONObject, _ key: String, _ read: (JSON) -> T?) throws(GatewayError) -> T? {
         guard let value = body[key], !value.isNull else { return nil }
         guard let typed = read(value) else {
             throw .invalidRequest("\(key): not a valid value (\(value.typeName)).", param: key)
@@ -78,7 +78,7 @@ package struct AnthropicRequest: Sendable {
         return typed
     }
 
-    private static func systemText(_ system: JSON) throws(OpenAIError) -> String {
+    private static func systemText(_ system: JSON) throws(GatewayError) -> String {
         switch system {
         case .string(let text): return text
         case .array(let blocks):
@@ -102,7 +102,7 @@ package struct AnthropicRequest: Sendable {
         return .on(effort: budget >= 16_384 ? "high" : budget >= 4_096 ? "medium" : "low")
     }
 
-    private static func translate(_ message: JSON, at index: Int, into out: inout [ChatMessage]) throws(OpenAIError) {
+    private static func translate(_ message: JSON, at index: Int, into out: inout [ChatMessage]) throws(GatewayError) {
         let param = "messages.\(index)"
         guard let role = message["role"]?.stringValue, role == "user" || role == "assistant" else {
             throw .invalidRequest("\(param).role: must be 'user' or 'assistant'.", param: "\(param).role")
@@ -125,7 +125,7 @@ package struct AnthropicRequest: Sendable {
     }
 
     /// Tool results first (right after the assistant turn that called them), then the user's text and images.
-    private static func userTurn(_ blocks: [JSON], param: String, into out: inout [ChatMessage]) throws(OpenAIError) {
+    private static func userTurn(_ blocks: [JSON], param: String, into out: inout [ChatMessage]) throws(GatewayError) {
         var parts: [ContentPart] = []
         for (position, block) in blocks.enumerated() {
             let where_ = "\(param).content.\(position)"
@@ -166,7 +166,7 @@ package struct AnthropicRequest: Sendable {
         if !parts.isEmpty { out.append(ChatMessage(role: .user, content: parts)) }
     }
 
-    private static func assistantTurn(_ blocks: [JSON], param: String, into out: inout [ChatMessage]) throws(OpenAIError) {
+    private static func assistantTurn(_ blocks: [JSON], param: String, into out: inout [ChatMessage]) throws(GatewayError) {
         var text = ""
         var reasoning = ""
         var calls: [ToolCall] = []
@@ -191,7 +191,7 @@ package struct AnthropicRequest: Sendable {
                 reasoning: reasoning.isEmpty ? nil : reasoning))
     }
 
-    private static func image(_ block: JSON, param: String) throws(OpenAIError) -> ContentPart {
+    private static func image(_ block: JSON, param: String) throws(GatewayError) -> ContentPart {
         let source = block["source"]
         switch source?["type"]?.stringValue {
         case "base64":
@@ -209,13 +209,13 @@ package struct AnthropicRequest: Sendable {
         }
     }
 
-    private static func unsupportedBlock(_ block: JSON, param: String) -> OpenAIError {
+    private static func unsupportedBlock(_ block: JSON, param: String) -> GatewayError {
         .invalidRequest(
             "\(param): content blocks of type '\(block["type"]?.stringValue ?? "?")' are not supported here.",
             param: param)
     }
 
-    private static func tools(_ value: JSON?) throws(OpenAIError) -> [ToolDefinition] {
+    private static func tools(_ value: JSON?) throws(GatewayError) -> [ToolDefinition] {
         guard let value, !value.isNull else { return [] }
         guard case .array(let tools) = value else { throw .invalidRequest("tools: must be an array.", param: "tools") }
         var result: [ToolDefinition] = []
@@ -236,7 +236,7 @@ package struct AnthropicRequest: Sendable {
         return result
     }
 
-    private static func toolChoice(_ choice: JSONObject) throws(OpenAIError) -> (ToolChoice, parallel: Bool?) {
+    private static func toolChoice(_ choice: JSONObject) throws(GatewayError) -> (ToolChoice, parallel: Bool?) {
         let parallel: Bool? = choice["disable_parallel_tool_use"]?.boolValue == true ? false : nil
         switch choice["type"]?.stringValue {
         case "auto": return (.auto, parallel)

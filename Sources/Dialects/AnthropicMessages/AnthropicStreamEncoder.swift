@@ -46,7 +46,7 @@ package struct AnthropicStreamEncoder: ChatStreamEncoder {
         }
     }
 
-    package mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
+    package mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(GatewayError) {
         guard writer.hasStarted else {
             throw .upstreamFailed(
                 "Empty upstream response (the stream ended with no chunks); the context may be too long.",
@@ -61,7 +61,7 @@ package struct AnthropicStreamEncoder: ChatStreamEncoder {
         writer.finish(into: &out)
     }
 
-    package static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
+    package static func writeError(_ error: GatewayError, into out: inout ByteBuffer) {
         AnthropicError.writeEvent(error, into: &out)
     }
 

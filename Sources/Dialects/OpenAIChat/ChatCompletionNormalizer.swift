@@ -6,7 +6,7 @@ package enum ChatCompletionNormalizer {
     /// `promptCharacters` feeds the usage estimate when the upstream reports none.
     package static func normalize(
         _ upstream: JSONObject, model: String, reasoning: ReasoningOutput, now: Int64, promptCharacters: Int = 0
-    ) throws(OpenAIError) -> JSONObject {
+    ) throws(GatewayError) -> JSONObject {
         guard case .array(let choices)? = upstream["choices"], !choices.isEmpty else {
             throw .upstreamFailed("Invalid upstream response: it has no choices.", code: "invalid_upstream_response")
         }

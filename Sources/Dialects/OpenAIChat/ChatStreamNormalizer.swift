@@ -63,7 +63,7 @@ package struct ChatStreamNormalizer: Sendable {
 
     /// The upstream ended. `complete` says whether it ended properly (`[DONE]`, or every
     /// choice finished); a cut stream is an error, never a silent truncation.
-    package mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(OpenAIError) {
+    package mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(GatewayError) {
         guard emittedChunks > 0 else {
             throw .upstreamFailed(
                 "Empty upstream response (the stream ended with no chunks); the context may be too long.",
@@ -95,8 +95,8 @@ package struct ChatStreamNormalizer: Sendable {
     }
 
     /// An error after the stream started: one error event, then `[DONE]` (docs/protocols/openai-chat.md).
-    package static func writeError(_ error: OpenAIError, into out: inout ByteBuffer) {
-        SSEFrame.write(error.json, into: &out)
+    package static func writeError(_ error: GatewayError, into out: inout ByteBuffer) {
+        SSEFrame.write(error.openAIJSON, into: &out)
         out.writeImmutableBuffer(SSEFrame.done)
     }
 

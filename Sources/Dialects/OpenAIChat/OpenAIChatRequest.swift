@@ -6,7 +6,7 @@ import OpenAIWire
 /// sent (vendor fields included) reaches OpenAI-format upstreams unchanged.
 extension ChatRequest {
     /// Checks the fields whose type or presence OpenAI defines; unknown fields pass.
-    package init(openAI json: JSON) throws(OpenAIError) {
+    package init(openAI json: JSON) throws(GatewayError) {
         guard case .object(let body) = json else {
             throw .invalidRequest("The request body must be a JSON object, not \(json.typeName).")
         }
@@ -105,7 +105,7 @@ extension ChatRequest {
 
     private static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
 
-    private static func validate(message: JSON, at index: Int) throws(OpenAIError) {
+    private static func validate(message: JSON, at index: Int) throws(GatewayError) {
         let param = "messages[\(index)]"
         guard case .object(let m) = message else {
             throw .invalidRequest(
@@ -159,7 +159,7 @@ extension ChatRequest {
         }
     }
 
-    private static func validate(part: JSON, param: String) throws(OpenAIError) {
+    private static func validate(part: JSON, param: String) throws(GatewayError) {
         guard case .object(let p) = part, let type = p["type"]?.stringValue else {
             throw .invalidRequest(
                 "\(param) must be an object with a string 'type'.", param: param, code: "invalid_type")
@@ -191,30 +191,30 @@ private struct FieldCheck {
         return value
     }
 
-    private func typeError(_ key: String, _ expected: String) -> OpenAIError {
+    private func typeError(_ key: String, _ expected: String) -> GatewayError {
         .invalidRequest(
             "'\(key)' must be \(expected), not \(body[key]?.typeName ?? "missing").", param: key, code: "invalid_type")
     }
 
-    func bool(_ key: String) throws(OpenAIError) -> Bool? {
+    func bool(_ key: String) throws(GatewayError) -> Bool? {
         guard let value = present(key) else { return nil }
         guard let b = value.boolValue else { throw typeError(key, "a boolean") }
         return b
     }
 
-    func string(_ key: String) throws(OpenAIError) -> String? {
+    func string(_ key: String) throws(GatewayError) -> String? {
         guard let value = present(key) else { return nil }
         guard let s = value.stringValue else { throw typeError(key, "a string") }
         return s
     }
 
-    func object(_ key: String) throws(OpenAIError) -> JSONObject? {
+    func object(_ key: String) throws(GatewayError) -> JSONObject? {
         guard let value = present(key) else { return nil }
         guard let o = value.objectValue else { throw typeError(key, "an object") }
         return o
     }
 
-    func integer(_ key: String, in range: ClosedRange<Int64>) throws(OpenAIError) -> Int64? {
+    func integer(_ key: String, in range: ClosedRange<Int64>) throws(GatewayError) -> Int64? {
         guard let value = present(key) else { return nil }
         guard let i = value.intValue else { throw typeError(key, "an integer") }
         guard range.contains(i) else {
@@ -225,7 +225,7 @@ private struct FieldCheck {
         return i
     }
 
-    func number(_ key: String, in range: ClosedRange<Double>) throws(OpenAIError) -> Double? {
+    func number(_ key: String, in range: ClosedRange<Double>) throws(GatewayError) -> Double? {
         guard let value = present(key) else { return nil }
         guard let d = value.numberValue else { throw typeError(key, "a number") }
         guard range.contains(d) else {
@@ -236,7 +236,7 @@ private struct FieldCheck {
         return d
     }
 
-    func stop() throws(OpenAIError) -> [String] {
+    func stop() throws(GatewayError) -> [String] {
         guard let value = present("stop") else { return [] }
         switch value {
         case .string(let stop): return [stop]
@@ -246,7 +246,7 @@ private struct FieldCheck {
     }
 
     /// Function tools, typed; other kinds (a vendor's built-in tools) travel only in the body.
-    func tools() throws(OpenAIError) -> [ToolDefinition] {
+    func tools() throws(GatewayError) -> [ToolDefinition] {
         guard let value = present("tools") else { return [] }
         guard case .array(let tools) = value else { throw typeError("tools", "an array") }
         var result: [ToolDefinition] = []
@@ -268,7 +268,7 @@ private struct FieldCheck {
         return result
     }
 
-    func toolChoice() throws(OpenAIError) -> ToolChoice? {
+    func toolChoice() throws(GatewayError) -> ToolChoice? {
         guard let value = present("tool_choice") else { return nil }
         switch value {
         case .string("auto"): return .auto

@@ -24,7 +24,7 @@ struct Dispatcher: Sendable {
     }
 
     /// The provider and upstream model for a chat, once the provider said it can serve it.
-    func route(_ chat: ChatRequest) async throws(OpenAIError) -> ModelRouter.Route {
+    func route(_ chat: ChatRequest) async throws(GatewayError) -> ModelRouter.Route {
         let route = try await models.routeRefreshing(chat.model)
         AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
         try route.provider.check(chat)
@@ -62,7 +62,7 @@ struct Dispatcher: Sendable {
     private func acquire(_ provider: any ChatProvider) async throws -> (Int, AccountQueue.Permit) {
         let queues = provider.accountQueues
         guard !queues.isEmpty else {
-            throw OpenAIError.unavailable(
+            throw GatewayError.unavailable(
                 "The \(provider.name) provider has no account: \(provider.status().detail)",
                 code: "provider_not_configured")
         }

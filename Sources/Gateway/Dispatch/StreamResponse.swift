@@ -59,7 +59,7 @@ struct StreamResponse {
                         }
                         next = try await events.next()
                     }
-                } catch let error as OpenAIError {
+                } catch let error as GatewayError {
                     let shown = scrubber.scrub(error)
                     logger.warning("stream ended by \(shown.code ?? "error"): \(shown.message)")
                     var out = ByteBuffer()

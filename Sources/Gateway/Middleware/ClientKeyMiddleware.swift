@@ -20,13 +20,13 @@ struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         guard let presented = Self.presentedKey(request.headers) else {
-            throw OpenAIError.unauthorized(
+            throw GatewayError.unauthorized(
                 "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.", code: "missing_api_key")
         }
         // Every key is compared in full, so timing says nothing about which one (or how much) matched.
         var matched = false
         for key in keys { matched = ClientKey.constantTimeEquals(key, presented.utf8) || matched }
-        guard matched else { throw OpenAIError.unauthorized("Invalid API key.") }
+        guard matched else { throw GatewayError.unauthorized("Invalid API key.") }
         return try await next(request, context)
     }
 

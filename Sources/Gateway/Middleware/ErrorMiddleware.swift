@@ -20,11 +20,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         let dialect = Dialect.of(path: request.uri.path)
         do {
             return try await next(request, context)
-        } catch let error as OpenAIError {
+        } catch let error as GatewayError {
             let shown = scrubber.scrub(error)
             // The operator hears of upstream failures with their reason; client mistakes are the access line's.
             if error.status >= 500 {
-                context.logger.warning("\(shown.code ?? "error"): \(shown.message)", metadata: ["status": "\(error.status)"])
+                var metadata: Logger.Metadata = ["status": "\(error.status)"]
+                if let upstream = error.upstreamStatus { metadata["upstream_status"] = "\(upstream)" }
+                context.logger.warning("\(shown.code ?? "error"): \(shown.message)", metadata: metadata)
             }
             // A client without a valid key gets no more of this connection (a slow body stays unread).
             return shown.response(dialect, closing: error.status == 401)
@@ -36,18 +38,18 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         } catch is HTTPParserError {
             // Broken framing (bad chunk sizes and the like) is the client's fault.
-            return OpenAIError.invalidRequest("The request is not valid HTTP/1.1.", code: "malformed_request")
+            return GatewayError.invalidRequest("The request is not valid HTTP/1.1.", code: "malformed_request")
                 .response(dialect, closing: true)
         } catch is CancellationError {
             // The client went away; nobody reads this answer.
-            return OpenAIError(status: 499, message: "Client closed the request.", type: "client_closed").response(dialect)
+            return GatewayError(status: 499, message: "Client closed the request.", type: "client_closed").response(dialect)
         } catch {
             context.logger.error("unhandled error: \(String(reflecting: type(of: error)))")
-            return OpenAIError.internalError().response(dialect)
+            return GatewayError.internalError().response(dialect)
         }
     }
 
-    private func map(_ error: HTTPError, request: Request) -> OpenAIError {
+    private func map(_ error: HTTPError, request: Request) -> GatewayError {
         let method = request.method.rawValue
         let path = Self.normalized(request.uri.path)
         switch error.status {
@@ -61,7 +63,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         default:
             let message = error.body ?? error.status.reasonPhrase
             let type = error.status.code < 500 ? "invalid_request_error" : "server_error"
-            return OpenAIError(status: error.status.code, message: message, type: type)
+            return GatewayError(status: error.status.code, message: message, type: type)
         }
     }
 

@@ -22,9 +22,9 @@ struct LocalOnlyGuard: Sendable {
     static let adminHeader = HTTPField.Name("x-admin-key")!
     static let cookieName = "flowgate_admin"
 
-    func check(_ request: Request, context: GatewayRequestContext) throws(OpenAIError) {
+    func check(_ request: Request, context: GatewayRequestContext) throws(GatewayError) {
         if isLocal(request, context: context) || presentsAdminKey(request) { return }
-        throw OpenAIError(
+        throw GatewayError(
             status: 403, message: "The console answers only on this machine (or with the admin key).",
             type: "permission_error", code: "console_forbidden")
     }

@@ -64,8 +64,8 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    static func misdirected(_ authority: String) -> OpenAIError {
-        OpenAIError(
+    static func misdirected(_ authority: String) -> GatewayError {
+        GatewayError(
             status: 421,
             message:
                 "This server does not answer to the host name '\(HostNames.hostName(authority).prefix(100))'. "
@@ -73,9 +73,9 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
             type: "invalid_request_error", code: "misdirected_request")
     }
 
-    static func crossOrigin(_ origin: String?) -> OpenAIError {
+    static func crossOrigin(_ origin: String?) -> GatewayError {
         let who = origin.map { "the web page at \($0.prefix(100))" } ?? "another site"
-        return OpenAIError(
+        return GatewayError(
             status: 403,
             message:
                 "Requests from \(who) are not allowed. "
@@ -83,8 +83,8 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
             type: "permission_error", code: "cross_origin_forbidden")
     }
 
-    static var notJSON: OpenAIError {
-        OpenAIError(
+    static var notJSON: GatewayError {
+        GatewayError(
             status: 415, message: "Send the request body as JSON with 'Content-Type: application/json'.",
             type: "invalid_request_error", code: "unsupported_media_type")
     }

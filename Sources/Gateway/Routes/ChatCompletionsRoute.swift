@@ -25,7 +25,7 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
-        let chat = try await bodies.read(body) { json throws(OpenAIError) in try ChatRequest(openAI: json) }
+        let chat = try await bodies.read(body) { json throws(GatewayError) in try ChatRequest(openAI: json) }
         let route = try await dispatcher.route(chat)
         guard route.provider.passesRateLimitHeaders else { return try await answer(chat, route: route, logger: logger) }
         let upstreamHeaders = UpstreamHeaders()

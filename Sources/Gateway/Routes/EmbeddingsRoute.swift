@@ -18,17 +18,17 @@ struct EmbeddingsRoute: Sendable {
         do {
             bytes = try await request.body.collect(upTo: bodyLimit)
         } catch is NIOTooManyBytesError {
-            throw OpenAIError.bodyTooLarge(limit: bodyLimit)
+            throw GatewayError.bodyTooLarge(limit: bodyLimit)
         }
         guard case .object(var body)? = try? JSONCoding.decode(bytes) else {
-            throw OpenAIError.invalidJSON("the body must be a JSON object")
+            throw GatewayError.invalidJSON("the body must be a JSON object")
         }
         guard let model = body["model"]?.stringValue, !model.isEmpty else {
-            throw OpenAIError.invalidRequest(
+            throw GatewayError.invalidRequest(
                 "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter")
         }
         guard body["input"] != nil else {
-            throw OpenAIError.invalidRequest(
+            throw GatewayError.invalidRequest(
                 "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
         }
         let route = try await dispatcher.models.routeRefreshing(model)

@@ -8,14 +8,14 @@ struct JSONBodyReader: Sendable {
     let limit: Int
     let largeBodies = LargeBodyGate()
 
-    func read<T>(_ body: RequestBody, _ decode: @escaping (JSON) throws(OpenAIError) -> T) async throws -> T {
+    func read<T>(_ body: RequestBody, _ decode: @escaping (JSON) throws(GatewayError) -> T) async throws -> T {
         let bytes: ByteBuffer
         do {
             bytes = try await body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw OpenAIError.bodyTooLarge(limit: limit)
+            throw GatewayError.bodyTooLarge(limit: limit)
         }
-        return try await largeBodies.parse(bytes) { bytes throws(OpenAIError) in
+        return try await largeBodies.parse(bytes) { bytes throws(GatewayError) in
             guard bytes.readableBytes > 0 else { throw .invalidJSON("the body is empty") }
             let json: JSON
             do throws(JSONParser.Error) {

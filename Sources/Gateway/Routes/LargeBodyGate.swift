@@ -27,9 +27,9 @@ final class LargeBodyGate: Sendable {
         let permit: AccountQueue.Permit
         do {
             permit = try await slots.acquire()
-        } catch let error as OpenAIError {
+        } catch let error as GatewayError {
             // The queue speaks of accounts; here the line is for large bodies.
-            throw OpenAIError.rateLimited(
+            throw GatewayError.rateLimited(
                 "Too many large requests are waiting to be read; try again shortly.", code: error.code ?? "busy",
                 retryAfter: error.retryAfter ?? 5)
         }

@@ -25,14 +25,14 @@ struct MessagesRoute: Sendable {
 
     /// Counted here, never by an upstream: Claude Code asks in bursts.
     func countTokens(_ request: Request) async throws -> Response {
-        let messages = try await bodies.read(request.body) { json throws(OpenAIError) in
+        let messages = try await bodies.read(request.body) { json throws(GatewayError) in
             try AnthropicRequest(json: json, counting: true)
         }
         return .json(["input_tokens": .int(Int64(messages.inputTokens))])
     }
 
     private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
-        let messages = try await bodies.read(body) { json throws(OpenAIError) in try AnthropicRequest(json: json) }
+        let messages = try await bodies.read(body) { json throws(GatewayError) in try AnthropicRequest(json: json) }
         let chat = messages.chat
         let route = try await dispatcher.route(chat)
         let dropReasoning = config.reasoning == .drop

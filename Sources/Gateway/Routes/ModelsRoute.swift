@@ -16,7 +16,7 @@ struct ModelsRoute: Sendable {
 
     /// GET /v1/models/{id} (`client.models.retrieve`): a listed id, or any id a request
     /// could use (qualified, alias) on a provider with credentials; else 404.
-    func retrieve(_ id: String) throws(OpenAIError) -> Response {
+    func retrieve(_ id: String) throws(GatewayError) -> Response {
         let listing = models.listing()
         if let entry = listing.first(where: { $0.id == id }) { return .json(object(entry)) }
         if let route = try? models.route(id), route.provider.status().state != .unconfigured {

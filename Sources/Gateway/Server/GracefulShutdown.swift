@@ -20,7 +20,7 @@ package struct GracefulShutdown: Sendable {
         self.logger = logger
     }
 
-    package static let error = OpenAIError(
+    package static let error = GatewayError(
         status: 503, message: "flowgate is shutting down; this stream was ended before the upstream finished.",
         type: "server_error", code: "server_shutting_down")
 

@@ -20,7 +20,7 @@ package final class OpenStreams: Sendable {
 
     /// Ends every open stream with `error`; returns how many there were.
     @discardableResult
-    package func abortAll(with error: OpenAIError) -> Int {
+    package func abortAll(with error: GatewayError) -> Int {
         let open = relays.withLock { relays in
             defer { relays.removeAll() }
             return Array(relays.values)

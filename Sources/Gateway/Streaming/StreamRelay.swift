@@ -87,7 +87,7 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                 continuation.yield(.bytes(out))
                 continuation.finish()
             } catch {
-                continuation.finish(throwing: OpenAIError.fromUpstream(error, provider: providerName))
+                continuation.finish(throwing: GatewayError.fromUpstream(error, provider: providerName))
             }
         }
         self.producer = producer
@@ -115,7 +115,7 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
     }
 
     /// Ends the stream with `error` after what was already produced (the server is shutting down).
-    func abort(with error: OpenAIError) {
+    func abort(with error: GatewayError) {
         continuation.finish(throwing: error)
         cancel()
     }
@@ -129,7 +129,7 @@ enum StreamRelayEvent: Sendable {
 
 /// A stream a shutdown can end (OpenStreams), whatever its dialect.
 protocol RelayedStream: AnyObject, Sendable {
-    func abort(with error: OpenAIError)
+    func abort(with error: GatewayError)
 }
 
 /// When the relay last sent something, shared by the producer and the keep-alive timer.

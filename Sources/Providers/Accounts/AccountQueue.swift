@@ -59,7 +59,7 @@ package final class AccountQueue: Sendable {
                         return .success(())
                     case .rejected:
                         return .failure(
-                            OpenAIError.rateLimited(
+                            GatewayError.rateLimited(
                                 "Too many requests are waiting for this account (\(settings.maxWaiting) queued).",
                                 code: "queue_full", retryAfter: 5))
                     case .queued:
@@ -67,7 +67,7 @@ package final class AccountQueue: Sendable {
                             guard (try? await Task.sleep(for: settings.waitTimeout)) != nil else { return }
                             self.giveUp(
                                 id,
-                                with: OpenAIError.rateLimited(
+                                with: GatewayError.rateLimited(
                                     "Waited \(settings.waitTimeout) for a free slot on this account.",
                                     code: "queue_timeout", retryAfter: 5))
                         }

@@ -101,7 +101,7 @@ package final class FlowithProvider: ChatProvider {
             tokenExpiries: snapshots.compactMap(\.expiry), tokenState: worst.rawValue)
     }
 
-    package func check(_ request: ChatRequest) throws(OpenAIError) {
+    package func check(_ request: ChatRequest) throws(GatewayError) {
         if request.choiceCount > 1 {
             throw .invalidRequest(
                 "Flowith returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
@@ -120,7 +120,7 @@ package final class FlowithProvider: ChatProvider {
             for try await buffer in response.body { items += try decoder.decode(buffer) }
             items += try decoder.finish()
         } catch {
-            throw OpenAIError.fromUpstream(error, provider: "Flowith")
+            throw GatewayError.fromUpstream(error, provider: "Flowith")
         }
         var content = ""
         var reasoning = ""
@@ -136,7 +136,7 @@ package final class FlowithProvider: ChatProvider {
             }
         }
         guard !content.isEmpty || !reasoning.isEmpty else {
-            throw OpenAIError.upstreamFailed("Empty upstream response from Flowith.", code: "empty_response")
+            throw GatewayError.upstreamFailed("Empty upstream response from Flowith.", code: "empty_response")
         }
         var message: JSONObject = ["role": "assistant", "content": .string(content)]
         if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
@@ -165,11 +165,11 @@ package final class FlowithProvider: ChatProvider {
             ) { status, body in Self.httpError(status: status, body: Array(body.readableBytesView)) }
             return (response, FlowithTextDecoder(promptCharacters: FlowithTranslation.characters(in: messages)))
         } catch {
-            throw OpenAIError.fromUpstream(error, provider: "Flowith")
+            throw GatewayError.fromUpstream(error, provider: "Flowith")
         }
     }
 
-    static func httpError(status: Int, body: [UInt8]) -> OpenAIError {
+    static func httpError(status: Int, body: [UInt8]) -> GatewayError {
         switch status {
         case 401, 403:
             return .unauthorized(
@@ -210,7 +210,7 @@ package final class FlowithProvider: ChatProvider {
             let access = json["access_token"]?.stringValue
         else {
             logger.warning("Flowith token renewal failed with HTTP \(response.status.code)")
-            throw OpenAIError.unauthorized(
+            throw GatewayError.unauthorized(
                 "Renewing the Flowith token failed (HTTP \(response.status.code)); set a fresh token.",
                 code: "token_refresh_failed")
         }

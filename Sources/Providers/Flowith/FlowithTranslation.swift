@@ -5,7 +5,7 @@ import OpenAIWire
 /// system/developer text becomes a leading user turn, tool calls and tool results
 /// become plain text turns, text parts are joined; images are refused.
 package enum FlowithTranslation {
-    package static func messages(_ request: ChatRequest) throws(OpenAIError) -> [JSON] {
+    package static func messages(_ request: ChatRequest) throws(GatewayError) -> [JSON] {
         var instructions: [String] = []
         var turns: [JSON] = []
         for (index, message) in request.messages.enumerated() {
@@ -39,7 +39,7 @@ package enum FlowithTranslation {
         messages.reduce(0) { $0 + ($1["content"]?.stringValue?.count ?? 0) }
     }
 
-    private static func text(of message: ChatMessage, at index: Int) throws(OpenAIError) -> String {
+    private static func text(of message: ChatMessage, at index: Int) throws(GatewayError) -> String {
         for (partIndex, part) in message.content.enumerated() {
             let kind: String
             switch part {

@@ -7,7 +7,7 @@ package enum IFlowErrors {
     package static let keyExpiredCode = "api_key_expired"
 
     /// The mapped error when `body` is an iFlow failure object, nil for a normal answer.
-    package static func businessError(in body: JSONObject) -> OpenAIError? {
+    package static func businessError(in body: JSONObject) -> GatewayError? {
         if body["choices"] != nil { return nil }
         let code = codeString(body["status"]) ?? codeString(body["error_code"])
         if code == nil, let error = body["error"] {
@@ -20,13 +20,15 @@ package enum IFlowErrors {
         return map(code: code, message: message)
     }
 
-    static func map(code: String, message: String) -> OpenAIError {
+    static func map(code: String, message: String) -> GatewayError {
         let detail = message.isEmpty ? "status \(code)" : "status \(code): \(message)"
         let lowered = message.lowercased()
         let signIn = "Sign in again at / or run `flowgate login iflow`."
         switch code {
         case "439":
-            return .unauthorized("The iFlow API key has expired (\(detail)). \(signIn)", code: keyExpiredCode)
+            var expired = GatewayError.unauthorized("The iFlow API key has expired (\(detail)). \(signIn)", code: keyExpiredCode)
+            expired.kind = .credentialsExpired
+            return expired
         case _ where code == "434" || lowered.contains("invalid apikey") || lowered.contains("blocked"):
             return .unauthorized(
                 "iFlow rejected the account's API key (\(detail)). \(signIn)", code: "account_disabled")
@@ -46,7 +48,7 @@ package enum IFlowErrors {
     }
 
     /// A non-2xx HTTP answer from iFlow.
-    package static func httpError(status: Int, body: [UInt8]) -> OpenAIError {
+    package static func httpError(status: Int, body: [UInt8]) -> GatewayError {
         // A business status inside an HTTP failure says more than the HTTP status.
         if let object = try? JSONCoding.decode(.init(body)).objectValue,
             let code = codeString(object["status"]) ?? codeString(object["error_code"])
@@ -68,8 +70,8 @@ package enum IFlowErrors {
         }
     }
 
-    private static func contextTooLong(_ message: String) -> OpenAIError {
-        OpenAIError(
+    private static func contextTooLong(_ message: String) -> GatewayError {
+        GatewayError(
             status: 413, message: message, type: "invalid_request_error", param: "messages",
             code: "context_length_exceeded")
     }

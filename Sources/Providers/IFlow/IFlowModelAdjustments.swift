@@ -4,7 +4,7 @@ import OpenAIWire
 /// only where the client did not set the same field itself.
 package enum IFlowModelAdjustments {
     /// Adjusts `body` for `model` (the upstream's model id, without provider prefix).
-    package static func apply(to body: inout JSONObject, model: String) throws(OpenAIError) {
+    package static func apply(to body: inout JSONObject, model: String) throws(GatewayError) {
         let id = model.lowercased()
         let thinkingOff = isThinkingOff(body)
         // The client's own choice of the thinking switch is translated, not forwarded as-is.

@@ -141,7 +141,7 @@ package struct IFlowOAuth: Sendable {
             let body = try await response.body.collect(upTo: 1 << 20)
             return (Int(response.status.code), (try? JSONCoding.decode(body)) ?? .null)
         } catch {
-            throw .transient("cannot reach \(baseURL): \(OpenAIError.describe(error))")
+            throw .transient("cannot reach \(baseURL): \(GatewayError.describe(error))")
         }
     }
 

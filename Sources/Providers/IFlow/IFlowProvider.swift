@@ -90,7 +90,7 @@ package final class IFlowProvider: ChatProvider {
     private static let notConfigured =
         "No iFlow API key: sign in at / (or run `flowgate login iflow`), set IFLOW_API_KEY, or put apiKey in ~/.iflow/settings.json."
 
-    package func check(_ request: ChatRequest) throws(OpenAIError) {
+    package func check(_ request: ChatRequest) throws(GatewayError) {
         if request.choiceCount > 1 {
             throw .invalidRequest(
                 "iFlow returns one choice per request; 'n' must be 1.", param: "n", code: "unsupported_value")
@@ -125,7 +125,7 @@ package final class IFlowProvider: ChatProvider {
                 to: self.chatEndpoint, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
                 maxBytes: Self.maxResponseBytes, failure: Self.httpError)
             guard case .object(let object) = try? JSONCoding.decode(body) else {
-                throw OpenAIError.upstreamFailed(
+                throw GatewayError.upstreamFailed(
                     "Invalid upstream response (not JSON): \(UpstreamExcerpt.of(body.readableBytesView))",
                     code: "invalid_upstream_response")
             }
@@ -150,10 +150,10 @@ package final class IFlowProvider: ChatProvider {
                     throw error
                 }
                 if body.readableBytes == 0 {
-                    throw OpenAIError.upstreamFailed(
+                    throw GatewayError.upstreamFailed(
                         "Empty upstream response; the context may be too long.", code: "empty_response")
                 }
-                throw OpenAIError.upstreamFailed(
+                throw GatewayError.upstreamFailed(
                     "iFlow answered a stream request with \(contentType.isEmpty ? "no content type" : contentType): \(UpstreamExcerpt.of(body.readableBytesView))",
                     code: "invalid_upstream_response")
             }
@@ -169,12 +169,12 @@ package final class IFlowProvider: ChatProvider {
     private func withKey<T: Sendable>(_ operation: @Sendable (String) async throws -> T) async throws -> T {
         await refresher?.refreshIfExpired()
         guard let key = credentials.currentKey() else {
-            throw OpenAIError.unavailable(Self.notConfigured, code: "provider_not_configured")
+            throw GatewayError.unavailable(Self.notConfigured, code: "provider_not_configured")
         }
         do {
             do {
                 return try await operation(key)
-            } catch let error as OpenAIError where error.code == IFlowErrors.keyExpiredCode {
+            } catch let error as GatewayError where error.kind == .credentialsExpired {
                 // docs/protocols/iflow.md (439): refresh the sign-in, then retry once with the new key.
                 await refresher?.refreshNow()
                 guard let renewed = credentials.reload(), renewed != key else { throw error }
@@ -182,7 +182,7 @@ package final class IFlowProvider: ChatProvider {
                 return try await operation(renewed)
             }
         } catch {
-            throw OpenAIError.fromUpstream(error, provider: "iFlow")
+            throw GatewayError.fromUpstream(error, provider: "iFlow")
         }
     }
 
@@ -195,11 +195,11 @@ package final class IFlowProvider: ChatProvider {
         }
     }
 
-    private static func httpError(status: Int, body: ByteBuffer) -> OpenAIError {
+    private static func httpError(status: Int, body: ByteBuffer) -> GatewayError {
         IFlowErrors.httpError(status: status, body: Array(body.readableBytesView))
     }
 
-    private func build(_ chat: ChatRequest, upstreamModel: String, key: String) throws(OpenAIError) -> IFlowRequest {
+    private func build(_ chat: ChatRequest, upstreamModel: String, key: String) throws(GatewayError) -> IFlowRequest {
         try IFlowRequest(
             chat: chat, upstreamModel: upstreamModel, baseURL: settings.baseURL, signature: signature(for: key),
             session: session, timestampMs: Int64(Date().timeIntervalSince1970 * 1000))

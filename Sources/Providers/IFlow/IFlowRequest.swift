@@ -32,7 +32,7 @@ package struct IFlowRequest: Sendable {
 
     package init(
         chat: ChatRequest, upstreamModel: String, baseURL: String, apiKey: String, session: Session, timestampMs: Int64
-    ) throws(OpenAIError) {
+    ) throws(GatewayError) {
         try self.init(
             chat: chat, upstreamModel: upstreamModel, baseURL: baseURL, signature: IFlowSignature(apiKey: apiKey),
             session: session, timestampMs: timestampMs)
@@ -42,7 +42,7 @@ package struct IFlowRequest: Sendable {
     package init(
         chat: ChatRequest, upstreamModel: String, baseURL: String, signature: IFlowSignature, session: Session,
         timestampMs: Int64
-    ) throws(OpenAIError) {
+    ) throws(GatewayError) {
         let apiKey = signature.apiKey
         var body = chat.openAIBody
         body["model"] = .string(upstreamModel)

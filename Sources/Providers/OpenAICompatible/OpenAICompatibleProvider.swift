@@ -117,7 +117,7 @@ package final class OpenAICompatibleProvider: ChatProvider {
                 ? "the API key was rejected (HTTP \(response.status.code))"
                 : response.status == .ok ? "the answer is not a model list" : "HTTP \(response.status.code)"
         } catch {
-            failure = OpenAIError.describe(error)
+            failure = GatewayError.describe(error)
         }
         logger.warning("\(name): listing models failed: \(failure)")
         fetched.withLock { $0.failure = failure }
@@ -135,13 +135,13 @@ package final class OpenAICompatibleProvider: ChatProvider {
                 timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError,
                 headersSeen: { UpstreamHeaders.current?.record($0) })
             guard case .object(let object) = try? JSONCoding.decode(body) else {
-                throw OpenAIError.upstreamFailed(
+                throw GatewayError.upstreamFailed(
                     "Invalid upstream response (not JSON): \(UpstreamExcerpt.of(body.readableBytesView))",
                     code: "invalid_upstream_response")
             }
             return object
         } catch {
-            throw OpenAIError.fromUpstream(error, provider: name)
+            throw GatewayError.fromUpstream(error, provider: name)
         }
     }
 
@@ -153,7 +153,7 @@ package final class OpenAICompatibleProvider: ChatProvider {
                 body: body, timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError,
                 headersSeen: { UpstreamHeaders.current?.record($0) })
         } catch {
-            throw OpenAIError.fromUpstream(error, provider: name)
+            throw GatewayError.fromUpstream(error, provider: name)
         }
     }
 
@@ -164,19 +164,19 @@ package final class OpenAICompatibleProvider: ChatProvider {
             let contentType = response.headers.first(name: "content-type") ?? ""
             guard contentType.contains("text/event-stream") else {
                 let body = try await response.body.collect(upTo: Self.maxResponseBytes)
-                throw OpenAIError.upstreamFailed(
+                throw GatewayError.upstreamFailed(
                     "\(name) answered a stream request with \(contentType): \(UpstreamExcerpt.of(body.readableBytesView))",
                     code: "invalid_upstream_response")
             }
             let decoder = SSEChunkDecoder { object in
                 if let error = object["error"], object["choices"] == nil {
-                    throw OpenAIError.upstreamFailed(
+                    throw GatewayError.upstreamFailed(
                         "\(self.name) failed: \(error["message"]?.stringValue ?? JSONCoding.string(error))")
                 }
             }
             return ChunkStream(body: response.body, decoder: decoder)
         } catch {
-            throw OpenAIError.fromUpstream(error, provider: name)
+            throw GatewayError.fromUpstream(error, provider: name)
         }
     }
 
@@ -207,12 +207,12 @@ package final class OpenAICompatibleProvider: ChatProvider {
 
     /// The upstream speaks OpenAI: its client errors are passed on as they are; its
     /// own failures are 502 (docs/protocols/openai-chat.md: a status that means what it says).
-    func httpError(status: Int, body: ByteBuffer) -> OpenAIError {
+    func httpError(status: Int, body: ByteBuffer) -> GatewayError {
         let error = (try? JSONCoding.decode(body))?["error"]
         let message = error?["message"]?.stringValue ?? UpstreamExcerpt.of(body.readableBytesView)
         switch status {
         case 400, 404, 413, 422:
-            var mapped = OpenAIError.invalidRequest(
+            var mapped = GatewayError.invalidRequest(
                 "\(name): \(message)", param: error?["param"]?.stringValue,
                 code: error?["code"]?.stringValue)
             mapped.status = status == 422 ? 400 : status

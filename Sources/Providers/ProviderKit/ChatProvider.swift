@@ -16,7 +16,7 @@ package protocol ChatProvider: Sendable {
     /// The provider's state for /health and the console; never calls the upstream.
     func status() -> ProviderStatus
     /// Fails early (before any upstream call) for requests this provider cannot honour.
-    func check(_ request: ChatRequest) throws(OpenAIError)
+    func check(_ request: ChatRequest) throws(GatewayError)
     /// One line of requests per account, in the provider's account order. The dispatcher
     /// picks an account, holds a slot in its line for the whole request, and names the
     /// account in the calls below (docs/architecture.md, "Dispatch").
@@ -47,12 +47,12 @@ package protocol ChatProvider: Sendable {
 
 extension ChatProvider {
     package func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
-        throw OpenAIError(
+        throw GatewayError(
             status: 404, message: "The \(name) provider serves no embeddings; use a model of an OpenAI-compatible provider.",
             type: "invalid_request_error", param: "model", code: "model_not_found")
     }
 
-    package func check(_ request: ChatRequest) throws(OpenAIError) {}
+    package func check(_ request: ChatRequest) throws(GatewayError) {}
     package func upstreamModel(for id: String) -> String { id }
     package func refreshModels() async {}
     package func run() async {}

@@ -65,7 +65,7 @@ package struct SSEChunkDecoder: ChunkDecoder {
         do {
             return try items(parser.feed(buffer))
         } catch let overflow as SSEParser.Overflow {
-            throw OpenAIError.upstreamFailed(
+            throw GatewayError.upstreamFailed(
                 "The upstream sent an SSE \(overflow.what) longer than \(overflow.limit >> 20) MiB; the stream was ended.",
                 code: "upstream_stream_too_large")
         }
@@ -86,7 +86,7 @@ package struct SSEChunkDecoder: ChunkDecoder {
                 continue
             }
             guard case .object(let object) = try? JSONCoding.decode(.init(event.data)) else {
-                throw OpenAIError.upstreamFailed(
+                throw GatewayError.upstreamFailed(
                     "The upstream sent an event that is not a JSON object: \(UpstreamExcerpt.of(event.data))",
                     code: "invalid_upstream_response")
             }

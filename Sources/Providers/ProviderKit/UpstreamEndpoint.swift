@@ -33,7 +33,7 @@ extension HTTPClient {
     /// no thread hop. A non-2xx answer becomes `failure(status, up to 64 KiB of body)`.
     func postJSONCollecting(
         to endpoint: UpstreamEndpoint, headers: [(String, String)], body: JSONObject, timeout: TimeAmount,
-        maxBytes: Int, failure: (Int, ByteBuffer) -> OpenAIError, headersSeen: ((HTTPHeaders) -> Void)? = nil
+        maxBytes: Int, failure: (Int, ByteBuffer) -> GatewayError, headersSeen: ((HTTPHeaders) -> Void)? = nil
     ) async throws -> ByteBuffer {
         let request = try endpoint.request(headers: headers, body: JSONCoding.buffer(body))
         let task = execute(
@@ -47,14 +47,15 @@ extension HTTPClient {
                 task.cancel()
             }
         } catch is ResponseAccumulator.ResponseTooBigError {
-            throw OpenAIError.upstreamFailed(
+            throw GatewayError.upstreamFailed(
                 "The upstream's answer is larger than \(maxBytes >> 20) MiB.", code: "upstream_response_too_large")
         }
         headersSeen?(response.headers)
         var bytes = response.body ?? ByteBuffer()
         guard (200..<300).contains(response.status.code) else {
             bytes.moveWriterIndex(to: bytes.readerIndex + min(bytes.readableBytes, 64 << 10))
-            throw failure(Int(response.status.code), bytes).keepingRetryAfter(response.headers.first(name: "retry-after"))
+            throw failure(Int(response.status.code), bytes).fromUpstream(
+                status: Int(response.status.code), retryAfter: response.headers.first(name: "retry-after"))
         }
         return bytes
     }

@@ -4,7 +4,7 @@ import OpenAIWire
 /// overloaded upstream (retry later), a timeout, and any other failure. Every provider
 /// maps these the same way (docs/architecture.md, "Providers").
 enum UpstreamStatus {
-    static func common(_ status: Int, provider: String, detail: String) -> OpenAIError {
+    static func common(_ status: Int, provider: String, detail: String) -> GatewayError {
         switch status {
         case 429: return .rateLimited("\(provider) rate limit reached (HTTP 429): \(detail)", retryAfter: 5)
         case 503, 529: return .upstreamOverloaded("\(provider) is overloaded (HTTP \(status)): \(detail)")

@@ -1,6 +1,25 @@
-/// Every failure the gateway reports, in the one shape OpenAI clients parse:
-/// `{"error":{"message","type","param","code"}}` with a status that means what it says.
-package struct OpenAIError: Error, Sendable, Equatable {
+/// Every failure below the dialects (docs/architecture.md, "The canonical chat"): a status that
+/// means what it says, a message for people, OpenAI's `type`/`param`/`code` vocabulary
+/// (which the other dialects map from), and what decisions are taken on (`kind`,
+/// `shouldRetry`, `retryAfter`). Each dialect renders it in one place.
+package struct GatewayError: Error, Sendable, Equatable {
+    /// What went wrong, for code that decides on it (never the message or code strings).
+    package enum Kind: Sendable, Equatable {
+        case invalidRequest, unauthorized, forbidden, notFound, modelNotFound, tooLarge, rateLimited
+        /// The upstream is overloaded: retry a little later.
+        case overloaded
+        /// The upstream failed or answered nonsense.
+        case upstream
+        case timeout
+        /// Nothing usable is configured.
+        case unavailable
+        /// The upstream said the account's key expired (iFlow's 439): read it again.
+        case credentialsExpired
+        case clientClosed
+        case `internal`
+    }
+
+    package var kind: Kind
     package var status: Int
     package var message: String
     package var type: String
@@ -8,10 +27,15 @@ package struct OpenAIError: Error, Sendable, Equatable {
     package var code: String?
     /// Seconds, sent as `Retry-After` on 429 and 503.
     package var retryAfter: Int?
+    /// The upstream's HTTP status, when an upstream answered with a failure (for the operator's log).
+    package var upstreamStatus: Int?
 
+    /// `kind` nil: the one the status stands for.
     package init(
-        status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil
+        status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil,
+        kind: Kind? = nil
     ) {
+        self.kind = kind ?? Self.kind(of: status)
         self.status = status
         self.message = message
         self.type = type
@@ -20,19 +44,24 @@ package struct OpenAIError: Error, Sendable, Equatable {
         self.retryAfter = retryAfter
     }
 
-    package var json: JSON {
-        [
-            "error": [
-                "message": .string(message),
-                "type": .string(type),
-                "param": param.map(JSON.string) ?? .null,
-                "code": code.map(JSON.string) ?? .null,
-            ]
-        ]
+    private static func kind(of status: Int) -> Kind {
+        switch status {
+        case 401: return .unauthorized
+        case 403: return .forbidden
+        case 404: return .notFound
+        case 413: return .tooLarge
+        case 429: return .rateLimited
+        case 499: return .clientClosed
+        case 500: return .internal
+        case 503: return .unavailable
+        case 504: return .timeout
+        case 400..<500: return .invalidRequest
+        default: return .upstream
+        }
     }
 }
 
-extension OpenAIError {
+extension GatewayError {
     package static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> Self {
         .init(status: 400, message: message, type: "invalid_request_error", param: param, code: code)
     }
@@ -67,7 +96,7 @@ extension OpenAIError {
             status: 404,
             message: "The model '\(model)' does not exist or is not served here. \(hint) To serve it, add an alias "
                 + "under `aliases` in the configuration, e.g. `\(family): <provider>/<model>`.",
-            type: "invalid_request_error", param: "model", code: "model_not_found")
+            type: "invalid_request_error", param: "model", code: "model_not_found", kind: .modelNotFound)
     }
 
     package static func bodyTooLarge(limit: Int) -> Self {
@@ -87,7 +116,9 @@ extension OpenAIError {
 
     /// The upstream is overloaded (HTTP 503 or 529 from it): worth a retry a little later.
     package static func upstreamOverloaded(_ message: String, retryAfter: Int = 5) -> Self {
-        .init(status: 503, message: message, type: "service_unavailable", code: "upstream_overloaded", retryAfter: retryAfter)
+        .init(
+            status: 503, message: message, type: "service_unavailable", code: "upstream_overloaded",
+            retryAfter: retryAfter, kind: .overloaded)
     }
 
     /// Nothing configured or no usable account: no retry fixes it, so no `Retry-After`.

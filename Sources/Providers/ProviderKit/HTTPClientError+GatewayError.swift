@@ -3,13 +3,13 @@ import NIOCore
 import NIOPosix
 import OpenAIWire
 
-extension OpenAIError {
+extension GatewayError {
     /// Maps a transport failure talking to an upstream: timeouts are 504, anything
     /// else that kept us from an answer is 502. Already-typed errors pass through.
     /// The message is ours: a library's error description can carry request headers,
     /// and so an account's key (docs/security.md).
-    package static func fromUpstream(_ error: any Error, provider: String) -> OpenAIError {
-        if let error = error as? OpenAIError { return error }
+    package static func fromUpstream(_ error: any Error, provider: String) -> GatewayError {
+        if let error = error as? GatewayError { return error }
         if let error = error as? HTTPClientError {
             switch error {
             case .readTimeout, .deadlineExceeded, .connectTimeout, .tlsHandshakeTimeout, .writeTimeout,
