@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import Mocks
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import Gateway
@@ -135,6 +136,22 @@ import Testing
         #expect(SignInRoutes.callbackURL(publicURL: nil, localPort: 8123) == "http://localhost:8123/oauth2callback")
     }
 
+    @Test func signInStatesExpireAfterTenMinutesAndAreSingleUse() {
+        let clock = Mutex(ContinuousClock.now)
+        let store = OAuthStateStore(now: { clock.withLock { $0 } })
+        let pending = OAuthStateStore.Pending(provider: "iflow", redirect: "r")
+        #expect(store.issue(pending, state: "a") && store.issue(pending, state: "b"))
+        clock.withLock { $0 += .seconds(599) }
+        #expect(store.consume("a") == pending)
+        #expect(store.consume("a") == nil, "used once")
+        clock.withLock { $0 += .seconds(2) }
+        #expect(store.consume("b") == nil, "expired")
+        // Expired entries free their place in the line.
+        for index in 0..<OAuthStateStore.capacity { #expect(store.issue(pending, state: "s\(index)")) }
+        clock.withLock { $0 += .seconds(601) }
+        #expect(store.issue(pending, state: "after"))
+    }
+
     @Test func pendingSignInsAreNeverPushedOut() {
         let store = OAuthStateStore()
         for index in 0..<OAuthStateStore.capacity {
@@ -175,23 +192,28 @@ import Testing
 
     @Test func theRelayWindowHoldsTheProducerAtItsLimit() async throws {
         let window = RelayWindow(limit: 2)
-        await window.sent()
-        let second = Task { await window.sent() }
-        try await Task.sleep(for: .milliseconds(100))
+        await window.sent()  // one ahead: no wait
+        let passed = Mutex(false)
+        let second = Task {
+            await window.sent()
+            passed.withLock { $0 = true }
+        }
+        // The second send is held at the limit until the writer takes one.
+        while !window.hasWaitingProducer { await Task.yield() }
+        #expect(!passed.withLock { $0 })
         #expect(!window.isDrained)
-        // The second send waits until the writer took one.
-        let finished = Task { _ = await second.value; return true }
-        try await Task.sleep(for: .milliseconds(50))
         window.taken()
-        #expect(await finished.value)
-        window.taken()
+        await second.value
+        #expect(passed.withLock { $0 })
         window.taken()
         #expect(window.isDrained)
-        // Closing frees a waiting producer for good.
+        // Closing frees a waiting producer for good, and later sends never wait.
         let closing = RelayWindow(limit: 1)
         let waiting = Task { await closing.sent() }
+        while !closing.hasWaitingProducer { await Task.yield() }
         closing.close()
         await waiting.value
+        await closing.sent()
     }
 
     @Test func clientConnectionsStayBelowTheDescriptorLimit() {

@@ -18,11 +18,17 @@ final class OAuthStateStore: Sendable {
     static let lifetime: Duration = .seconds(600)
     static let capacity = 64
     private let entries = Mutex<[String: Entry]>([:])
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    /// `now`: the clock (tests pass their own).
+    init(now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.now = now
+    }
 
     /// False when `capacity` sign-ins are already pending.
     func issue(_ pending: Pending, state: String) -> Bool {
         entries.withLock { entries in
-            let now = ContinuousClock.now
+            let now = self.now()
             entries = entries.filter { now - $0.value.created < Self.lifetime }
             guard entries.count < Self.capacity else { return false }
             entries[state] = Entry(pending: pending, created: now)
@@ -33,7 +39,7 @@ final class OAuthStateStore: Sendable {
     /// What the state was issued for, once; nil for unknown, reused or expired states.
     func consume(_ state: String) -> Pending? {
         entries.withLock { entries in
-            guard let entry = entries.removeValue(forKey: state), ContinuousClock.now - entry.created < Self.lifetime
+            guard let entry = entries.removeValue(forKey: state), now() - entry.created < Self.lifetime
             else { return nil }
             return entry.pending
         }

@@ -50,6 +50,9 @@ final class RelayWindow: Sendable {
         waiter?.resume()
     }
 
+    /// The producer is held at the limit (for tests).
+    var hasWaitingProducer: Bool { state.withLock { $0.waiter != nil } }
+
     /// Nothing is waiting for the client: keep-alive comments are only worth sending then.
     var isDrained: Bool { state.withLock { $0.outstanding <= 0 } }
 
