@@ -30,7 +30,7 @@ struct CORSOrigins: Sendable {
 
     func decorate(_ response: inout Response, origin: String) {
         for field in allowHeaders(origin) { response.headers[field.name] = field.value }
-        response.headers[.accessControlExposeHeaders] = "x-request-id, retry-after, x-should-retry"
+        response.headers[.accessControlExposeHeaders] = "x-request-id, request-id, retry-after, x-should-retry"
     }
 
     private func allowHeaders(_ origin: String) -> HTTPFields {
