@@ -10,7 +10,10 @@ enum Dialect {
     case anthropicMessages
 
     static func of(path: String) -> Dialect {
-        path.hasPrefix("/v1/messages") || path.hasPrefix("/messages") ? .anthropicMessages : .openAIChat
+        // Byte-wise: this runs for every answer (the request-id header).
+        var bytes = Substring(path).utf8
+        if bytes.starts(with: "/v1".utf8) { bytes = bytes.dropFirst(3) }
+        return bytes.starts(with: "/messages".utf8) ? .anthropicMessages : .openAIChat
     }
 }
 

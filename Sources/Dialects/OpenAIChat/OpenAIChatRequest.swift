@@ -27,11 +27,11 @@ extension ChatRequest {
         var typed: [ChatMessage] = []
         typed.reserveCapacity(messages.count)
         for (index, message) in messages.enumerated() {
-            try Self.validate(message: message, at: index)
-            typed.append(Self.message(message.objectValue ?? [:]))
+            typed.append(try Self.message(message, at: index))
         }
         let check = FieldCheck(body: body)
         let stream = try check.bool("stream") ?? false
+        var includeUsage = false
         if let options = try check.object("stream_options") {
             // As OpenAI answers: stream options without a stream are a mistake worth saying.
             guard stream else {
@@ -44,6 +44,7 @@ extension ChatRequest {
                     "'stream_options.include_usage' must be a boolean.", param: "stream_options.include_usage",
                     code: "invalid_type")
             }
+            includeUsage = options["include_usage"]?.boolValue ?? false
         }
         let n = try check.integer("n", in: 1...128) ?? 1
         let temperature = try check.number("temperature", in: 0...2)
@@ -64,7 +65,7 @@ extension ChatRequest {
                 temperature: temperature, topP: topP, topK: body["top_k"]?.intValue.map(Int.init),
                 maxTokens: (maxCompletionTokens ?? maxTokens).map(Int.init), stop: stop),
             reasoning: Self.reasoning(body), stream: stream,
-            includeUsage: stream && (body["stream_options"]?["include_usage"]?.boolValue ?? false),
+            includeUsage: includeUsage,
             choiceCount: Int(n), user: user, openAIBody: body)
     }
 
@@ -75,109 +76,102 @@ extension ChatRequest {
         return effort == "none" ? .off : .on(effort: effort)
     }
 
-    /// A checked message, typed.
-    private static func message(_ m: JSONObject) -> ChatMessage {
-        let role = ChatMessage.Role(rawValue: m["role"]?.stringValue ?? "user") ?? .tool  // "function": the old tool role
-        var content: [ContentPart] = []
-        switch m["content"] {
-        case .string(let text)?: content = [.text(text)]
-        case .array(let parts)?:
-            content = parts.map { part in
-                switch part["type"]?.stringValue {
-                case "text": return .text(part["text"]?.stringValue ?? "")
-                case "image_url":
-                    return .image(url: part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? "")
-                case let other: return .other(type: other ?? "unknown")
-                }
-            }
-        default: break
-        }
-        let calls = (m["tool_calls"]?.arrayValue ?? []).map { call in
-            ToolCall(
-                id: call["id"]?.stringValue ?? "", name: call["function"]?["name"]?.stringValue ?? "",
-                arguments: call["function"]?["arguments"]?.stringValue ?? "")
-        }
-        return ChatMessage(
-            role: role, content: content, toolCalls: calls,
-            toolCallID: m["tool_call_id"]?.stringValue ?? (role == .tool ? m["name"]?.stringValue : nil),
-            reasoning: m["reasoning_content"]?.stringValue)
-    }
-
-    private static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
-
-    private static func validate(message: JSON, at index: Int) throws(GatewayError) {
-        let param = "messages[\(index)]"
+    /// A message, checked and typed in one pass: each field is read once, and the error's
+    /// `param` is only spelled out when there is an error.
+    private static func message(_ message: JSON, at index: Int) throws(GatewayError) -> ChatMessage {
+        func param(_ suffix: String = "") -> String { "messages[\(index)]" + suffix }
         guard case .object(let m) = message else {
+            throw .invalidRequest("\(param()) must be an object, not \(message.typeName).", param: param(), code: "invalid_type")
+        }
+        guard let roleName = m["role"]?.stringValue else {
+            throw .invalidRequest("\(param(".role")) must be a string.", param: param(".role"), code: "invalid_type")
+        }
+        let role: ChatMessage.Role
+        switch roleName {
+        case "user": role = .user
+        case "assistant": role = .assistant
+        case "system": role = .system
+        case "developer": role = .developer
+        case "tool", "function": role = .tool  // "function": the old name of the tool role
+        default:
             throw .invalidRequest(
-                "\(param) must be an object, not \(message.typeName).", param: param, code: "invalid_type")
+                "\(param(".role")) '\(roleName)' is not one of system, developer, user, assistant, tool.",
+                param: param(".role"), code: "invalid_value")
         }
-        guard let role = m["role"]?.stringValue else {
-            throw .invalidRequest("\(param).role must be a string.", param: "\(param).role", code: "invalid_type")
-        }
-        guard roles.contains(role) else {
-            throw .invalidRequest(
-                "\(param).role '\(role)' is not one of system, developer, user, assistant, tool.",
-                param: "\(param).role", code: "invalid_value")
-        }
-        let content = m["content"] ?? .null
-        switch content {
-        case .string:
-            break
+        var content: [ContentPart] = []
+        switch m["content"] ?? .null {
+        case .string(let text):
+            content = [.text(text)]
         case .null:
             // Only an assistant turn that calls tools (or an empty assistant turn) may omit content.
-            if role != "assistant" {
+            if role != .assistant {
                 throw .invalidRequest(
-                    "\(param).content is required for role '\(role)'.", param: "\(param).content",
+                    "\(param(".content")) is required for role '\(roleName)'.", param: param(".content"),
                     code: "missing_required_parameter")
             }
         case .array(let parts):
+            content.reserveCapacity(parts.count)
             for (partIndex, part) in parts.enumerated() {
-                try validate(part: part, param: "\(param).content[\(partIndex)]")
+                content.append(try Self.part(part, param: { param(".content[\(partIndex)]") }))
             }
-        default:
+        case let other:
             throw .invalidRequest(
-                "\(param).content must be a string or an array of content parts, not \(content.typeName).",
-                param: "\(param).content", code: "invalid_type")
+                "\(param(".content")) must be a string or an array of content parts, not \(other.typeName).",
+                param: param(".content"), code: "invalid_type")
         }
-        if role == "tool" {
-            guard m["tool_call_id"]?.stringValue != nil else {
+        var toolCallID: String?
+        if role == .tool {
+            toolCallID = m["tool_call_id"]?.stringValue
+            if toolCallID == nil && roleName == "tool" {
                 throw .invalidRequest(
-                    "\(param).tool_call_id is required for role 'tool' and must be a string.",
-                    param: "\(param).tool_call_id", code: "missing_required_parameter")
+                    "\(param(".tool_call_id")) is required for role 'tool' and must be a string.",
+                    param: param(".tool_call_id"), code: "missing_required_parameter")
+            }
+            toolCallID = toolCallID ?? m["name"]?.stringValue
+        }
+        var calls: [ToolCall] = []
+        if let value = m["tool_calls"], !value.isNull {
+            guard case .array(let list) = value else {
+                throw .invalidRequest(
+                    "\(param(".tool_calls")) must be an array.", param: param(".tool_calls"), code: "invalid_type")
+            }
+            for (callIndex, call) in list.enumerated() {
+                let function = call["function"]
+                guard let name = function?["name"]?.stringValue else {
+                    let where_ = param(".tool_calls[\(callIndex)].function.name")
+                    throw .invalidRequest("\(where_) must be a string.", param: where_, code: "invalid_type")
+                }
+                calls.append(
+                    ToolCall(
+                        id: call["id"]?.stringValue ?? "", name: name,
+                        arguments: function?["arguments"]?.stringValue ?? ""))
             }
         }
-        if let calls = m["tool_calls"], !calls.isNull {
-            guard case .array(let list) = calls else {
-                throw .invalidRequest(
-                    "\(param).tool_calls must be an array.", param: "\(param).tool_calls", code: "invalid_type")
-            }
-            for (callIndex, call) in list.enumerated() where call["function"]?["name"]?.stringValue == nil {
-                throw .invalidRequest(
-                    "\(param).tool_calls[\(callIndex)].function.name must be a string.",
-                    param: "\(param).tool_calls[\(callIndex)].function.name", code: "invalid_type")
-            }
-        }
+        return ChatMessage(
+            role: role, content: content, toolCalls: calls, toolCallID: toolCallID,
+            reasoning: role == .assistant ? m["reasoning_content"]?.stringValue : nil)
     }
 
-    private static func validate(part: JSON, param: String) throws(GatewayError) {
+    private static func part(_ part: JSON, param: () -> String) throws(GatewayError) -> ContentPart {
         guard case .object(let p) = part, let type = p["type"]?.stringValue else {
-            throw .invalidRequest(
-                "\(param) must be an object with a string 'type'.", param: param, code: "invalid_type")
+            throw .invalidRequest("\(param()) must be an object with a string 'type'.", param: param(), code: "invalid_type")
         }
         switch type {
         case "text":
-            guard p["text"]?.stringValue != nil else {
-                throw .invalidRequest("\(param).text must be a string.", param: "\(param).text", code: "invalid_type")
+            guard let text = p["text"]?.stringValue else {
+                throw .invalidRequest("\(param()).text must be a string.", param: "\(param()).text", code: "invalid_type")
             }
+            return .text(text)
         case "image_url":
             let url = p["image_url"]?["url"]?.stringValue ?? p["image_url"]?.stringValue
             guard let url, url.hasPrefix("data:") || url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw .invalidRequest(
-                    "\(param).image_url.url must be a data: or http(s): URL.", param: "\(param).image_url",
+                    "\(param()).image_url.url must be a data: or http(s): URL.", param: "\(param()).image_url",
                     code: "invalid_value")
             }
+            return .image(url: url)
         default:
-            break  // other part kinds (input_audio, file, …) are the provider's call
+            return .other(type: type)  // other part kinds (input_audio, file, …) are the provider's call
         }
     }
 }

@@ -17,7 +17,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let dialect = Dialect.of(path: request.uri.path)
+        // Worked out only when there is an error to render.
+        func dialect() -> Dialect { Dialect.of(path: request.uri.path) }
         do {
             return try await next(request, context)
         } catch let error as GatewayError {
@@ -29,9 +30,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.warning("\(shown.code ?? "error"): \(shown.message)", metadata: metadata)
             }
             // A client without a valid key gets no more of this connection (a slow body stays unread).
-            return shown.response(dialect, closing: error.status == 401)
+            return shown.response(dialect(), closing: error.status == 401)
         } catch let error as HTTPError {
-            var response = map(error, request: request).response(dialect)
+            var response = map(error, request: request).response(dialect())
             if response.status == .methodNotAllowed, let allowed = routes[Self.normalized(request.uri.path)] {
                 response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
             }
@@ -39,13 +40,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is HTTPParserError {
             // Broken framing (bad chunk sizes and the like) is the client's fault.
             return GatewayError.invalidRequest("The request is not valid HTTP/1.1.", code: "malformed_request")
-                .response(dialect, closing: true)
+                .response(dialect(), closing: true)
         } catch is CancellationError {
             // The client went away; nobody reads this answer.
-            return GatewayError(status: 499, message: "Client closed the request.", type: "client_closed").response(dialect)
+            return GatewayError(status: 499, message: "Client closed the request.", type: "client_closed").response(dialect())
         } catch {
             context.logger.error("unhandled error: \(String(reflecting: type(of: error)))")
-            return GatewayError.internalError().response(dialect)
+            return GatewayError.internalError().response(dialect())
         }
     }
 
