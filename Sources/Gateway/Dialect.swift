@@ -10,10 +10,20 @@ enum Dialect {
     case anthropicMessages
 
     static func of(path: String) -> Dialect {
-        // Byte-wise: this runs for every answer (the request-id header).
-        var bytes = Substring(path).utf8
-        if bytes.starts(with: "/v1".utf8) { bytes = bytes.dropFirst(3) }
-        return bytes.starts(with: "/messages".utf8) ? .anthropicMessages : .openAIChat
+        // This runs for every answer (the request-id header): a chat path is told apart by
+        // one byte ("/c…", "/v1/c…") before any prefix is compared.
+        var bytes = path.utf8.makeIterator()
+        _ = bytes.next()
+        switch bytes.next() {
+        case UInt8(ascii: "m"):
+            return path.hasPrefix("/messages") ? .anthropicMessages : .openAIChat
+        case UInt8(ascii: "v"):
+            _ = bytes.next()
+            _ = bytes.next()
+            return bytes.next() == UInt8(ascii: "m") && path.hasPrefix("/v1/messages") ? .anthropicMessages : .openAIChat
+        default:
+            return .openAIChat
+        }
     }
 }
 
