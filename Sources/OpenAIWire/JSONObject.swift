@@ -3,7 +3,7 @@
 /// small: a field list beats hashing for them.
 package struct JSONObject: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     package typealias Element = (key: String, value: JSON)
-    @usableFromInline var fields: [Element]
+    private var fields: [Element]
 
     package init() {
         fields = []
@@ -25,8 +25,6 @@ package struct JSONObject: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         fields = uniqueFields
     }
 
-    /// Inlinable: every module reads requests and answers through it.
-    @inlinable
     package subscript(key: String) -> JSON? {
         get {
             for field in fields where field.key == key { return field.value }

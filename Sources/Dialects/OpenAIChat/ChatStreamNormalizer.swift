@@ -40,13 +40,21 @@ package struct ChatStreamNormalizer: Sendable {
     }
 
     package mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
-        if let u = chunk["usage"]?.objectValue { usage = u }
-        for key in ["system_fingerprint", "service_tier"] where chunk[key] != nil { carried[key] = chunk[key] }
+        // One pass over the chunk's fields instead of a lookup each: this runs for every event.
+        var choices: [JSON] = []
+        for (key, value) in chunk {
+            switch key {
+            case "choices": if case .array(let list) = value { choices = list }
+            case "usage": if case .object(let reported) = value { usage = reported }
+            case "system_fingerprint", "service_tier": carried[key] = value
+            default: break
+            }
+        }
         if id == nil {
             id = chunk["id"]?.stringValue ?? CompletionID.make()
             if let c = chunk["created"]?.intValue { created = c }
         }
-        guard case .array(let choices)? = chunk["choices"], !choices.isEmpty else { return }
+        guard !choices.isEmpty else { return }
         var outChoices: [JSON] = []
         outChoices.reserveCapacity(choices.count)
         for (position, choiceValue) in choices.enumerated() {
