@@ -12,7 +12,7 @@ final class FlowithAccount: Sendable {
     let tokens: Mutex<Tokens>
     let queue: AccountQueue
     /// One renewal at a time; the others wait for its result.
-    let renewal = Mutex<Task<Void, any Error>?>(nil)
+    let renewal = SingleFlight<Void>()
 
     init(token: String, refreshToken: String?, queue: AccountQueue) {
         self.tokens = Mutex(Tokens(access: token, refresh: refreshToken, expiry: FlowithToken.expiry(of: token)))

@@ -186,14 +186,7 @@ package final class FlowithProvider: ChatProvider {
         guard let expiry = tokens.expiry, tokens.refresh != nil,
             expiry.timeIntervalSince(now()) < Self.renewalMargin
         else { return tokens.access }
-        let task = account.renewal.withLock { current -> Task<Void, any Error> in
-            if let current { return current }
-            let task = Task { try await self.renew(account) }
-            current = task
-            return task
-        }
-        defer { account.renewal.withLock { $0 = nil } }
-        try await task.value
+        try await account.renewal.run { try await self.renew(account) }
         return account.snapshot.access
     }
 

@@ -140,20 +140,17 @@ package final class IFlowProvider: ChatProvider {
             let response = try await self.client.postJSON(
                 url: built.url, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
                 failure: Self.httpError)
-            let contentType = response.headers.first(name: "content-type") ?? ""
-            if !contentType.contains("text/event-stream") {
+            try await EventStreamCheck.require(response, maxBytes: Self.maxResponseBytes) { contentType, body in
                 // A failure reported as a plain JSON body although we asked for a stream.
-                let body = try await response.body.collect(upTo: Self.maxResponseBytes)
                 if case .object(let object)? = try? JSONCoding.decode(body),
                     let error = IFlowErrors.businessError(in: object)
                 {
-                    throw error
+                    return error
                 }
                 if body.readableBytes == 0 {
-                    throw GatewayError.upstreamFailed(
-                        "Empty upstream response; the context may be too long.", code: "empty_response")
+                    return .upstreamFailed("Empty upstream response; the context may be too long.", code: "empty_response")
                 }
-                throw GatewayError.upstreamFailed(
+                return .upstreamFailed(
                     "iFlow answered a stream request with \(contentType.isEmpty ? "no content type" : contentType): \(UpstreamExcerpt.of(body.readableBytesView))",
                     code: "invalid_upstream_response")
             }

@@ -15,7 +15,6 @@ package final class IFlowTokenRefresher: Sendable {
 
     private struct Shared {
         var schedule = IFlowRefreshSchedule()
-        var running: Task<Bool, Never>?
         /// The refresh token that failed with invalid_grant; a different one means a new sign-in.
         var deadToken: String?
         /// How long to wait after the last failed refresh.
@@ -31,6 +30,7 @@ package final class IFlowTokenRefresher: Sendable {
     /// Told after every save, so the key in use changes at once.
     private let onSaved: @Sendable () -> Void
     private let shared = Mutex(Shared())
+    private let refreshing = SingleFlight<Bool>()
 
     package init(
         oauth: IFlowOAuth, files: IFlowCredentialFiles, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
@@ -105,15 +105,7 @@ package final class IFlowTokenRefresher: Sendable {
     /// Refreshes now (one refresh at a time; concurrent callers share it). True on success.
     @discardableResult
     package func refreshNow() async -> Bool {
-        let task = shared.withLock { shared -> Task<Bool, Never> in
-            if let running = shared.running { return running }
-            let task = Task { await self.performRefresh() }
-            shared.running = task
-            return task
-        }
-        let result = await task.value
-        shared.withLock { $0.running = nil }
-        return result
+        (try? await refreshing.run { await self.performRefresh() }) ?? false
     }
 
     /// Before a request whose sign-in has already expired (docs/protocols/iflow.md).

@@ -161,10 +161,8 @@ package final class OpenAICompatibleProvider: ChatProvider {
         do {
             let response = try await send(request, upstreamModel: upstreamModel)
             UpstreamHeaders.current?.record(response.headers)
-            let contentType = response.headers.first(name: "content-type") ?? ""
-            guard contentType.contains("text/event-stream") else {
-                let body = try await response.body.collect(upTo: Self.maxResponseBytes)
-                throw GatewayError.upstreamFailed(
+            try await EventStreamCheck.require(response, maxBytes: Self.maxResponseBytes) { contentType, body in
+                .upstreamFailed(
                     "\(name) answered a stream request with \(contentType): \(UpstreamExcerpt.of(body.readableBytesView))",
                     code: "invalid_upstream_response")
             }

@@ -96,3 +96,16 @@ package struct SSEChunkDecoder: ChunkDecoder {
         return items
     }
 }
+
+/// A stream request must be answered with `text/event-stream`; anything else is read (at most
+/// `maxBytes`) and `failure` says what it means, in the provider's words (a business error in
+/// a JSON body, an empty answer, or simply not a stream).
+enum EventStreamCheck {
+    static func require(
+        _ response: HTTPClientResponse, maxBytes: Int, failure: (_ contentType: String, _ body: ByteBuffer) -> GatewayError
+    ) async throws {
+        let contentType = response.headers.first(name: "content-type") ?? ""
+        guard !contentType.contains("text/event-stream") else { return }
+        throw failure(contentType, try await response.body.collect(upTo: maxBytes))
+    }
+}
