@@ -35,22 +35,13 @@ package enum AnthropicResponse {
         if !text.isEmpty { content.append(["type": "text", "text": .string(text)]) }
         for index in calls.keys.sorted() {
             let call = calls[index]!
-            let id = call.id.map { $0.hasPrefix("toolu_") ? $0 : "toolu_" + $0 } ?? MessageID.make(prefix: "toolu_")
+            let id = MessageID.toolUse(call.id)
             content.append([
                 "type": "tool_use", "id": .string(id), "name": .string(call.name ?? ""), "input": input(call.arguments),
             ])
         }
-        var stopReason = "end_turn"
-        var stopSequence: JSON = nil
-        switch reason {
-        case .length?: stopReason = "max_tokens"
-        case .contentFilter?: stopReason = "refusal"
-        case _ where !calls.isEmpty: stopReason = "tool_use"
-        case .stop? where matchedStop.map(request.stopSequences.contains) == true:
-            stopReason = "stop_sequence"
-            stopSequence = .string(matchedStop!)
-        default: break
-        }
+        let (stopReason, stopSequence) = AnthropicStop.reason(
+            reason, matchedStop: matchedStop, sentToolUse: !calls.isEmpty, stopSequences: request.stopSequences)
         let counted =
             usage
             ?? TokenUsage(

@@ -113,17 +113,8 @@ package struct AnthropicStreamWriter: Sendable {
             openTool(index, into: &out)
             closeOpen(into: &out)
         }
-        var stopReason = "end_turn"
-        var stopSequence: JSON = nil
-        switch finishReason {
-        case .length?: stopReason = "max_tokens"
-        case .contentFilter?: stopReason = "refusal"
-        case _ where sentToolUse: stopReason = "tool_use"
-        case .stop? where matchedStop.map(stopSequences.contains) == true:
-            stopReason = "stop_sequence"
-            stopSequence = .string(matchedStop!)
-        default: break
-        }
+        let (stopReason, stopSequence) = AnthropicStop.reason(
+            finishReason, matchedStop: matchedStop, sentToolUse: sentToolUse, stopSequences: stopSequences)
         let usage = finalUsage
         let messageDelta: JSON = [
             "type": "message_delta", "delta": ["stop_reason": .string(stopReason), "stop_sequence": stopSequence],
@@ -161,7 +152,7 @@ package struct AnthropicStreamWriter: Sendable {
 
     private mutating func openTool(_ index: Int, into out: inout ByteBuffer) {
         guard var tool = tools[index] else { return }
-        let id = tool.id.map { $0.hasPrefix("toolu_") ? $0 : "toolu_" + $0 } ?? MessageID.make(prefix: "toolu_")
+        let id = MessageID.toolUse(tool.id)
         startBlock(
             ["type": "tool_use", "id": .string(id), "name": .string(tool.name ?? ""), "input": [:]], into: &out)
         open = .tool(index)
@@ -198,15 +189,5 @@ package struct AnthropicStreamWriter: Sendable {
         AnthropicSSE.write(
             "content_block_delta", ["type": "content_block_delta", "index": .int(Int64(blocks - 1)), "delta": delta],
             into: &out)
-    }
-}
-
-/// `msg_…` and `toolu_…` ids: 24 random alphanumerics, as Anthropic's look.
-enum MessageID {
-    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
-
-    static func make(prefix: String) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return prefix + String(decoding: (0..<24).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
     }
 }

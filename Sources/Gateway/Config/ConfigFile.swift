@@ -88,7 +88,7 @@ enum ConfigFile {
         if let file = m["aliases_file"] {
             let path = try file.string()
             do {
-                for (name, target) in try ModelMapping.load(GatewayConfig.expandHome(path, home: home)) {
+                for (name, target) in try ModelMapping.load(ConfigChecks.expandHome(path, home: home)) {
                     result[name] = target
                 }
             } catch {

@@ -93,9 +93,9 @@ extension GatewayConfig {
         let env = environment.filter { !$0.value.isEmpty }
 
         // The file: --config, FLOWGATE_CONFIG, else <data dir>/config.yaml when it exists.
-        let dataDir = expandHome(env["FLOWGATE_DATA_DIR"] ?? "~/.flowgate", home: home)
+        let dataDir = ConfigChecks.expandHome(env["FLOWGATE_DATA_DIR"] ?? "~/.flowgate", home: home)
         if let explicit = flags.configPath ?? env["FLOWGATE_CONFIG"] {
-            let path = expandHome(explicit, home: home)
+            let path = ConfigChecks.expandHome(explicit, home: home)
             guard let text = readFile(path) else {
                 let why =
                     !FileManager.default.fileExists(atPath: path)
@@ -142,12 +142,12 @@ extension GatewayConfig {
             config.upstreamHeadTimeout = limit
         }
         if let proxy = env["HTTPS_PROXY"] ?? env["https_proxy"] { config.httpsProxy = proxy }
-        if let keys = env["API_KEY"] { config.clientKeys = commaSeparated(keys) }
+        if let keys = env["API_KEY"] { config.clientKeys = ConfigChecks.commaSeparated(keys) }
         if let key = env["FLOWGATE_ADMIN_KEY"] { config.adminKey = key }
-        if let hosts = env["FLOWGATE_ALLOWED_HOSTS"] { config.allowedHosts = commaSeparated(hosts) }
+        if let hosts = env["FLOWGATE_ALLOWED_HOSTS"] { config.allowedHosts = ConfigChecks.commaSeparated(hosts) }
         if let url = env["FLOWGATE_PUBLIC_URL"] { config.publicURL = url }
-        if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = commaSeparated(origins) }
-        if let proxies = env["FLOWGATE_TRUSTED_PROXIES"] { config.trustedProxies = commaSeparated(proxies) }
+        if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = ConfigChecks.commaSeparated(origins) }
+        if let proxies = env["FLOWGATE_TRUSTED_PROXIES"] { config.trustedProxies = ConfigChecks.commaSeparated(proxies) }
 
         // Each kind reads its own variables (IFLOW_*, FLOWITH_*), for the first provider of its kind.
         for kind in kinds {
@@ -164,7 +164,7 @@ extension GatewayConfig {
     /// Paths expanded, and what no layer may leave wrong checked once.
     private mutating func finish(home: String) throws(ConfigError) {
         if let publicURL {
-            try Self.checkURL(publicURL, origin: "server.public_url (FLOWGATE_PUBLIC_URL)")
+            try ConfigChecks.url(publicURL, origin: "server.public_url (FLOWGATE_PUBLIC_URL)")
             while self.publicURL?.hasSuffix("/") == true { self.publicURL?.removeLast() }
         }
         if corsOrigins.contains("*") && clientKeys.isEmpty {
@@ -182,11 +182,6 @@ extension GatewayConfig {
         }
     }
 
-    static func checkURL(_ text: String, origin: String) throws(ConfigError) {
-        try ConfigChecks.url(text, origin: origin)
-    }
-
-    static func commaSeparated(_ text: String) -> [String] { ConfigChecks.commaSeparated(text) }
 
     /// docs/security.md: refuses to serve other machines with nobody's key required.
     package func checkExposure() throws(ConfigError) {
@@ -222,5 +217,4 @@ extension GatewayConfig {
         return mode
     }
 
-    static func expandHome(_ path: String, home: String) -> String { ConfigChecks.expandHome(path, home: home) }
 }
