@@ -23,6 +23,9 @@ package struct ChatRequest: Sendable {
     package let choiceCount: Int
     /// The end user, for the upstream's abuse tracking.
     package let user: String?
+    /// What keeps a conversation on one account (docs/architecture.md, "Account pools"): the
+    /// client's session header when it sent one, else `prompt_cache_key` or the user.
+    package var session: String?
     package let openAIBody: JSONObject
 
     /// `openAIBody` nil: rendered from the typed fields (dialects other than OpenAI chat).
@@ -30,7 +33,7 @@ package struct ChatRequest: Sendable {
         model: String, messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil,
         parallelToolCalls: Bool? = nil, sampling: Sampling = Sampling(), reasoning: ReasoningSwitch? = nil,
         stream: Bool = false, includeUsage: Bool = false, choiceCount: Int = 1, user: String? = nil,
-        openAIBody: JSONObject? = nil
+        session: String? = nil, openAIBody: JSONObject? = nil
     ) {
         self.model = model
         self.messages = messages
@@ -43,6 +46,7 @@ package struct ChatRequest: Sendable {
         self.includeUsage = includeUsage
         self.choiceCount = choiceCount
         self.user = user
+        self.session = session ?? user
         self.openAIBody = openAIBody ?? OpenAIChatBody.render(
             model: model, messages: messages, tools: tools, toolChoice: toolChoice, parallelToolCalls: parallelToolCalls,
             sampling: sampling, reasoning: reasoning, stream: stream, includeUsage: includeUsage,

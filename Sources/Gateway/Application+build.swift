@@ -44,7 +44,8 @@ func buildRouter(
     let scrubber = SecretScrubber(providers: models.providers)
     let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
     let bodies = JSONBodyReader(limit: config.bodyLimit)
-    let dispatcher = Dispatcher(models: models, streams: streams)
+    let dispatcher = Dispatcher(
+        models: models, streams: streams, fallbacks: config.fallbacks, maxAttempts: config.maxAttempts)
     let chat = ChatCompletionsRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let messages = MessagesRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let embeddings = EmbeddingsRoute(dispatcher: dispatcher, bodyLimit: config.bodyLimit)
@@ -82,7 +83,9 @@ func buildRouter(
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }
     for path in EmbeddingsRoute.paths {
-        router.post(RouterPath(path)) { request, _ in try await embeddings.respond(to: request) }
+        router.post(RouterPath(path)) { request, context in
+            try await embeddings.respond(to: request, logger: context.logger)
+        }
     }
     for path in MessagesRoute.paths {
         router.post(RouterPath(path)) { request, context in try await messages.respond(to: request, context: context) }
@@ -113,6 +116,8 @@ func buildRouter(
 
 /// The providers a configuration describes, in order, sharing one HTTP client.
 package func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [ModelRouter.Entry] {
-    let context = ProviderContext(client: client, logger: logger, headTimeout: TimeAmount(config.upstreamHeadTimeout))
+    let context = ProviderContext(
+        client: client, logger: logger, headTimeout: TimeAmount(config.upstreamHeadTimeout),
+        dataDirectory: config.dataDirectory)
     return try config.providers.map { try ModelRouter.Entry(provider: $0.build(context), aliases: $0.aliases) }
 }

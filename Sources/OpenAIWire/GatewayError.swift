@@ -29,6 +29,10 @@ package struct GatewayError: Error, Sendable, Equatable {
     package var retryAfter: Int?
     /// The upstream's HTTP status, when an upstream answered with a failure (for the operator's log).
     package var upstreamStatus: Int?
+    /// The upstream's own `Retry-After` (seconds), when it sent one: an account cools exactly that long.
+    package var upstreamRetryAfter: Int?
+    /// The upstream said its rate limit is for the model asked, not the whole account.
+    package var perModelLimit = false
 
     /// `kind` nil: the one the status stands for.
     package init(

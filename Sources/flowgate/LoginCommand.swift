@@ -25,11 +25,17 @@ struct LoginIFlowCommand: AsyncParsableCommand {
     @Flag(help: "Headless: sign in on any device, then paste the code iFlow shows.")
     var paste = false
 
+    @Option(help: "Add (or renew) the account NAME instead of the iFlow CLI's own (`default`).")
+    var name: String?
+
     @Option(help: "Seconds to wait for the sign-in to finish.")
     var timeout = 600
 
     func run() async throws {
         let config = try options.resolve()
+        if let name, !IFlowAccountFolders.isValidName(name) {
+            throw LoginError("An account name is 1 to 40 letters, digits, '-', '_' or '.', not starting with a dot.")
+        }
         // The first iFlow provider's settings, else iFlow's defaults (paths expanded).
         var iflow = config.first(IFlowConfig.self) ?? IFlowConfig()
         try iflow.finish(home: NSHomeDirectory())
@@ -57,7 +63,13 @@ struct LoginIFlowCommand: AsyncParsableCommand {
         } catch {
             throw LoginError("iFlow did not complete the sign-in: \(error)")
         }
-        let files = IFlowCredentialFiles(settingsPath: iflow.settingsPath)
+        // A named account gets its own folder, which a running server picks up within seconds.
+        let settingsPath =
+            name.flatMap { $0 == "default" ? nil : $0 }.map {
+                IFlowAccountFolders.settingsPath(
+                    IFlowConfig.accountsDirectory(dataDirectory: config.dataDirectory, provider: iflow.name), $0)
+            } ?? iflow.settingsPath
+        let files = IFlowCredentialFiles(settingsPath: settingsPath)
         try files.save(signIn)
         let who = signIn.user["userName"] ?? signIn.user["phone"] ?? "your account"
         say("Signed in to iFlow as \(who). Key \(ProviderStatus.hint(signIn.apiKey)) saved to \(files.settingsPath).\n")

@@ -130,7 +130,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("434", 401), ("439", 401), ("435", 400), ("449", 429), ("429", 429), ("8211", 429), ("511", 413), ("413", 413),
+        ("434", 503), ("439", 503), ("435", 400), ("449", 429), ("429", 429), ("8211", 429), ("511", 413), ("413", 413),
         ("514", 502),
     ])
     func businessErrorsBecomeRealStatuses(code: String, status: Int) async throws {
@@ -141,6 +141,8 @@ import Testing
                 let error = try #require(response.json?["error"]?.objectValue)
                 #expect(Set(error.keys) == ["message", "type", "param", "code"])
                 if status == 429 { #expect(response.headers[.retryAfter] != nil) }
+                // docs/architecture.md, "Account pools": a rejected account is never the client's 401.
+                if status == 503 { #expect(error["code"] == "no_usable_account") }
             }
             let inStream = try await gateway.chat(request("scenario:business-stream:\(code)", stream: true))
             #expect(inStream.status.code == status, "business error as the first SSE event")
@@ -175,7 +177,8 @@ import Testing
             let failed = try await gateway.chat(request("scenario:http:500"))
             #expect(failed.status == .badGateway)
             let refused = try await gateway.chat(request("scenario:http:401"))
-            #expect(refused.status == .unauthorized)
+            #expect(refused.status == .serviceUnavailable, "the account's key, not the client's")
+            #expect(refused.json?["error"]?["code"] == "no_usable_account")
         }
     }
 
@@ -228,10 +231,13 @@ import Testing
         }
         try await harness.run { gateway, _ in
             let expired = try await gateway.chat(request("hi"))
-            #expect(expired.status == .unauthorized)
-            #expect(expired.json?["error"]?["code"] == "api_key_expired")
-            // Another tool (the CLI, a sign-in) renews the key in the settings file.
+            #expect(expired.status == .serviceUnavailable)
+            #expect(expired.json?["error"]?["code"] == "no_usable_account")
+            #expect(expired.json?["error"]?["message"]?.stringValue?.contains("expired") == true)
+            // Another tool (the CLI, a sign-in) renews the key in the settings file; the
+            // provider notices within its file check and the account serves again.
             try Data(#"{"apiKey":"sk-mock-iflow-key","keep":"me"}"#.utf8).write(to: URL(fileURLWithPath: settings))
+            try await waitUntil { try await gateway.execute(uri: "/health", method: .get).json?["status"] == "ok" }
             let before = harness.mock.requests.count
             let renewed = try await gateway.chat(request("hi"))
             #expect(renewed.status == .ok)

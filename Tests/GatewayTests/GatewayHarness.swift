@@ -10,6 +10,7 @@ import NIOCore
 import OpenAIWire
 import Providers
 import Synchronization
+import Testing
 
 /// flowgate in-process in front of a mock iFlow upstream on 127.0.0.1:0.
 struct GatewayHarness {
@@ -150,4 +151,14 @@ extension GatewayConfig {
             }
         }
     }
+}
+
+/// Polls `condition` every 100 ms for up to `seconds` (for what a background loop does, like noticing a file).
+func waitUntil(seconds: Double = 5, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("condition not met within \(seconds) s")
 }

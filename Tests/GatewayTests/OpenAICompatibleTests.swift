@@ -64,7 +64,8 @@ import Testing
         }
         try await wrongKey.run { gateway, _ in
             let refused = try await gateway.chat(request("hi", model: "generic/gen-small"))
-            #expect(refused.status == .unauthorized)
+            #expect(refused.status == .serviceUnavailable, "the account's key, not the client's")
+            #expect(refused.json?["error"]?["message"]?.stringValue?.contains("'default'") == true)
         }
     }
 

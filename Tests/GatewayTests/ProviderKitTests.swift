@@ -104,21 +104,21 @@ struct EchoConfig: ProviderConfig {
     var reply = "echo"
     var aliases: [String: String] = [:]
     var concurrency = AccountQueue.Settings(limit: 0)
+    var strategy = AccountPool.Strategy.roundRobin
 
     mutating func finish(home: String) {}
 
     func build(_ context: ProviderContext) throws -> any ChatProvider {
-        EchoProvider(name: name, reply: reply, queue: AccountQueue(settings: concurrency))
+        EchoProvider(name: name, reply: reply, accounts: ProviderAccounts(names: ["default"], settings: concurrency))
     }
 }
 
 struct EchoProvider: ChatProvider {
     let name: String
     let reply: String
-    let queue: AccountQueue
+    let accounts: ProviderAccounts
     var kind: String { "echo" }
     var modelIDs: [String] { ["echo-1"] }
-    var accountQueues: [AccountQueue] { [queue] }
 
     func status() -> ProviderStatus { ProviderStatus(state: .ok, accounts: 1, detail: "echoes") }
     func secrets() -> [String] { [] }

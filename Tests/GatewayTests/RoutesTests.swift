@@ -41,7 +41,7 @@ import Testing
             #expect(json["version"] == .string(FlowgateVersion.current))
             #expect(json["providers"]?["iflow"]?["state"] == "ok")
             #expect(json["providers"]?["iflow"]?["kind"] == "iflow")
-            #expect(json["providers"]?["iflow"]?["accounts"] == 1)
+            #expect(json["providers"]?["iflow"]?["accounts"]?.arrayValue?.count == 1)
             #expect(json["providers"]?["iflow"]?["models"] == 12)
             #expect(!JSONCoding.string(json).contains("sk-mock-iflow-key"), "no secret in /health")
         }

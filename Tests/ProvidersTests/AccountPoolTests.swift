@@ -98,7 +98,7 @@ import Testing
     @Test func failoverSkipsTheAccountsAlreadyTried() {
         var p = pool([0, 0, 0])
         #expect(p.choose(now: t0, excluding: [0]) == .account(1))
-        #expect(p.choose(now: t0, excluding: [0, 1, 2]) == .noneUsable)
+        #expect(p.choose(now: t0, excluding: [0, 1, 2]) == .exhausted, "tried them all; they still serve others")
         p.failed(2, .rateLimited(retryAfter: .seconds(3)), now: t0)
         #expect(p.choose(now: t0, excluding: [0, 1]) == .allCooling(until: t0 + .seconds(3)))
     }
@@ -129,5 +129,38 @@ import Testing
         p.failed(1, .rateLimited(retryAfter: .seconds(60)), now: t0)
         p.clearCooldown(1)
         #expect(p.snapshot(now: t0).map(\.state) == [.ok, .ok])
+    }
+
+    @Test func aLimitForOneModelCoolsOnlyThatModel() {
+        var p = pool([0, 0])
+        p.failed(0, .rateLimited(retryAfter: .seconds(20), model: "big"), now: t0)
+        #expect(picks(&p, 2, at: t0).count == 2)
+        #expect(p.choose(now: t0, model: "big") == .account(1))
+        #expect(p.choose(now: t0, model: "big") == .account(1), "account 0 still cools for this model")
+        #expect(p.choose(now: t0, model: "small") == .account(0), "other models are not affected")
+        p.failed(1, .rateLimited(retryAfter: .seconds(5), model: "big"), now: t0)
+        #expect(p.choose(now: t0, model: "big") == .allCooling(until: t0 + .seconds(5)))
+        #expect(p.choose(now: t0 + .seconds(5), model: "big") == .account(1))
+    }
+
+    @Test func addedAccountsJoinAndRemovedOnesLeave() {
+        var p = pool([0])
+        let added = p.add(name: "work", limit: 0)
+        #expect(added == 1)
+        #expect(picks(&p, 2, at: t0) == [.account(0), .account(1)])
+        p.remove(0)
+        #expect(picks(&p, 2, at: t0) == [.account(1), .account(1)])
+        #expect(p.snapshot(now: t0).map(\.name) == ["work"])
+        p.remove(1)
+        #expect(p.choose(now: t0) == .noneUsable)
+        #expect(p.add(name: "a0", limit: 0) == 0, "a name signed in again gets its old place")
+    }
+
+    @Test func sessionsAreBounded() {
+        var p = pool([0, 0])
+        for i in 0..<(AccountPool.affinityCapacity + 10) { _ = p.choose(now: t0, session: "s\(i)") }
+        #expect(p.sessions <= AccountPool.affinityCapacity)
+        let last = p.choose(now: t0, session: "fresh")
+        #expect(p.choose(now: t0, session: "fresh") == last)
     }
 }

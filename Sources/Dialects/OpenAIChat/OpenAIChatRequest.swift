@@ -66,7 +66,7 @@ extension ChatRequest {
                 maxTokens: (maxCompletionTokens ?? maxTokens).map(Int.init), stop: stop),
             reasoning: Self.reasoning(body), stream: stream,
             includeUsage: includeUsage,
-            choiceCount: Int(n), user: user, openAIBody: body)
+            choiceCount: Int(n), user: user, session: try check.string("prompt_cache_key"), openAIBody: body)
     }
 
     /// `reasoning_effort` (`none` is off), or a vendor's `thinking: {type: disabled}`.

@@ -26,6 +26,12 @@ enum ConfigFile {
             }
         }
         if let aliases = top["aliases"] { config.aliases = try aliases.stringMap() }
+        if let fallbacks = top["fallbacks"] {
+            config.fallbacks = [:]
+            for (model, targets) in try fallbacks.mapping(allowed: nil) {
+                config.fallbacks[model] = try targets.stringList()
+            }
+        }
     }
 
     private static func applyServer(_ node: ConfigNode, to config: inout GatewayConfig) throws(ConfigError) {
@@ -62,16 +68,17 @@ enum ConfigFile {
         if let v = server["trusted_proxies"] { config.trustedProxies = try v.stringList() }
         if let v = server["request_timeout_seconds"] { config.requestReadTimeout = .seconds(try v.int(in: 1...3600)) }
         if let v = server["shutdown_grace_seconds"] { config.shutdownGrace = .seconds(try v.int(in: 0...3600)) }
+        if let v = server["max_attempts"] { config.maxAttempts = try v.int(in: 1...10) }
     }
 
     /// Every key the file may hold, by place (docs/configuration.md is checked against these).
     enum Keys {
-        static let top: Set<String> = ["server", "providers", "aliases"]
+        static let top: Set<String> = ["server", "providers", "aliases", "fallbacks"]
         static let server: Set<String> = [
             "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
             "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
             "https_proxy", "admin_key", "allowed_hosts", "public_url", "cors_origins", "request_timeout_seconds",
-            "shutdown_grace_seconds", "trusted_proxies",
+            "shutdown_grace_seconds", "trusted_proxies", "max_attempts",
         ]
 
         /// With every built-in kind's keys.
@@ -111,6 +118,13 @@ enum ConfigFile {
         let aliases = try aliases(m, home: home)
         if !aliases.isEmpty { config.aliases = aliases }
         try applyQueue(m, to: &config.concurrency)
+        if let v = m["strategy"] {
+            let text = try v.string()
+            guard let strategy = AccountPool.Strategy(rawValue: text) else {
+                throw v.error("must be one of \(AccountPool.Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.strategy = strategy
+        }
         return config
     }
 

@@ -45,6 +45,12 @@ package struct GatewayConfig: Sendable {
     package var providers: [any ProviderConfig] = ProviderKinds.builtIn.compactMap { $0.defaultConfig() }
     /// Client-facing model ids mapped to a (bare or qualified) id.
     package var aliases: [String: String] = [:]
+    /// Client-facing model id → what to try, in order, when its provider has no account left to try.
+    package var fallbacks: [String: [String]] = [:]
+    /// Attempts per request across accounts and fallbacks (docs/configuration.md, `max_attempts`).
+    package var maxAttempts = 3
+    /// flowgate's own directory (`FLOWGATE_DATA_DIR`, default `~/.flowgate`): config.yaml, named sign-ins.
+    package var dataDirectory = "~/.flowgate"
     /// The config file that was read, if any (for the startup line).
     package var configFile: String?
 
@@ -94,6 +100,7 @@ extension GatewayConfig {
 
         // The file: --config, FLOWGATE_CONFIG, else <data dir>/config.yaml when it exists.
         let dataDir = ConfigChecks.expandHome(env["FLOWGATE_DATA_DIR"] ?? "~/.flowgate", home: home)
+        config.dataDirectory = dataDir
         if let explicit = flags.configPath ?? env["FLOWGATE_CONFIG"] {
             let path = ConfigChecks.expandHome(explicit, home: home)
             guard let text = readFile(path) else {

@@ -16,13 +16,4 @@ struct CSRFToken: Sendable {
         guard let presented else { return false }
         return ClientKey.constantTimeEquals(Array(value.utf8), presented.utf8)
     }
-
-    /// The `csrf` field of a form body (`application/x-www-form-urlencoded`).
-    static func field(inForm body: String) -> String? {
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == "csrf" { return String(parts[1]).removingPercentEncoding }
-        }
-        return nil
-    }
 }

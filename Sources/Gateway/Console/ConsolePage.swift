@@ -98,11 +98,7 @@ struct ConsolePage: Sendable {
     /// cookie holding a digest of it, and goes to the console.
     func login(_ request: Request) async throws -> Response {
         let form = String(buffer: try await request.body.collect(upTo: 4096))
-        let presented = form.split(separator: "&").compactMap { pair -> String? in
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0] == "key" else { return nil }
-            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-        }.first
+        let presented = FormBody.field("key", inForm: form)
         guard let adminKey = localOnly.adminKey, let presented,
             ClientKey.constantTimeEquals(Array(adminKey.utf8), presented.utf8)
         else {

@@ -4,23 +4,25 @@ import Logging
 import NIOCore
 import OpenAIWire
 import Providers
-import Synchronization
 
 /// The one place a request meets a provider (docs/architecture.md, "Dispatch"): it resolves
-/// the model, picks the account, holds the account's slot from acquire to release (for a
-/// stream: until the upstream is no longer read), and hands a stream to the dialect's
-/// encoder only after its first event. Account pools and fallbacks build on this.
+/// the model, leases an account for each attempt and holds its slot from acquire to release
+/// (for a stream: until the upstream is no longer read), and hands a stream to the dialect's
+/// encoder only after its first event. Before that first event, a failure that belongs to the
+/// account moves the request to the next account, then to the model's fallbacks, at most
+/// `maxAttempts` in all (docs/architecture.md, "Account pools").
 struct Dispatcher: Sendable {
     let models: ModelRouter
     let streams: StreamResponse
-    private let rotations: [String: Rotation]
+    /// Client-facing model → what to try when its provider has no account left to try.
+    let fallbacks: [String: [String]]
+    let maxAttempts: Int
 
-    init(models: ModelRouter, streams: StreamResponse) {
+    init(models: ModelRouter, streams: StreamResponse, fallbacks: [String: [String]] = [:], maxAttempts: Int = 3) {
         self.models = models
         self.streams = streams
-        var rotations: [String: Rotation] = [:]
-        for provider in models.providers { rotations[provider.name] = Rotation() }
-        self.rotations = rotations
+        self.fallbacks = fallbacks
+        self.maxAttempts = max(1, maxAttempts)
     }
 
     /// The provider and upstream model for a chat, once the provider said it can serve it.
@@ -31,50 +33,84 @@ struct Dispatcher: Sendable {
         return route
     }
 
-    func complete(_ chat: ChatRequest, on route: ModelRouter.Route) async throws -> JSONObject {
-        let (account, permit) = try await acquire(route.provider)
-        defer { permit.release() }
-        return try await route.provider.complete(chat, upstreamModel: route.upstreamModel, account: account)
+    func complete(_ chat: ChatRequest, on route: ModelRouter.Route, logger: Logger) async throws -> JSONObject {
+        try await attempts(chat, first: route, logger: logger) { route, lease in
+            defer { lease.release() }
+            return try await route.provider.complete(chat, upstreamModel: route.upstreamModel, account: lease.index)
+        }
     }
 
     func stream<Encoder: ChatStreamEncoder>(
         _ chat: ChatRequest, on route: ModelRouter.Route, encoder: Encoder, logger: Logger
     ) async throws -> Response {
-        let (account, permit) = try await acquire(route.provider)
-        let chunks: ChunkStream
-        do {
-            chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel, account: account)
-        } catch {
-            permit.release()
-            throw error
+        try await attempts(chat, first: route, logger: logger) { route, lease in
+            let chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel, account: lease.index)
+            // Released when the upstream is no longer read; the attempt succeeded once the first event came.
+            return try await streams.respond(
+                chunks, encoder: encoder, provider: route.provider.name, logger: logger, onEnd: { lease.release() })
         }
-        return try await streams.respond(
-            chunks, encoder: encoder, provider: route.provider.name, logger: logger, onEnd: { permit.release() })
     }
 
-    func embeddings(_ body: JSONObject, on route: ModelRouter.Route) async throws -> ByteBuffer {
-        let (account, permit) = try await acquire(route.provider)
-        defer { permit.release() }
-        return try await route.provider.embeddings(body, account: account)
-    }
-
-    /// Accounts take turns; the slot waits in the account's line (or is refused when the line is full).
-    private func acquire(_ provider: any ChatProvider) async throws -> (Int, AccountQueue.Permit) {
-        let queues = provider.accountQueues
-        guard !queues.isEmpty else {
-            throw GatewayError.unavailable(
-                "The \(provider.name) provider has no account: \(provider.status().detail)",
-                code: "provider_not_configured")
+    func embeddings(_ body: JSONObject, on route: ModelRouter.Route, logger: Logger) async throws -> ByteBuffer {
+        try await attempts(nil, first: route, logger: logger) { route, lease in
+            defer { lease.release() }
+            return try await route.provider.embeddings(body, account: lease.index)
         }
-        let turn = rotations[provider.name]?.next() ?? 0
-        let account = queues.count == 1 ? 0 : turn % queues.count
-        return (account, try await queues[account].acquire())
     }
-}
 
-/// Whose turn it is among a provider's accounts.
-private final class Rotation: Sendable {
-    private let counter = Atomic<Int>(0)
+    /// Runs `attempt` on an account of the first route, then of the next while the failure is
+    /// the account's; the request's own failures end it at once.
+    private func attempts<T>(
+        _ chat: ChatRequest?, first: ModelRouter.Route, logger: Logger,
+        _ attempt: (ModelRouter.Route, Lease) async throws -> T
+    ) async throws -> T {
+        var outcome = AttemptOutcome()
+        for route in [first] + fallbackRoutes(chat, first) {
+            let accounts = route.provider.accounts
+            var tried: Set<Int> = []
+            accountsOfRoute: while outcome.attempts < maxAttempts {
+                let lease: Lease
+                switch try await accounts.lease(model: route.upstreamModel, session: chat?.session, excluding: tried) {
+                case .success(let leased): lease = leased
+                case .failure(let refusal):
+                    outcome.refused(refusal, provider: route.provider)
+                    break accountsOfRoute
+                }
+                outcome.attempts += 1
+                if outcome.attempts > 1 || route.provider.name != first.provider.name {
+                    AccessRecord.current?.route(model: chat?.model ?? route.upstreamModel, provider: route.provider.name)
+                }
+                do {
+                    let value = try await attempt(route, lease)
+                    lease.succeeded()
+                    return value
+                } catch let error as GatewayError {
+                    lease.release()
+                    guard let fault = AccountPool.Fault(error, model: route.upstreamModel) else { throw error }
+                    lease.failed(fault)
+                    tried.insert(lease.index)
+                    outcome.failed(error, fault: fault, provider: route.provider.name, account: lease.name)
+                    // The access line warns about the answer; this says which account failed and why.
+                    logger.notice(
+                        "\(route.provider.name) account '\(lease.name)' failed (\(error.code ?? "error"), upstream \(error.upstreamStatus.map(String.init) ?? "-")); \(outcome.attempts < maxAttempts ? "trying the next" : "no attempts left")"
+                    )
+                } catch {
+                    lease.release()
+                    throw error
+                }
+            }
+        }
+        throw outcome.error()
+    }
 
-    func next() -> Int { counter.add(1, ordering: .relaxed).oldValue }
+    /// The model's fallbacks (docs/configuration.md, `fallbacks`), by the name the client
+    /// asked for; targets that no longer route are skipped.
+    private func fallbackRoutes(_ chat: ChatRequest?, _ first: ModelRouter.Route) -> [ModelRouter.Route] {
+        guard !fallbacks.isEmpty, let chat, let targets = fallbacks[chat.model] ?? fallbacks["\(first.provider.name)/\(first.upstreamModel)"]
+        else { return [] }
+        return targets.compactMap { target in
+            guard let route = try? models.route(target), (try? route.provider.check(chat)) != nil else { return nil }
+            return route
+        }
+    }
 }

@@ -21,11 +21,14 @@ struct ChatCompletionsRoute: Sendable {
     func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         // Cancels the work (and so the upstream request) when the client disconnects
         // before the answer starts; once streaming, a failed write stops the relay.
-        try await connections.run(on: context.channel) { try await answer(request.body, logger: context.logger) }
+        try await connections.run(on: context.channel) {
+            try await answer(request.body, session: SessionHeader.value(in: request.headers), logger: context.logger)
+        }
     }
 
-    private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
-        let chat = try await bodies.read(body) { json throws(GatewayError) in try ChatRequest(openAI: json) }
+    private func answer(_ body: RequestBody, session: String?, logger: Logger) async throws -> Response {
+        var chat = try await bodies.read(body) { json throws(GatewayError) in try ChatRequest(openAI: json) }
+        if let session { chat.session = session }
         let route = try await dispatcher.route(chat)
         guard route.provider.passesRateLimitHeaders else { return try await answer(chat, route: route, logger: logger) }
         let upstreamHeaders = UpstreamHeaders()
@@ -40,7 +43,7 @@ struct ChatCompletionsRoute: Sendable {
         if chat.stream {
             return try await stream(chat, route: route, logger: logger)
         }
-        let upstream = try await dispatcher.complete(chat, on: route)
+        let upstream = try await dispatcher.complete(chat, on: route, logger: logger)
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: chat.model, reasoning: config.reasoning, now: Self.now(),
             promptCharacters: chat.promptCharacters)

@@ -1,3 +1,4 @@
+import Logging
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -13,7 +14,7 @@ struct EmbeddingsRoute: Sendable {
 
     static let paths = ["/v1/embeddings", "/embeddings"]
 
-    func respond(to request: Request) async throws -> Response {
+    func respond(to request: Request, logger: Logger) async throws -> Response {
         let bytes: ByteBuffer
         do {
             bytes = try await request.body.collect(upTo: bodyLimit)
@@ -35,7 +36,7 @@ struct EmbeddingsRoute: Sendable {
         body["model"] = .string(route.upstreamModel)
         let upstreamHeaders = UpstreamHeaders()
         let answer = try await UpstreamHeaders.$current.withValue(upstreamHeaders) {
-            try await dispatcher.embeddings(body, on: route)
+            try await dispatcher.embeddings(body, on: route, logger: logger)
         }
         var headers: HTTPFields = [.contentType: "application/json"]
         upstreamHeaders.copy(into: &headers)

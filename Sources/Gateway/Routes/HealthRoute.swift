@@ -18,13 +18,14 @@ struct HealthRoute: Sendable {
             broken = broken || status.state == .needsSignIn || status.state == .unreachable
             var entry: JSONObject = [
                 "kind": .string(provider.kind), "state": .string(status.state.rawValue),
-                "accounts": .int(Int64(status.accounts)), "models": .int(Int64(provider.modelIDs.count)),
+                "models": .int(Int64(provider.modelIDs.count)),
                 "detail": .string(status.detail),
             ]
             if let tokenState = status.tokenState { entry["token_state"] = .string(tokenState) }
             if !status.tokenExpiries.isEmpty {
                 entry["token_expires_at"] = .array(status.tokenExpiries.map { .string($0.formatted(.iso8601)) })
             }
+            entry["accounts"] = .array(Self.accounts(of: provider).map(JSON.object))
             entries[provider.name] = .object(entry)
         }
         let body: JSON = [
@@ -32,5 +33,21 @@ struct HealthRoute: Sendable {
             "providers": .object(entries),
         ]
         return .json(body)
+    }
+
+    /// docs/architecture.md, "Account pools": each account's state, load and key hint (never the key).
+    static func accounts(of provider: any ChatProvider) -> [JSONObject] {
+        provider.accounts.status().map { account in
+            let detail = provider.accountDetail(account.index)
+            var entry: JSONObject = [
+                "name": .string(account.name), "state": .string(account.state),
+                "cooling_until": account.coolingUntil.map { .string($0.formatted(.iso8601)) } ?? .null,
+                "in_flight": .int(Int64(account.inFlight)), "queued": .int(Int64(account.queued)),
+                "key_hint": detail.keyHint.map(JSON.string) ?? .null,
+            ]
+            if let expiry = detail.tokenExpiry { entry["token_expires_at"] = .string(expiry.formatted(.iso8601)) }
+            if let source = detail.source { entry["source"] = .string(source) }
+            return entry
+        }
     }
 }

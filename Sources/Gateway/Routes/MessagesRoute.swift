@@ -20,7 +20,9 @@ struct MessagesRoute: Sendable {
     static let countPaths = ["/v1/messages/count_tokens", "/messages/count_tokens"]
 
     func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
-        try await connections.run(on: context.channel) { try await answer(request.body, logger: context.logger) }
+        try await connections.run(on: context.channel) {
+            try await answer(request.body, session: SessionHeader.value(in: request.headers), logger: context.logger)
+        }
     }
 
     /// Counted here, never by an upstream: Claude Code asks in bursts.
@@ -31,16 +33,17 @@ struct MessagesRoute: Sendable {
         return .json(["input_tokens": .int(Int64(messages.inputTokens))])
     }
 
-    private func answer(_ body: RequestBody, logger: Logger) async throws -> Response {
+    private func answer(_ body: RequestBody, session: String?, logger: Logger) async throws -> Response {
         let messages = try await bodies.read(body) { json throws(GatewayError) in try AnthropicRequest(json: json) }
-        let chat = messages.chat
+        var chat = messages.chat
+        if let session { chat.session = session }
         let route = try await dispatcher.route(chat)
         let dropReasoning = config.reasoning == .drop
         if messages.stream {
             let encoder = AnthropicStreamEncoder(request: messages, dropReasoning: dropReasoning)
             return try await dispatcher.stream(chat, on: route, encoder: encoder, logger: logger)
         }
-        let upstream = try await dispatcher.complete(chat, on: route)
+        let upstream = try await dispatcher.complete(chat, on: route, logger: logger)
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: messages.model, reasoning: dropReasoning ? .drop : .passthrough,
             now: Int64(Date().timeIntervalSince1970), promptCharacters: chat.promptCharacters)

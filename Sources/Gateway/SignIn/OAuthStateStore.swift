@@ -8,6 +8,8 @@ final class OAuthStateStore: Sendable {
     struct Pending: Equatable {
         let provider: String
         let redirect: String
+        /// The account the sign-in is for (nil: the provider's main account).
+        var account: String? = nil
     }
 
     private struct Entry {

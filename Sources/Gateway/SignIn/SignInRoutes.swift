@@ -34,8 +34,8 @@ struct SignInRoutes: Sendable {
 
     func start(_ request: Request, provider name: String, context: GatewayRequestContext) async throws -> Response {
         try localOnly.check(request, context: context)
-        let form = try await request.body.collect(upTo: 4096)
-        guard csrf.matches(CSRFToken.field(inForm: String(buffer: form))) else {
+        let form = String(buffer: try await request.body.collect(upTo: 4096))
+        guard csrf.matches(FormBody.field("csrf", inForm: form)) else {
             return Self.page(
                 status: .forbidden, title: "Sign-in not started",
                 message: "Start the sign-in with the button on the console page.")
@@ -44,9 +44,18 @@ struct SignInRoutes: Sendable {
             return Self.page(
                 status: .notFound, title: "No such sign-in", message: "This server has no provider '\(name)' to sign in to.")
         }
+        // docs/architecture.md, "Account pools": a name adds (or renews) that account; none renews the main one.
+        let account = FormBody.field("account", inForm: form)?.trimmingCharacters(in: .whitespaces)
+        if let account, !account.isEmpty, !signIn.isValidAccountName(account) {
+            return Self.page(
+                status: .badRequest, title: "Sign-in not started",
+                message: "An account name is 1 to 40 letters, digits, '-', '_' or '.', not starting with a dot.")
+        }
         let redirect = Self.callbackURL(publicURL: publicURL, localPort: context.channel.localAddress?.port)
         let state = signIn.makeState()
-        guard states.issue(.init(provider: name, redirect: redirect), state: state) else {
+        let pending = OAuthStateStore.Pending(
+            provider: name, redirect: redirect, account: account?.isEmpty == false ? account : nil)
+        guard states.issue(pending, state: state) else {
             return Self.page(
                 status: .tooManyRequests, title: "Too many sign-ins pending",
                 message: "\(OAuthStateStore.capacity) sign-ins are already waiting. Finish one, or try again in 10 minutes.")
@@ -72,7 +81,7 @@ struct SignInRoutes: Sendable {
                 message: "\(signIn.title) sent no code. Start again from the console.")
         }
         do {
-            let who = try await signIn.complete(code: code, redirect: pending.redirect)
+            let who = try await signIn.complete(code: code, redirect: pending.redirect, account: pending.account)
             return Self.page(
                 status: .ok, title: "Signed in",
                 message:

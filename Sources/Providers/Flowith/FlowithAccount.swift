@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// One Flowith account: its current token (renewed in place), refresh token and slots.
+/// One Flowith account: its current token (renewed in place) and refresh token.
 final class FlowithAccount: Sendable {
     struct Tokens: Sendable {
         var access: String
@@ -10,13 +10,11 @@ final class FlowithAccount: Sendable {
     }
 
     let tokens: Mutex<Tokens>
-    let queue: AccountQueue
     /// One renewal at a time; the others wait for its result.
     let renewal = SingleFlight<Void>()
 
-    init(token: String, refreshToken: String?, queue: AccountQueue) {
+    init(token: String, refreshToken: String?) {
         self.tokens = Mutex(Tokens(access: token, refresh: refreshToken, expiry: FlowithToken.expiry(of: token)))
-        self.queue = queue
     }
 
     var snapshot: Tokens { tokens.withLock { $0 } }

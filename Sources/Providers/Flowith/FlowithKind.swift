@@ -7,7 +7,7 @@ package struct FlowithKind: ProviderKind {
     package let sectionKeys: Set<String> = [
         "base_url", "tokens", "accounts", "refresh_token", "refresh_url", "models_file", "replace_models",
     ]
-    static let accountKeys: Set<String> = ["token", "refresh_token"]
+    static let accountKeys: Set<String> = ["name", "token", "refresh_token"]
     package var nestedKeys: Set<String> { Self.accountKeys }
 
     package func config(from section: any ConfigSection) throws(ConfigError) -> any ProviderConfig {
@@ -17,7 +17,8 @@ package struct FlowithKind: ProviderKind {
         if let v = try section.strings("tokens") { config.accounts = v.map { .init(token: $0) } }
         for account in try section.sections("accounts", keys: Self.accountKeys) ?? [] {
             guard let token = try account.string("token") else { throw account.error(nil, "needs a 'token'") }
-            config.accounts.append(.init(token: token, refreshToken: try account.string("refresh_token")))
+            config.accounts.append(
+                .init(token: token, refreshToken: try account.string("refresh_token"), name: try account.string("name")))
         }
         if let v = try section.string("refresh_token") {
             guard !config.accounts.isEmpty else {
@@ -67,6 +68,7 @@ package struct FlowithConfig: ProviderConfig, Equatable {
     package var modelsPath: String?
     package var replaceModels = false
     package var concurrency = AccountQueue.Settings(limit: 0)
+    package var strategy = AccountPool.Strategy.roundRobin
     package var aliases: [String: String] = [:]
 
     package init() {}
@@ -92,7 +94,7 @@ package struct FlowithConfig: ProviderConfig, Equatable {
         return FlowithProvider(
             settings: .init(
                 name: name, baseURL: baseURL, refreshURL: refreshURL, models: models, headTimeout: context.headTimeout,
-                concurrency: concurrency),
+                concurrency: concurrency, strategy: strategy),
             accounts: accounts, client: context.client, logger: context.logger)
     }
 }

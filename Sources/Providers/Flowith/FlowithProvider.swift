@@ -17,11 +17,14 @@ package final class FlowithProvider: ChatProvider {
         package var models: [(String, String)]
         package var headTimeout: TimeAmount
         package var concurrency: AccountQueue.Settings
+        package var strategy: AccountPool.Strategy
 
         package init(
             name: String = "flowith", baseURL: String, refreshURL: String, models: [(String, String)],
-            headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0)
+            headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0),
+            strategy: AccountPool.Strategy = .roundRobin
         ) {
+            self.strategy = strategy
             self.name = name
             self.baseURL = baseURL
             self.refreshURL = refreshURL
@@ -34,10 +37,13 @@ package final class FlowithProvider: ChatProvider {
     package struct Account: Sendable, Equatable {
         package var token: String
         package var refreshToken: String?
+        /// nil: `token1`, `token2`, … by position.
+        package var name: String?
 
-        package init(token: String, refreshToken: String? = nil) {
+        package init(token: String, refreshToken: String? = nil, name: String? = nil) {
             self.token = token
             self.refreshToken = refreshToken
+            self.name = name
         }
     }
 
@@ -46,7 +52,8 @@ package final class FlowithProvider: ChatProvider {
     package let modelIDs: [String]
     private let upstreamNames: [String: String]
     private let settings: Settings
-    private let accounts: [FlowithAccount]
+    private let tokens: [FlowithAccount]
+    package let accounts: ProviderAccounts
     private let client: HTTPClient
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -60,10 +67,10 @@ package final class FlowithProvider: ChatProvider {
         self.settings = settings
         self.modelIDs = settings.models.map(\.0)
         self.upstreamNames = Dictionary(settings.models, uniquingKeysWith: { first, _ in first })
-        self.accounts = accounts.map {
-            FlowithAccount(
-                token: $0.token, refreshToken: $0.refreshToken, queue: AccountQueue(settings: settings.concurrency))
-        }
+        self.tokens = accounts.map { FlowithAccount(token: $0.token, refreshToken: $0.refreshToken) }
+        self.accounts = ProviderAccounts(
+            names: accounts.enumerated().map { $0.element.name ?? "token\($0.offset + 1)" },
+            settings: settings.concurrency, strategy: settings.strategy)
         self.client = client
         self.logger = logger
         self.now = now
@@ -72,18 +79,18 @@ package final class FlowithProvider: ChatProvider {
     package func upstreamModel(for id: String) -> String { upstreamNames[id] ?? id }
 
     package func secrets() -> [String] {
-        accounts.flatMap { account in
+        tokens.flatMap { account in
             let tokens = account.snapshot
             return [tokens.access] + (tokens.refresh.map { [$0] } ?? [])
         }
     }
 
     package func status() -> ProviderStatus {
-        guard !accounts.isEmpty else {
+        guard !tokens.isEmpty else {
             return ProviderStatus(
                 state: .unconfigured, accounts: 0, detail: "No Flowith token: set FLOWITH_AUTH_TOKEN.")
         }
-        let snapshots = accounts.map(\.snapshot)
+        let snapshots = tokens.map(\.snapshot)
         let current = now()
         let states = snapshots.map {
             FlowithToken.state(expiry: $0.expiry, canRenew: $0.refresh != nil, now: current)
@@ -109,8 +116,12 @@ package final class FlowithProvider: ChatProvider {
         _ = try FlowithTranslation.messages(request)
     }
 
-    /// Several tokens take turns (docs/protocols/flowith.md): the dispatcher rotates over these.
-    package var accountQueues: [AccountQueue] { accounts.map(\.queue) }
+    package func accountDetail(_ index: Int) -> AccountDetail {
+        let snapshot = tokens[index].snapshot
+        return AccountDetail(
+            keyHint: ProviderStatus.hint(snapshot.access), tokenExpiry: snapshot.expiry,
+            source: snapshot.refresh == nil ? "token" : "token, renewed with its refresh token")
+    }
 
     package func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         let (response, decoderStart) = try await send(request, upstreamModel: upstreamModel, account: account)
@@ -154,7 +165,7 @@ package final class FlowithProvider: ChatProvider {
         -> (HTTPClientResponse, FlowithTextDecoder)
     {
         let messages = try FlowithTranslation.messages(chat)
-        let account = accounts[index]
+        let account = tokens[index]
         do {
             let token = try await freshToken(account)
             let built = FlowithRequest(

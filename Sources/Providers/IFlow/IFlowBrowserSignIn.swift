@@ -1,19 +1,22 @@
 /// iFlow's OAuth sign-in as the console offers it (docs/protocols/iflow.md, "Sign-in"): the new
-/// credentials go where the CLI keeps them, and the provider uses them at once.
+/// credentials go where the account keeps them (the CLI's files for `default`, else the
+/// account's own folder), and the account serves at once.
 struct IFlowBrowserSignIn: BrowserSignIn {
-    let refresher: IFlowTokenRefresher
+    let provider: IFlowProvider
 
     var title: String { "iFlow" }
 
     func makeState() -> String { IFlowOAuth.makeState() }
 
     func authorizeURL(redirect: String, state: String) -> String {
-        refresher.oauth.authorizeURL(redirect: redirect, state: state)
+        provider.oauthClient.authorizeURL(redirect: redirect, state: state)
     }
 
-    func complete(code: String, redirect: String) async throws -> String {
-        let signIn = try await refresher.oauth.exchange(code: code, redirect: redirect)
-        try refresher.store(signIn)
+    func complete(code: String, redirect: String, account: String?) async throws -> String {
+        let signIn = try await provider.oauthClient.exchange(code: code, redirect: redirect)
+        try provider.store(signIn, account: account ?? IFlowProvider.defaultAccount)
         return signIn.user["userName"] ?? signIn.user["phone"] ?? "your account"
     }
+
+    func isValidAccountName(_ name: String) -> Bool { IFlowAccountFolders.isValidName(name) }
 }

@@ -53,9 +53,13 @@ package struct IFlowConfig: ProviderConfig, Equatable {
     package var modelsPath: String?
     /// docs/protocols/iflow.md: one request in flight per account by default (0 = unlimited).
     package var concurrency = AccountQueue.Settings(limit: 1)
+    package var strategy = AccountPool.Strategy.roundRobin
     package var aliases: [String: String] = [:]
 
     package init() {}
+
+    /// `api_key` / `IFLOW_API_KEY`, comma-separated: one account per key.
+    package var apiKeys: [String] { apiKey.map(ConfigChecks.commaSeparated) ?? [] }
 
     package mutating func finish(home: String) throws(ConfigError) {
         settingsPath = ConfigChecks.expandHome(settingsPath, home: home)
@@ -66,14 +70,16 @@ package struct IFlowConfig: ProviderConfig, Equatable {
 
     package func build(_ context: ProviderContext) throws -> any ChatProvider {
         let models = try IFlowModelList.load(overridePath: modelsPath)
-        let credentials = IFlowCredentials(environmentKey: apiKey, settingsPath: settingsPath)
-        let refresher = IFlowTokenRefresher(
-            oauth: IFlowOAuth(baseURL: oauthURL, client: context.client),
-            files: IFlowCredentialFiles(settingsPath: settingsPath), logger: context.logger,
-            onSaved: { credentials.reload() })
         return IFlowProvider(
             settings: .init(
-                name: name, baseURL: baseURL, models: models, headTimeout: context.headTimeout, concurrency: concurrency),
-            credentials: credentials, client: context.client, logger: context.logger, refresher: refresher)
+                name: name, baseURL: baseURL, models: models, headTimeout: context.headTimeout, concurrency: concurrency,
+                strategy: strategy, apiKeys: apiKeys, settingsPath: settingsPath,
+                accountsDirectory: context.dataDirectory.map { IFlowConfig.accountsDirectory(dataDirectory: $0, provider: name) }),
+            oauth: IFlowOAuth(baseURL: oauthURL, client: context.client), client: context.client, logger: context.logger)
+    }
+
+    /// Where `flowgate login iflow --name` and the console keep named accounts of provider `provider`.
+    package static func accountsDirectory(dataDirectory: String, provider: String) -> String {
+        "\(dataDirectory)/accounts/\(provider)"
     }
 }

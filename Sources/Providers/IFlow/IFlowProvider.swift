@@ -17,16 +17,28 @@ package final class IFlowProvider: ChatProvider {
         package var headTimeout: TimeAmount
         /// docs/protocols/iflow.md: one request in flight per account by default.
         package var concurrency: AccountQueue.Settings
+        package var strategy: AccountPool.Strategy
+        /// `IFLOW_API_KEY`'s keys: the accounts `key1`, `key2`, …
+        package var apiKeys: [String]
+        /// The CLI's settings.json: the account `default`.
+        package var settingsPath: String
+        /// Where sign-ins through flowgate keep one folder per account; nil: none.
+        package var accountsDirectory: String?
 
         package init(
             name: String = "iflow", baseURL: String, models: IFlowModelList, headTimeout: TimeAmount,
-            concurrency: AccountQueue.Settings = .init(limit: 1)
+            concurrency: AccountQueue.Settings = .init(limit: 1), strategy: AccountPool.Strategy = .roundRobin,
+            apiKeys: [String] = [], settingsPath: String = "/nonexistent/settings.json", accountsDirectory: String? = nil
         ) {
             self.name = name
             self.baseURL = baseURL
             self.models = models
             self.headTimeout = headTimeout
             self.concurrency = concurrency
+            self.strategy = strategy
+            self.apiKeys = apiKeys
+            self.settingsPath = settingsPath
+            self.accountsDirectory = accountsDirectory
         }
     }
 
@@ -34,57 +46,90 @@ package final class IFlowProvider: ChatProvider {
     package var name: String { settings.name }
     package var modelIDs: [String] { settings.models.models }
     private let settings: Settings
-    private let credentials: IFlowCredentials
     private let client: HTTPClient
-    private let session = IFlowRequest.Session.make()
+    private let oauth: IFlowOAuth
     private let chatEndpoint: UpstreamEndpoint
-    /// The signature keyed with the key last used.
-    private let signature = Mutex<IFlowSignature?>(nil)
-    /// The account's slots (one account per provider today).
-    let queue: AccountQueue
+    package let accounts: ProviderAccounts
+    /// By the pool's index (which never changes; a removed account keeps its place).
+    private let list: Mutex<[IFlowAccount]>
     private let logger: Logger
     /// Largest non-streaming answer read from the upstream.
     private static let maxResponseBytes = 64 << 20
+    static let defaultAccount = "default"
 
-    /// Keeps an OAuth sign-in fresh, when there is one.
-    package let refresher: IFlowTokenRefresher?
-
-    package init(
-        settings: Settings, credentials: IFlowCredentials, client: HTTPClient, logger: Logger,
-        refresher: IFlowTokenRefresher? = nil
-    ) {
-        self.refresher = refresher
+    package init(settings: Settings, oauth: IFlowOAuth, client: HTTPClient, logger: Logger) {
         self.settings = settings
+        self.oauth = oauth
         self.chatEndpoint = UpstreamEndpoint(url: IFlowRequest.chatURL(baseURL: settings.baseURL))
-        self.queue = AccountQueue(settings: settings.concurrency)
-        self.credentials = credentials
         self.client = client
         self.logger = logger
+        var initial = settings.apiKeys.enumerated().map { IFlowAccount(name: "key\($0.offset + 1)", key: $0.element) }
+        let cli = IFlowAccount(
+            name: Self.defaultAccount, origin: .cliFiles, settingsPath: settings.settingsPath, oauth: oauth, logger: logger)
+        // docs/protocols/iflow.md: with IFLOW_API_KEY the CLI's files count only when they hold a key.
+        if settings.apiKeys.isEmpty || cli.credentials.currentKey() != nil { initial.append(cli) }
+        for name in IFlowAccountFolders.names(in: settings.accountsDirectory) where name != Self.defaultAccount {
+            initial.append(
+                IFlowAccount(
+                    name: name, origin: .signIn,
+                    settingsPath: IFlowAccountFolders.settingsPath(settings.accountsDirectory!, name),
+                    oauth: oauth, logger: logger))
+        }
+        self.list = Mutex(initial)
+        self.accounts = ProviderAccounts(
+            names: initial.map(\.name), settings: settings.concurrency, strategy: settings.strategy)
+        for (index, account) in initial.enumerated() where account.credentials.currentKey() == nil {
+            accounts.signedOut(index)
+        }
+    }
+
+    private func account(_ index: Int) -> IFlowAccount { list.withLock { $0[index] } }
+    private var all: [IFlowAccount] { list.withLock { $0 } }
+
+    /// The CLI's account's refresher (the console's sign-in without a name renews it).
+    package var refresher: IFlowTokenRefresher? {
+        all.first { $0.origin == .cliFiles }?.refresher
     }
 
     package func secrets() -> [String] {
-        credentials.currentKey().map { [$0] } ?? []
+        all.compactMap { $0.credentials.currentKey() }
     }
 
+    package func accountDetail(_ index: Int) -> AccountDetail { account(index).detail }
+
     package func status() -> ProviderStatus {
-        if case .needsSignIn(let reason)? = refresher?.state {
-            return ProviderStatus(state: .needsSignIn, accounts: 1, detail: "iFlow sign-in lapsed: \(reason).")
+        let accounts = all
+        let pool = Dictionary(uniqueKeysWithValues: self.accounts.status().map { ($0.index, $0.state) })
+        let withKey = accounts.enumerated().filter { $0.element.credentials.currentKey() != nil && pool[$0.offset] != nil }
+        let expiries = accounts.compactMap { account -> Date? in
+            if case .ok(let expiry)? = account.refresher?.state { return expiry }
+            return nil
         }
-        let hint = credentials.currentKey().map(ProviderStatus.hint)
-        var expiries: [Date] = []
-        if case .ok(let expiry)? = refresher?.state { expiries = [expiry] }
-        switch credentials.source {
-        case .environment:
-            return ProviderStatus(state: .ok, accounts: 1, detail: "API key from IFLOW_API_KEY", keyHint: hint)
-        case .settingsFile:
-            // No path: /health is open to anyone who reaches the port.
-            let how = expiries.isEmpty ? "API key" : "signed in; key"
-            return ProviderStatus(
-                state: .ok, accounts: 1, detail: "\(how) from the iFlow CLI's settings.json", tokenExpiries: expiries,
-                keyHint: hint)
-        case .none:
+        let lapsed = accounts.compactMap { account -> String? in
+            if case .needsSignIn(let reason)? = account.refresher?.state { return "'\(account.name)': \(reason)" }
+            return nil
+        }
+        // Serving: a key, a sign-in that has not lapsed, and the pool's ok (or a cooldown that ends).
+        let serving = withKey.filter { index, account in
+            if case .needsSignIn? = account.refresher?.state { return false }
+            return pool[index] == "ok" || pool[index] == "cooling"
+        }
+        let hint = withKey.first?.element.credentials.currentKey().map(ProviderStatus.hint)
+        if withKey.isEmpty && lapsed.isEmpty {
             return ProviderStatus(state: .unconfigured, accounts: 0, detail: Self.notConfigured)
         }
+        if serving.isEmpty {
+            let why = lapsed.isEmpty ? self.accounts.unusableSummary() : lapsed.joined(separator: "; ")
+            return ProviderStatus(
+                state: .needsSignIn, accounts: withKey.count, detail: "iFlow sign-in lapsed or refused: \(why).",
+                tokenExpiries: expiries, keyHint: hint)
+        }
+        let sources = withKey.map { "\($0.element.name) (\($0.element.detail.source ?? "?"))" }
+        return ProviderStatus(
+            state: .ok, accounts: withKey.count,
+            detail: "\(withKey.count) account(s): \(sources.joined(separator: ", "))"
+                + (lapsed.isEmpty ? "" : "; sign-in lapsed for \(lapsed.joined(separator: "; "))"),
+            tokenExpiries: expiries, keyHint: hint)
     }
 
     private static let notConfigured =
@@ -97,30 +142,109 @@ package final class IFlowProvider: ChatProvider {
         }
     }
 
-    package var accountQueues: [AccountQueue] { [queue] }
+    package var signIn: (any BrowserSignIn)? { IFlowBrowserSignIn(provider: self) }
 
-    package var signIn: (any BrowserSignIn)? { refresher.map(IFlowBrowserSignIn.init) }
-
-    /// How often the CLI's files are looked at for a sign-in made elsewhere.
+    /// How often the credential files are looked at for a sign-in made elsewhere.
     static let fileCheckInterval = Duration.seconds(2)
 
-    /// Keeps the sign-in fresh and notices the CLI's files change (docs/protocols/iflow.md).
+    /// Keeps each sign-in fresh, and notices the credential files change or a new account's
+    /// folder appear (`flowgate login iflow --name`) (docs/protocols/iflow.md).
     package func run() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: Self.fileCheckInterval)
-                    self.credentials.checkForChanges()
-                    self.refresher?.reloadStored()
+            var refreshing: Set<ObjectIdentifier> = []
+            while !Task.isCancelled {
+                for account in all {
+                    guard let refresher = account.refresher, refreshing.insert(ObjectIdentifier(account)).inserted
+                    else { continue }
+                    group.addTask { await refresher.run() }
                 }
+                try? await Task.sleep(for: Self.fileCheckInterval)
+                checkFiles()
             }
-            if let refresher { group.addTask { await refresher.run() } }
+            group.cancelAll()
         }
     }
 
-    package func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
-        try await withKey { key in
-            let built = try self.build(request, upstreamModel: upstreamModel, key: key)
+    /// Re-reads changed credential files; an account whose key came or went serves or waits for a sign-in.
+    func checkFiles() {
+        for (index, account) in all.enumerated() where account.origin != .environment {
+            let before = account.credentials.currentKey()
+            account.credentials.checkForChanges()
+            account.refresher?.reloadStored()
+            let after = account.credentials.currentKey()
+            if after != before { after == nil ? accounts.signedOut(index) : accounts.signedIn(index) }
+        }
+        let known = Set(all.map(\.name))
+        if !known.contains(Self.defaultAccount) {
+            let cli = IFlowAccount(
+                name: Self.defaultAccount, origin: .cliFiles, settingsPath: settings.settingsPath, oauth: oauth,
+                logger: logger)
+            if cli.credentials.currentKey() != nil { adopt(cli) }
+        }
+        for name in IFlowAccountFolders.names(in: settings.accountsDirectory) where !known.contains(name) {
+            let account = IFlowAccount(
+                name: name, origin: .signIn,
+                settingsPath: IFlowAccountFolders.settingsPath(settings.accountsDirectory!, name), oauth: oauth,
+                logger: logger)
+            if account.credentials.currentKey() != nil { adopt(account) }
+        }
+    }
+
+    /// Puts an account in the pool (a new one, or one signed in again in its old place).
+    private func adopt(_ account: IFlowAccount) {
+        let index = accounts.add(account.name)
+        list.withLock { list in
+            if index < list.count { list[index] = account } else { list.append(account) }
+        }
+        logger.info("iFlow account '\(account.name)' added (\(account.detail.source ?? "?"))")
+    }
+
+    /// A sign-in (console or refresh) for `name`: `default` goes to the CLI's files, any other
+    /// name to its own folder; the account serves at once.
+    func store(_ signIn: IFlowOAuth.SignIn, account name: String) throws {
+        if let index = accounts.index(named: name), let refresher = account(index).refresher {
+            try refresher.store(signIn)
+            accounts.signedIn(index)
+            return
+        }
+        let account: IFlowAccount
+        if name == Self.defaultAccount {
+            account = IFlowAccount(
+                name: name, origin: .cliFiles, settingsPath: settings.settingsPath, oauth: oauth, logger: logger)
+        } else {
+            guard let directory = settings.accountsDirectory else {
+                throw CredentialFileError(message: "this server keeps no named accounts (no data directory)")
+            }
+            account = IFlowAccount(
+                name: name, origin: .signIn, settingsPath: IFlowAccountFolders.settingsPath(directory, name),
+                oauth: oauth, logger: logger)
+        }
+        try account.refresher?.store(signIn)
+        adopt(account)
+    }
+
+    package func removeAccount(named name: String) throws(AccountActionError) {
+        guard let index = accounts.index(named: name) else { throw AccountActionError("There is no account '\(name)'.") }
+        let account = account(index)
+        guard account.origin == .signIn, let directory = settings.accountsDirectory else {
+            throw AccountActionError(
+                "The account '\(name)' comes from \(account.detail.source ?? "the configuration"): disable it here instead.")
+        }
+        do {
+            try IFlowAccountFolders.remove(directory, name)
+        } catch {
+            throw AccountActionError("Removing the account's files failed: \(error).")
+        }
+        _ = accounts.remove(name)
+        logger.info("iFlow account '\(name)' removed")
+    }
+
+    var oauthClient: IFlowOAuth { oauth }
+
+    package func complete(_ request: ChatRequest, upstreamModel: String, account index: Int) async throws -> JSONObject {
+        let account = account(index)
+        return try await withKey(account) { key in
+            let built = try self.build(request, upstreamModel: upstreamModel, account: account, key: key)
             let body = try await self.client.postJSONCollecting(
                 to: self.chatEndpoint, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
                 maxBytes: Self.maxResponseBytes, failure: Self.httpError)
@@ -134,9 +258,10 @@ package final class IFlowProvider: ChatProvider {
         }
     }
 
-    package func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
-        try await withKey { key in
-            let built = try self.build(request, upstreamModel: upstreamModel, key: key)
+    package func stream(_ request: ChatRequest, upstreamModel: String, account index: Int) async throws -> ChunkStream {
+        let account = account(index)
+        return try await withKey(account) { key in
+            let built = try self.build(request, upstreamModel: upstreamModel, account: account, key: key)
             let response = try await self.client.postJSON(
                 url: built.url, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
                 failure: Self.httpError)
@@ -163,9 +288,11 @@ package final class IFlowProvider: ChatProvider {
 
     /// Runs `operation` with the current key; a 439 (key expired) re-reads the
     /// credentials and retries once with a new key (docs/protocols/iflow.md).
-    private func withKey<T: Sendable>(_ operation: @Sendable (String) async throws -> T) async throws -> T {
-        await refresher?.refreshIfExpired()
-        guard let key = credentials.currentKey() else {
+    private func withKey<T: Sendable>(_ account: IFlowAccount, _ operation: @Sendable (String) async throws -> T)
+        async throws -> T
+    {
+        await account.refresher?.refreshIfExpired()
+        guard let key = account.credentials.currentKey() else {
             throw GatewayError.unavailable(Self.notConfigured, code: "provider_not_configured")
         }
         do {
@@ -173,9 +300,9 @@ package final class IFlowProvider: ChatProvider {
                 return try await operation(key)
             } catch let error as GatewayError where error.kind == .credentialsExpired {
                 // docs/protocols/iflow.md (439): refresh the sign-in, then retry once with the new key.
-                await refresher?.refreshNow()
-                guard let renewed = credentials.reload(), renewed != key else { throw error }
-                logger.info("iFlow said the API key expired; retrying once with the renewed key")
+                await account.refresher?.refreshNow()
+                guard let renewed = account.credentials.reload(), renewed != key else { throw error }
+                logger.info("iFlow said the key of account '\(account.name)' expired; retrying once with the renewed key")
                 return try await operation(renewed)
             }
         } catch {
@@ -183,22 +310,15 @@ package final class IFlowProvider: ChatProvider {
         }
     }
 
-    private func signature(for key: String) -> IFlowSignature {
-        signature.withLock { stored in
-            if let current = stored, current.apiKey == key { return current }
-            let fresh = IFlowSignature(apiKey: key)
-            stored = fresh
-            return fresh
-        }
-    }
-
     private static func httpError(status: Int, body: ByteBuffer) -> GatewayError {
         IFlowErrors.httpError(status: status, body: Array(body.readableBytesView))
     }
 
-    private func build(_ chat: ChatRequest, upstreamModel: String, key: String) throws(GatewayError) -> IFlowRequest {
+    private func build(_ chat: ChatRequest, upstreamModel: String, account: IFlowAccount, key: String)
+        throws(GatewayError) -> IFlowRequest
+    {
         try IFlowRequest(
-            chat: chat, upstreamModel: upstreamModel, baseURL: settings.baseURL, signature: signature(for: key),
-            session: session, timestampMs: Int64(Date().timeIntervalSince1970 * 1000))
+            chat: chat, upstreamModel: upstreamModel, baseURL: settings.baseURL, signature: account.signature(for: key),
+            session: account.session, timestampMs: Int64(Date().timeIntervalSince1970 * 1000))
     }
 }

@@ -9,23 +9,37 @@ import Synchronization
 /// Any upstream that already speaks OpenAI (docs/protocols/openai-compatible.md): requests pass through with
 /// only the model name changed; answers go through the same normalising as all others.
 package final class OpenAICompatibleProvider: ChatProvider {
+    /// One key of the upstream (docs/protocols/openai-compatible.md); no key: the upstream needs none.
+    package struct Account: Sendable, Equatable {
+        package var name: String
+        package var apiKey: String?
+
+        package init(name: String, apiKey: String?) {
+            self.name = name
+            self.apiKey = apiKey
+        }
+    }
+
     package struct Settings: Sendable {
         package var name: String
         package var baseURL: String
-        package var apiKey: String?
+        package var accounts: [Account]
         /// nil: fetched from `{baseURL}/models`.
         package var models: [String]?
         package var headers: [(String, String)]
         package var headTimeout: TimeAmount
         package var concurrency: AccountQueue.Settings
+        package var strategy: AccountPool.Strategy
 
         package init(
-            name: String, baseURL: String, apiKey: String?, models: [String]?, headers: [(String, String)] = [],
-            headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0)
+            name: String, baseURL: String, accounts: [Account], models: [String]?, headers: [(String, String)] = [],
+            headTimeout: TimeAmount, concurrency: AccountQueue.Settings = .init(limit: 0),
+            strategy: AccountPool.Strategy = .roundRobin
         ) {
             self.name = name
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-            self.apiKey = apiKey
+            self.accounts = accounts
+            self.strategy = strategy
             self.models = models
             self.headers = headers
             self.headTimeout = headTimeout
@@ -38,7 +52,7 @@ package final class OpenAICompatibleProvider: ChatProvider {
     private let settings: Settings
     private let client: HTTPClient
     private let logger: Logger
-    private let queue: AccountQueue
+    package let accounts: ProviderAccounts
     private let chatEndpoint: UpstreamEndpoint
     private let embeddingsEndpoint: UpstreamEndpoint
     /// The fetched model list, when it was asked for, why the last fetch failed, and the
@@ -56,7 +70,8 @@ package final class OpenAICompatibleProvider: ChatProvider {
         self.settings = settings
         self.client = client
         self.logger = logger
-        self.queue = AccountQueue(settings: settings.concurrency)
+        self.accounts = ProviderAccounts(
+            names: settings.accounts.map(\.name), settings: settings.concurrency, strategy: settings.strategy)
         self.chatEndpoint = UpstreamEndpoint(url: settings.baseURL + "/chat/completions")
         self.embeddingsEndpoint = UpstreamEndpoint(url: settings.baseURL + "/embeddings")
     }
@@ -64,17 +79,21 @@ package final class OpenAICompatibleProvider: ChatProvider {
     package var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
 
     package func secrets() -> [String] {
-        settings.apiKey.map { [$0] } ?? []
+        settings.accounts.compactMap(\.apiKey)
+    }
+
+    package func accountDetail(_ index: Int) -> AccountDetail {
+        AccountDetail(keyHint: settings.accounts[index].apiKey.map(ProviderStatus.hint), source: "configuration")
     }
 
     package func status() -> ProviderStatus {
         let count = modelIDs.count
         if settings.models == nil, let failure = fetched.withLock({ $0.failure }) {
             return ProviderStatus(
-                state: .unreachable, accounts: 1, detail: "listing models at \(settings.baseURL)/models failed: \(failure)")
+                state: .unreachable, accounts: settings.accounts.count, detail: "listing models at \(settings.baseURL)/models failed: \(failure)")
         }
         let source = settings.models == nil ? "fetched from \(settings.baseURL)/models" : "configured"
-        return ProviderStatus(state: .ok, accounts: 1, detail: "\(count) models \(source)")
+        return ProviderStatus(state: .ok, accounts: settings.accounts.count, detail: "\(count) models \(source)")
     }
 
     /// docs/protocols/openai-compatible.md: the model list comes from the upstream when not configured; asked again
@@ -98,7 +117,8 @@ package final class OpenAICompatibleProvider: ChatProvider {
         let failure: String
         do {
             var request = HTTPClientRequest(url: settings.baseURL + "/models")
-            for (name, value) in self.commonHeaders(accept: "application/json") {
+            // The list is the same for every key: the first one asks.
+            for (name, value) in self.commonHeaders(accept: "application/json", account: 0) {
                 request.headers.add(name: name, value: value)
             }
             let response = try await client.execute(request, timeout: .seconds(15))
@@ -123,16 +143,15 @@ package final class OpenAICompatibleProvider: ChatProvider {
         fetched.withLock { $0.failure = failure }
     }
 
-    package var accountQueues: [AccountQueue] { [queue] }
-
     package var passesRateLimitHeaders: Bool { true }
 
     package func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject {
         do {
             let body = try await client.postJSONCollecting(
-                to: chatEndpoint, headers: headers(for: request),
+                to: chatEndpoint, headers: headers(for: request, account: account),
                 body: self.body(for: request, upstreamModel: upstreamModel),
-                timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError,
+                timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes,
+                failure: { self.httpError(status: $0, body: $1, model: upstreamModel) },
                 headersSeen: { UpstreamHeaders.current?.record($0) })
             guard case .object(let object) = try? JSONCoding.decode(body) else {
                 throw GatewayError.upstreamFailed(
@@ -149,8 +168,10 @@ package final class OpenAICompatibleProvider: ChatProvider {
     package func embeddings(_ body: JSONObject, account: Int) async throws -> ByteBuffer {
         do {
             return try await client.postJSONCollecting(
-                to: embeddingsEndpoint, headers: [("Content-Type", "application/json")] + commonHeaders(accept: "application/json"),
-                body: body, timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes, failure: httpError,
+                to: embeddingsEndpoint,
+                headers: [("Content-Type", "application/json")] + commonHeaders(accept: "application/json", account: account),
+                body: body, timeout: settings.headTimeout, maxBytes: Self.maxResponseBytes,
+                failure: { self.httpError(status: $0, body: $1) },
                 headersSeen: { UpstreamHeaders.current?.record($0) })
         } catch {
             throw GatewayError.fromUpstream(error, provider: name)
@@ -159,7 +180,10 @@ package final class OpenAICompatibleProvider: ChatProvider {
 
     package func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
         do {
-            let response = try await send(request, upstreamModel: upstreamModel)
+            let response = try await client.postJSON(
+                url: chatEndpoint.url, headers: headers(for: request, account: account),
+                body: body(for: request, upstreamModel: upstreamModel), timeout: settings.headTimeout,
+                failure: { self.httpError(status: $0, body: $1, model: upstreamModel) })
             UpstreamHeaders.current?.record(response.headers)
             try await EventStreamCheck.require(response, maxBytes: Self.maxResponseBytes) { contentType, body in
                 .upstreamFailed(
@@ -178,34 +202,31 @@ package final class OpenAICompatibleProvider: ChatProvider {
         }
     }
 
-    private func send(_ chat: ChatRequest, upstreamModel: String) async throws -> HTTPClientResponse {
-        try await client.postJSON(
-            url: chatEndpoint.url, headers: headers(for: chat), body: body(for: chat, upstreamModel: upstreamModel),
-            timeout: settings.headTimeout, failure: httpError)
-    }
-
     private func body(for chat: ChatRequest, upstreamModel: String) -> JSONObject {
         var body = chat.openAIBody
         body["model"] = .string(upstreamModel)
         return body
     }
 
-    private func headers(for chat: ChatRequest) -> [(String, String)] {
+    private func headers(for chat: ChatRequest, account: Int) -> [(String, String)] {
         [("Content-Type", "application/json")]
-            + commonHeaders(accept: chat.stream ? "text/event-stream" : "application/json")
+            + commonHeaders(accept: chat.stream ? "text/event-stream" : "application/json", account: account)
     }
 
-    /// The key, the Accept header, then the user's extra headers (which win).
-    private func commonHeaders(accept: String) -> [(String, String)] {
+    /// The account's key, the Accept header, then the user's extra headers (which win).
+    private func commonHeaders(accept: String, account: Int) -> [(String, String)] {
         var headers: [(String, String)] = [("Accept", accept)]
-        if let key = settings.apiKey, !key.isEmpty { headers.insert(("Authorization", "Bearer \(key)"), at: 0) }
+        if settings.accounts.indices.contains(account), let key = settings.accounts[account].apiKey, !key.isEmpty {
+            headers.insert(("Authorization", "Bearer \(key)"), at: 0)
+        }
         let overridden = Set(settings.headers.map { $0.0.lowercased() })
         return headers.filter { !overridden.contains($0.0.lowercased()) } + settings.headers
     }
 
     /// The upstream speaks OpenAI: its client errors are passed on as they are; its
     /// own failures are 502 (docs/protocols/openai-chat.md: a status that means what it says).
-    func httpError(status: Int, body: ByteBuffer) -> GatewayError {
+    /// A 429 whose message names the model is a limit on that model only (docs/architecture.md, "Account pools").
+    func httpError(status: Int, body: ByteBuffer, model: String? = nil) -> GatewayError {
         let error = (try? JSONCoding.decode(body))?["error"]
         let message = error?["message"]?.stringValue ?? UpstreamExcerpt.of(body.readableBytesView)
         switch status {
@@ -219,7 +240,9 @@ package final class OpenAICompatibleProvider: ChatProvider {
             return .unauthorized(
                 "\(name) rejected the API key (HTTP \(status)): \(message)", code: "upstream_unauthorized")
         default:
-            return UpstreamStatus.common(status, provider: name, detail: message)
+            var mapped = UpstreamStatus.common(status, provider: name, detail: message)
+            if status == 429, let model, !model.isEmpty, message.contains(model) { mapped.perModelLimit = true }
+            return mapped
         }
     }
 }

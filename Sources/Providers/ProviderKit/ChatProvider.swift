@@ -17,10 +17,14 @@ package protocol ChatProvider: Sendable {
     func status() -> ProviderStatus
     /// Fails early (before any upstream call) for requests this provider cannot honour.
     func check(_ request: ChatRequest) throws(GatewayError)
-    /// One line of requests per account, in the provider's account order. The dispatcher
-    /// picks an account, holds a slot in its line for the whole request, and names the
-    /// account in the calls below (docs/architecture.md, "Dispatch").
-    var accountQueues: [AccountQueue] { get }
+    /// The provider's accounts (docs/architecture.md, "Account pools"): the dispatcher leases one
+    /// per attempt, holds its slot for the whole request, and names it by index in the calls below.
+    var accounts: ProviderAccounts { get }
+    /// What /health and the console show about an account besides its pool state (never a secret).
+    func accountDetail(_ account: Int) -> AccountDetail
+    /// Takes out an account the operator added (a sign-in through flowgate); accounts from the
+    /// configuration are disabled instead. Throws a message for the operator.
+    func removeAccount(named name: String) throws(AccountActionError)
     /// A non-streaming completion as an upstream chat.completion object, on account `account`.
     func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject
     /// A streaming completion, returned once the upstream accepted the request.
@@ -53,11 +57,39 @@ extension ChatProvider {
     }
 
     package func check(_ request: ChatRequest) throws(GatewayError) {}
+    package func accountDetail(_ account: Int) -> AccountDetail { AccountDetail() }
+    package func removeAccount(named name: String) throws(AccountActionError) {
+        throw AccountActionError(
+            "The account '\(name)' comes from the configuration: disable it here, or take it out of the configuration.")
+    }
     package func upstreamModel(for id: String) -> String { id }
     package func refreshModels() async {}
     package func run() async {}
     package var signIn: (any BrowserSignIn)? { nil }
     package var passesRateLimitHeaders: Bool { false }
+}
+
+/// An account's credentials as the operator sees them.
+package struct AccountDetail: Sendable, Equatable {
+    /// The start of its key, never more (`sk-ab…`).
+    package var keyHint: String?
+    package var tokenExpiry: Date?
+    /// Where its credentials come from ("IFLOW_API_KEY", "the iFlow CLI's files", …).
+    package var source: String?
+    /// Added through flowgate (a sign-in), so the operator may remove it.
+    package var removable = false
+
+    package init(keyHint: String? = nil, tokenExpiry: Date? = nil, source: String? = nil, removable: Bool = false) {
+        self.keyHint = keyHint
+        self.tokenExpiry = tokenExpiry
+        self.source = source
+        self.removable = removable
+    }
+}
+
+package struct AccountActionError: Error, Sendable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 package struct ProviderStatus: Sendable, Equatable {

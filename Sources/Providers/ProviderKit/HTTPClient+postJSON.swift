@@ -34,6 +34,7 @@ extension GatewayError {
             let seconds = Int(header.trimmingCharacters(in: .whitespaces)), seconds >= 0
         else { return error }
         error.retryAfter = seconds
+        error.upstreamRetryAfter = seconds
         return error
     }
 }

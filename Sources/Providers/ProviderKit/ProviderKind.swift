@@ -37,6 +37,8 @@ package protocol ProviderConfig: Sendable {
     var aliases: [String: String] { get set }
     /// Requests in flight per account, and the line behind them.
     var concurrency: AccountQueue.Settings { get set }
+    /// How the next account is chosen (`strategy`).
+    var strategy: AccountPool.Strategy { get set }
     /// Once every layer applied: paths expanded (`home` is `~`), URLs checked.
     mutating func finish(home: String) throws(ConfigError)
     /// The provider itself; a mistake only visible now (a token that is no JWT) is a `ConfigError`.
@@ -49,11 +51,14 @@ package struct ProviderContext: Sendable {
     package let logger: Logger
     /// Time allowed for an upstream's response head.
     package let headTimeout: TimeAmount
+    /// flowgate's own directory (`FLOWGATE_DATA_DIR`): accounts signed in through flowgate live there.
+    package let dataDirectory: String?
 
-    package init(client: HTTPClient, logger: Logger, headTimeout: TimeAmount) {
+    package init(client: HTTPClient, logger: Logger, headTimeout: TimeAmount, dataDirectory: String? = nil) {
         self.client = client
         self.logger = logger
         self.headTimeout = headTimeout
+        self.dataDirectory = dataDirectory
     }
 }
 
@@ -82,6 +87,9 @@ package protocol BrowserSignIn: Sendable {
     func makeState() -> String
     /// Where to send the browser.
     func authorizeURL(redirect: String, state: String) -> String
-    /// Trades the code for credentials and starts using them; returns who signed in.
-    func complete(code: String, redirect: String) async throws -> String
+    /// Trades the code for credentials and starts using them for `account` (nil: the provider's
+    /// main account), adding it when new; returns who signed in.
+    func complete(code: String, redirect: String, account: String?) async throws -> String
+    /// Whether `name` may name an account (the console's field).
+    func isValidAccountName(_ name: String) -> Bool
 }

@@ -6,5 +6,6 @@ package enum ProviderKinds {
     /// Keys every provider section may hold; the gateway reads them itself.
     package static let commonKeys: Set<String> = [
         "name", "kind", "aliases", "aliases_file", "max_concurrency", "queue_limit", "queue_timeout_seconds",
+        "strategy",
     ]
 }
