@@ -20,16 +20,24 @@ package final class MockIFlow: Sendable {
         package var cancelledStreams = 0
         package var inFlight = 0
         package var maxInFlight = 0
+        /// Per API key: requests seen, in flight now, and the most at once.
+        package var requestsByKey: [String: Int] = [:]
+        package var inFlightByKey: [String: Int] = [:]
+        package var maxInFlightByKey: [String: Int] = [:]
     }
 
     package let stats = Mutex(Stats())
-    /// The API key the mock accepts; a request signed with another key is refused.
-    package let apiKey: String
+    /// The API key the mock accepts (the first of `apiKeys`); a request signed with another key is refused.
+    package var apiKey: String { apiKeys[0] }
+    /// Every key the mock accepts: one account each.
+    package let apiKeys: [String]
     /// Keys the mock answers with 439 (expired), as iFlow does after a key rotated.
     package let expiredKeys: Set<String>
+    /// Key → the scenario every request with that key gets, whatever it asks (one account failing).
+    package let failures = Mutex<[String: String]>([:])
 
-    package init(apiKey: String = "sk-mock-iflow-key", expiredKeys: Set<String> = []) {
-        self.apiKey = apiKey
+    package init(apiKey: String = "sk-mock-iflow-key", more: [String] = [], expiredKeys: Set<String> = []) {
+        self.apiKeys = [apiKey] + more
         self.expiredKeys = expiredKeys
     }
 
@@ -40,6 +48,13 @@ package final class MockIFlow: Sendable {
         router.post("\(prefix)/chat/completions") { request, context in
             try await self.chat(request, context: context)
         }
+        // Makes one account fail (`{"key": …, "scenario": "http:429:30"}`; no scenario: heals it).
+        router.post("/_mock/iflow/fail") { request, _ in
+            let body = try JSONCoding.decode(try await request.body.collect(upTo: 4096))
+            guard let key = body["key"]?.stringValue else { return Self.json(status: .badRequest, ["error": "key"]) }
+            self.failures.withLock { $0[key] = body["scenario"]?.stringValue }
+            return Self.json(status: .ok, ["ok": true])
+        }
         router.get("/_mock/stats") { _, _ in
             let (count, cancelled, maxInFlight) = self.stats.withLock {
                 ($0.requests.count, $0.cancelledStreams, $0.maxInFlight)
@@ -48,6 +63,7 @@ package final class MockIFlow: Sendable {
             let json: JSON = [
                 "requests": .int(Int64(count)), "cancelled_streams": .int(Int64(cancelled)),
                 "max_in_flight": .int(Int64(maxInFlight)),
+                "requests_by_key": .object(JSONObject(self.stats.withLock { $0.requestsByKey }.mapValues { .int(Int64($0)) })),
                 "last_body": last.map { .object($0.body) } ?? .null,
                 "last_headers": .object(last.map { JSONObject($0.headers.mapValues(JSON.string)) } ?? [:]),
             ]
@@ -78,7 +94,7 @@ package final class MockIFlow: Sendable {
         if expiredKeys.contains(key) {
             return Self.json(status: .ok, ["status": "439", "msg": "apiKey expired", "body": nil])
         }
-        guard key == apiKey else {
+        guard apiKeys.contains(key) else {
             return Self.json(status: .ok, ["status": "434", "msg": "Invalid apiKey", "body": nil])
         }
         let expected = Self.signature(
@@ -87,23 +103,30 @@ package final class MockIFlow: Sendable {
             return Self.json(status: .badRequest, ["error": "bad signature"])
         }
 
-        let scenario = Self.scenario(in: body)
+        let scenario = failures.withLock { $0[key] } ?? Self.scenario(in: body)
         let stream = body["stream"]?.boolValue ?? false
         stats.withLock {
             $0.inFlight += 1
             $0.maxInFlight = max($0.maxInFlight, $0.inFlight)
+            $0.requestsByKey[key, default: 0] += 1
+            $0.inFlightByKey[key, default: 0] += 1
+            $0.maxInFlightByKey[key] = max($0.maxInFlightByKey[key] ?? 0, $0.inFlightByKey[key]!)
         }
         // In flight until the last byte of the answer is written.
         var handedToBody = false
-        defer { if !handedToBody { requestEnded() } }
+        defer { if !handedToBody { requestEnded(key) } }
         if scenario.hasPrefix("business:") {
             let code = String(scenario.dropFirst("business:".count))
             return Self.json(
                 status: .ok, ["status": .string(code), "msg": .string("mock business error \(code)"), "body": nil])
         }
         if scenario.hasPrefix("http:") {
-            let code = Int(scenario.dropFirst("http:".count)) ?? 500
-            return Self.json(status: .init(code: code), ["error": ["message": "mock http error"]])
+            // `http:429:30`: with `Retry-After: 30`.
+            let parts = scenario.split(separator: ":")
+            let code = parts.count > 1 ? Int(parts[1]) ?? 500 : 500
+            var response = Self.json(status: .init(code: code), ["error": ["message": "mock http error"]])
+            if parts.count > 2 { response.headers[.retryAfter] = String(parts[2]) }
+            return response
         }
         if scenario == "nochoices" {
             return Self.json(status: .ok, ["id": "x", "object": "chat.completion"])
@@ -120,24 +143,28 @@ package final class MockIFlow: Sendable {
             let steps = (0..<(millis / 50)).flatMap { _ in [MockScript.StreamStep.data(" "), .pause(milliseconds: 50)] }
             let answer = JSONCoding.string(MockScript.completion(scenario: "default", model: model))
             handedToBody = true
-            return scripted(steps + [.data(answer)], contentType: "application/json")
+            return scripted(steps + [.data(answer)], contentType: "application/json", key: key)
         }
         if !stream {
             return Self.json(status: .ok, MockScript.completion(scenario: scenario, model: model))
         }
         handedToBody = true
-        return scripted(MockScript.streamEvents(scenario: scenario, model: model), contentType: "text/event-stream")
+        return scripted(
+            MockScript.streamEvents(scenario: scenario, model: model), contentType: "text/event-stream", key: key)
     }
 
-    private func requestEnded() {
-        stats.withLock { $0.inFlight -= 1 }
+    private func requestEnded(_ key: String) {
+        stats.withLock {
+            $0.inFlight -= 1
+            $0.inFlightByKey[key, default: 1] -= 1
+        }
     }
 
-    private func scripted(_ events: [MockScript.StreamStep], contentType: String) -> Response {
+    private func scripted(_ events: [MockScript.StreamStep], contentType: String, key: String) -> Response {
         Response(
             status: .ok, headers: [.contentType: contentType],
             body: ResponseBody { writer in
-                defer { self.requestEnded() }
+                defer { self.requestEnded(key) }
                 do {
                     for event in events {
                         switch event {
