@@ -57,11 +57,13 @@ func buildRouter(
     let signIn = SignInRoutes(
         providers: models.providers, states: OAuthStateStore(), localOnly: localOnly, csrf: csrf,
         publicURL: config.publicURL)
+    let accountActions = AccountActions(providers: models.providers, localOnly: localOnly, csrf: csrf)
     let console = ConsolePage(
         models: models, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
 
     var known: [String: [HTTPRequest.Method]] = [
         "/health": [.get], "/": [.get], "/oauth2callback": [.get], "/admin/login": [.post],
+        AccountActions.path: [.post],
     ]
     for path in signIn.startPaths { known[path] = [.post] }
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
@@ -69,7 +71,7 @@ func buildRouter(
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
     for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
-    let browserPaths = Set(["/", "/oauth2callback", "/admin/login"] + signIn.startPaths)
+    let browserPaths = Set(["/", "/oauth2callback", "/admin/login", AccountActions.path] + signIn.startPaths)
 
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
@@ -104,6 +106,9 @@ func buildRouter(
     router.get("/health") { _, _ in health.respond() }
     router.get("/") { request, context in try console.respond(request, context: context) }
     router.post("/admin/login") { request, _ in try await console.login(request) }
+    router.post(RouterPath(AccountActions.path)) { request, context in
+        try await accountActions.respond(request, context: context)
+    }
     for path in signIn.startPaths {
         let name = String(path.dropFirst("/login/".count))
         router.post(RouterPath(path)) { request, context in

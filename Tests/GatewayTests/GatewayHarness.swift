@@ -52,6 +52,7 @@ struct GatewayHarness {
         try await mockApp.test(.live) { upstream in
             var config = GatewayConfig()
             config.port = 0
+            config.dataDirectory = home + "/.flowgate"
             config.iflow.baseURL = "http://127.0.0.1:\(upstream.port!)/v1"
             config.iflow.apiKey = mock.apiKey
             config.iflow.settingsPath = "/nonexistent/settings.json"

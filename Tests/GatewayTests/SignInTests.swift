@@ -40,7 +40,7 @@ import Testing
 
     /// Posts the console's sign-in form; `csrf` nil takes the console's own token.
     static func postSignIn(
-        _ gateway: any TestClientProtocol, csrf: String? = nil, origin: String? = nil
+        _ gateway: any TestClientProtocol, csrf: String? = nil, origin: String? = nil, account: String? = nil
     ) async throws -> HTTPClientResponse {
         var token = csrf
         if token == nil { token = try await csrfToken(gateway) }
@@ -52,20 +52,22 @@ import Testing
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
         if let origin { request.headers.add(name: "origin", value: origin) }
-        request.body = .bytes(ByteBuffer(string: "csrf=\(token ?? "")"))
+        request.body = .bytes(ByteBuffer(string: "csrf=\(token ?? "")" + (account.map { "&account=\($0)" } ?? "")))
         return try await client.execute(request, timeout: .seconds(10))
     }
 
     /// The redirect the console's sign-in form answers with (a client that does not follow it).
-    func startLocation(_ gateway: any TestClientProtocol) async throws -> String {
-        let response = try await Self.postSignIn(gateway)
+    func startLocation(_ gateway: any TestClientProtocol, account: String? = nil) async throws -> String {
+        let response = try await Self.postSignIn(gateway, account: account)
         #expect(response.status == .seeOther)
         return try #require(response.headers.first(name: "location"))
     }
 
     /// Walks the browser's path: console → /login/iflow → iFlow's authorize page → /oauth2callback.
-    func signIn(_ gateway: any TestClientProtocol, harness: GatewayHarness) async throws -> TestResponse {
-        let authorize = try #require(URLComponents(string: try await startLocation(gateway)))
+    func signIn(_ gateway: any TestClientProtocol, harness: GatewayHarness, account: String? = nil) async throws
+        -> TestResponse
+    {
+        let authorize = try #require(URLComponents(string: try await startLocation(gateway, account: account)))
         let q = Dictionary(uniqueKeysWithValues: (authorize.queryItems ?? []).map { ($0.name, $0.value ?? "") })
         #expect(authorize.path == "/oauth")
         #expect(q["client_id"] == "10009311001" && q["loginMethod"] == "phone" && q["type"] == "phone")
@@ -261,5 +263,38 @@ import Testing
         let stored = try #require(IFlowCredentialFiles(settingsPath: dir + "/settings.json").load())
         #expect(stored.refreshToken == "r" && stored.accessToken == "a")
         #expect(stored.expiry == (try Date("2030-01-02T03:04:05Z", strategy: .iso8601)))
+    }
+
+    @Test func aNamedSignInAddsAnAccountThatCanBeRemoved() async throws {
+        // Each sign-in gets the next access token (access-1, access-2), and so its own key.
+        let keys = ["access-1", "access-2"].map(MockIFlowOAuth.apiKey(forAccess:))
+        let harness = GatewayHarness(mock: MockIFlow(apiKey: keys[0], more: [keys[1]]), oauth: MockIFlowOAuth())
+        try await harness.run { gateway, config in
+            _ = try await signIn(gateway, harness: harness)
+            let page = try await signIn(gateway, harness: harness, account: "work")
+            #expect(page.status == .ok)
+            let folder = IFlowConfig.accountsDirectory(dataDirectory: config.dataDirectory, provider: "iflow") + "/work"
+            #expect(try object(folder + "/settings.json")["apiKey"] == .string(keys[1]))
+            #expect(try mode(folder + "/oauth_creds.json") == 0o600)
+            let accounts = try await FailoverTests.accounts(gateway)
+            #expect(accounts["work"]?["state"] == "ok" && accounts["work"]?["source"] == "signed in through flowgate")
+            #expect(accounts["default"]?["state"] == "ok")
+            // Both serve: two requests take turns, each with its account's key.
+            for _ in 0..<2 { #expect(try await gateway.chat(request("hi")).status == .ok) }
+            #expect(harness.mock.stats.withLock { $0.requestsByKey } == [keys[0]: 1, keys[1]: 1])
+
+            let refused = try await Self.postSignIn(gateway, account: "../etc")
+            #expect(refused.status == .badRequest, "an account name is a plain folder name")
+
+            let csrf = try await Self.csrfToken(gateway)
+            let remove = try await ConsoleAccountTests.post(
+                gateway, "csrf=\(csrf)&provider=iflow&account=work&action=remove")
+            #expect(remove.status == .seeOther)
+            #expect(!FileManager.default.fileExists(atPath: folder))
+            #expect(try await FailoverTests.accounts(gateway)["work"] == nil)
+            let keep = try await ConsoleAccountTests.post(
+                gateway, "csrf=\(csrf)&provider=iflow&account=default&action=remove")
+            #expect(keep.status == .conflict, "the CLI's own account is disabled, not removed")
+        }
     }
 }

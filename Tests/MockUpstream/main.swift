@@ -7,7 +7,8 @@ import Mocks
 // iFlow at /v1, Flowith at /flowith (token MOCK_FLOWITH_TOKEN), a generic OpenAI upstream at /openai/v1,
 // iFlow's OAuth server at /oauth, /oauth/token and /api/oauth/getUserInfo.
 let environment = ProcessInfo.processInfo.environment
-let iflow = MockIFlow(apiKey: environment["MOCK_IFLOW_KEY"] ?? "sk-mock-iflow-key")
+// A second iFlow key for the account-pool tests; `POST /_mock/iflow/fail` makes one key fail.
+let iflow = MockIFlow(apiKey: environment["MOCK_IFLOW_KEY"] ?? "sk-mock-iflow-key", more: ["sk-mock-iflow-key-2"])
 let flowith = MockFlowith(validTokens: [environment["MOCK_FLOWITH_TOKEN"] ?? "flowith-token"])
 let openai = MockOpenAI(apiKey: environment["MOCK_OPENAI_KEY"] ?? "sk-generic")
 let oauth = MockIFlowOAuth()

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -53,8 +55,10 @@ class Servers:
             return json.load(r)
 
 
-def start_gateway(env_extra, config=None, nofile=None):
-    """`config`: YAML text for a config file; `nofile`: a descriptor limit (ulimit -n)."""
+def start_gateway(env_extra, config=None, nofile=None, capture=False):
+    """`config`: YAML text for a config file; `nofile`: a descriptor limit (ulimit -n); `capture`:
+    the log through a pipe the test reads at the end (else into `flowgate.log` in the temporary
+    home: a long-lived server must never block on a pipe nobody drains)."""
     port = free_port()
     home = tempfile.mkdtemp(prefix="flowgate-home-")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "PORT": str(port), "FLOWGATE_KEEPALIVE": "1"}
@@ -66,7 +70,8 @@ def start_gateway(env_extra, config=None, nofile=None):
     command = [os.path.join(BIN_DIR, "flowgate"), "serve"]
     if nofile is not None:
         command = ["bash", "-c", f'ulimit -n {nofile} && exec "$0" "$@"'] + command
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = subprocess.PIPE if capture else open(os.path.join(home, "flowgate.log"), "w")
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     wait_for(url + "/health")
     return proc, url
@@ -77,7 +82,7 @@ def servers():
     mock_port = free_port()
     mock = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")],
                             env={**os.environ, "MOCK_PORT": str(mock_port), "MOCK_FLOWITH_TOKEN": FLOWITH_TOKEN},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True)
     mock_url = f"http://127.0.0.1:{mock_port}"
     wait_for(mock_url + "/_mock/stats")
     config = os.path.join(tempfile.mkdtemp(prefix="flowgate-conf-"), "config.yaml")
@@ -122,6 +127,36 @@ def unconfigured_gateway():
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def heal_accounts(url):
+    """Puts every account of the gateway at `url` back in service through the console's own
+    buttons (loopback, CSRF token): a test that makes the upstream reject or rate-limit an
+    account must not leave the next test without one."""
+    import re
+    with urllib.request.urlopen(url + "/", timeout=5) as r:
+        page = r.read().decode()
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    if not match:
+        return
+    health = json.load(urllib.request.urlopen(url + "/health", timeout=5))
+    for provider, entry in health["providers"].items():
+        for account in entry.get("accounts", []):
+            form = urllib.parse.urlencode({"csrf": match.group(1), "provider": provider,
+                                           "account": account["name"], "action": "enable"}).encode()
+            request = urllib.request.Request(url + "/admin/accounts", data=form, method="POST")
+            try:
+                urllib.request.urlopen(request, timeout=5)
+            except urllib.error.HTTPError:
+                pass
+
+
+@pytest.fixture(autouse=True)
+def healthy_accounts(request):
+    """After each test that used the shared gateway, its accounts serve again."""
+    yield
+    if "servers" in request.fixturenames:
+        heal_accounts(request.getfixturevalue("servers").gateway_url)
 
 
 @pytest.fixture()

@@ -188,7 +188,7 @@ def test_metadata_user_and_sampling_reach_the_upstream(claude, servers):
 
 @pytest.mark.parametrize("scenario,error,status,kind", [
     ("scenario:http:400", anthropic.BadRequestError, 400, "invalid_request_error"),
-    ("scenario:http:401", anthropic.AuthenticationError, 401, "authentication_error"),
+    ("scenario:http:401", anthropic.APIStatusError, 503, "api_error"),
     ("scenario:http:413", anthropic.RequestTooLargeError, 413, "request_too_large"),
     ("scenario:http:429", anthropic.RateLimitError, 429, "rate_limit_error"),
     ("scenario:http:500", anthropic.InternalServerError, 502, "api_error"),

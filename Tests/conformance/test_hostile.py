@@ -30,7 +30,7 @@ def gateway(upstream):
 
     def start(env=None, config=None, nofile=None, key=KEY):
         proc, url = start_gateway({"IFLOW_API_KEY": key, "IFLOW_BASE_URL": upstream.base_url, **(env or {})},
-                                  config=config, nofile=nofile)
+                                  config=config, nofile=nofile, capture=True)
         started.append(proc)
         return proc, url, int(url.rsplit(":", 1)[1])
 

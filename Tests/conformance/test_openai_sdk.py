@@ -96,7 +96,8 @@ def test_reasoning_content(client):
 
 
 @pytest.mark.parametrize("scenario,status,error_class", [
-    ("business:434", 401, openai.AuthenticationError),
+    # An account the upstream rejects is the operator's problem, never the client's 401.
+    ("business:434", 503, openai.InternalServerError),
     ("business:435", 400, openai.BadRequestError),
     ("business:449", 429, openai.RateLimitError),
     ("business:511", 413, openai.APIStatusError),

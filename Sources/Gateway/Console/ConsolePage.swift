@@ -36,9 +36,12 @@ struct ConsolePage: Sendable {
                     ? ("Sign in with \(offered.title) again", " (another account, or a fresh sign-in)")
                     : ("Sign in with \(offered.title)", "")
                 let id = signIns.isEmpty ? "sign-in" : "sign-in-\(HTML.escape(provider.name))"
+                // A name adds (or renews) that account; none renews the main one.
                 signIns +=
                     "<form method=\"post\" action=\"/login/\(HTML.escape(provider.name))\">"
                     + "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf.value)\">"
+                    + "<input name=\"account\" id=\"\(id)-account\" placeholder=\"account name (optional)\" "
+                    + "pattern=\"[A-Za-z0-9_\\-][A-Za-z0-9_.\\-]{0,39}\"> "
                     + "<button class=\"button\" id=\"\(id)\">\(HTML.escape(label))</button>\(note)</form>"
             }
             let expiry = status.tokenExpiries.map { Self.localTime($0) }.joined(separator: "<br>")
@@ -64,11 +67,49 @@ struct ConsolePage: Sendable {
             <h2>Providers</h2>
             <table><tr><th>provider</th><th>state</th><th>accounts</th><th>key</th><th>token expiry</th><th>detail</th></tr>\(rows)</table>
             \(signIns)
+            <h2>Accounts</h2>
+            \(accountTable())
             <h2>Client settings</h2>
             <p>Base URL <code>\(HTML.escape(baseURL))</code>, API key \(HTML.escape(keyLine)).</p>
             <pre>\(HTML.escape(example))</pre>
             <h2>Models</h2>
             <ul>\(modelList.isEmpty ? "<li>No provider has credentials yet.</li>" : modelList)</ul>
+            """
+    }
+
+    /// Every provider's accounts with their pool state, load and credentials, and the operator's
+    /// buttons (docs/architecture.md, "Account pools"), each a POST with the CSRF token.
+    func accountTable() -> String {
+        var rows = ""
+        for provider in models.providers {
+            for account in provider.accounts.status() {
+                let detail = provider.accountDetail(account.index)
+                let css = account.state == "ok" ? "ok" : account.state == "cooling" ? "warn" : "bad"
+                let until = account.coolingUntil.map { Self.localTime($0) } ?? "—"
+                var buttons = [account.state == "disabled" ? ("enable", "Enable") : ("disable", "Disable")]
+                if account.coolingUntil != nil { buttons.append(("clear_cooldown", "Clear cooldown")) }
+                if detail.removable { buttons.append(("remove", "Remove")) }
+                let forms = buttons.map { action, label in
+                    let id = "\(action)-\(provider.name)-\(account.name)"
+                    return "<form class=\"inline\" method=\"post\" action=\"\(AccountActions.path)\">"
+                        + "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf.value)\">"
+                        + "<input type=\"hidden\" name=\"provider\" value=\"\(HTML.escape(provider.name))\">"
+                        + "<input type=\"hidden\" name=\"account\" value=\"\(HTML.escape(account.name))\">"
+                        + "<input type=\"hidden\" name=\"action\" value=\"\(action)\">"
+                        + "<button class=\"button small\" id=\"\(HTML.escape(id))\">\(label)</button></form>"
+                }
+                rows += """
+                    <tr id="account-\(HTML.escape(provider.name))-\(HTML.escape(account.name))"><td>\(HTML.escape(provider.name))</td>
+                    <td><b>\(HTML.escape(account.name))</b><br><small>\(HTML.escape(detail.source ?? ""))</small></td>
+                    <td class="\(css) state">\(HTML.escape(account.state))</td><td>\(until)</td>
+                    <td>\(account.inFlight) / \(account.queued)</td><td><code>\(HTML.escape(detail.keyHint ?? "—"))</code></td>
+                    <td>\(detail.tokenExpiry.map { Self.localTime($0) } ?? "—")</td><td>\(forms.joined(separator: " "))</td></tr>
+                    """
+            }
+        }
+        guard !rows.isEmpty else { return "<p>No accounts yet: sign in above, or configure a key.</p>" }
+        return """
+            <table><tr><th>provider</th><th>account</th><th>state</th><th>cooling until</th><th>in flight / queued</th><th>key</th><th>token expiry</th><th></th></tr>\(rows)</table>
             """
     }
 

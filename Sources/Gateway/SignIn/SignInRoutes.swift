@@ -36,18 +36,18 @@ struct SignInRoutes: Sendable {
         try localOnly.check(request, context: context)
         let form = String(buffer: try await request.body.collect(upTo: 4096))
         guard csrf.matches(FormBody.field("csrf", inForm: form)) else {
-            return Self.page(
+            return HTML.messagePage(
                 status: .forbidden, title: "Sign-in not started",
                 message: "Start the sign-in with the button on the console page.")
         }
         guard let signIn = providers[name] else {
-            return Self.page(
+            return HTML.messagePage(
                 status: .notFound, title: "No such sign-in", message: "This server has no provider '\(name)' to sign in to.")
         }
         // docs/architecture.md, "Account pools": a name adds (or renews) that account; none renews the main one.
         let account = FormBody.field("account", inForm: form)?.trimmingCharacters(in: .whitespaces)
         if let account, !account.isEmpty, !signIn.isValidAccountName(account) {
-            return Self.page(
+            return HTML.messagePage(
                 status: .badRequest, title: "Sign-in not started",
                 message: "An account name is 1 to 40 letters, digits, '-', '_' or '.', not starting with a dot.")
         }
@@ -56,7 +56,7 @@ struct SignInRoutes: Sendable {
         let pending = OAuthStateStore.Pending(
             provider: name, redirect: redirect, account: account?.isEmpty == false ? account : nil)
         guard states.issue(pending, state: state) else {
-            return Self.page(
+            return HTML.messagePage(
                 status: .tooManyRequests, title: "Too many sign-ins pending",
                 message: "\(OAuthStateStore.capacity) sign-ins are already waiting. Finish one, or try again in 10 minutes.")
         }
@@ -69,26 +69,26 @@ struct SignInRoutes: Sendable {
         guard let state = query["state"].map(String.init), let pending = states.consume(state),
             let signIn = providers[pending.provider]
         else {
-            return Self.page(
+            return HTML.messagePage(
                 status: .badRequest, title: "Sign-in link expired",
                 message:
                     "This sign-in link is unknown, already used, or older than 10 minutes. Start again from the console."
             )
         }
         guard let code = query["code"].map(String.init), !code.isEmpty else {
-            return Self.page(
+            return HTML.messagePage(
                 status: .badRequest, title: "Sign-in cancelled",
                 message: "\(signIn.title) sent no code. Start again from the console.")
         }
         do {
             let who = try await signIn.complete(code: code, redirect: pending.redirect, account: pending.account)
-            return Self.page(
+            return HTML.messagePage(
                 status: .ok, title: "Signed in",
                 message:
                     "Signed in to \(signIn.title) as \(who). flowgate uses the new key now, and keeps it fresh. You can close this tab."
             )
         } catch {
-            return Self.page(
+            return HTML.messagePage(
                 status: .badGateway, title: "Sign-in failed",
                 message: "\(signIn.title) did not complete the sign-in (\(error)). Start again from the console.")
         }
@@ -100,16 +100,5 @@ struct SignInRoutes: Sendable {
     static func callbackURL(publicURL: String?, localPort: Int?) -> String {
         if let publicURL { return publicURL + "/oauth2callback" }
         return "http://localhost\(localPort.map { ":\($0)" } ?? "")/oauth2callback"
-    }
-
-    static func page(status: HTTPResponse.Status, title: String, message: String) -> Response {
-        let body = HTML.page(
-            title: "flowgate: \(title)",
-            body:
-                "<h1>\(HTML.escape(title))</h1><p>\(HTML.escape(message))</p><p><a href=\"/\">Back to the console</a></p>"
-        )
-        return Response(
-            status: status, headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

@@ -179,15 +179,17 @@ package struct AccountPool: Sendable {
     }
 
     /// The operator's actions (console), and what a provider learns about credentials.
+    /// Enabling starts the account afresh: no cooldown, backoff or run of failures.
     package mutating func setDisabled(_ account: Int, _ disabled: Bool) {
+        clearCooldown(account)
         accounts[account].state = disabled ? .disabled : .ok
-        accounts[account].modelCooling = [:]
     }
 
     package mutating func clearCooldown(_ account: Int) {
         if case .cooling = accounts[account].state { accounts[account].state = .ok }
         accounts[account].modelCooling = [:]
         accounts[account].backoff = nil
+        accounts[account].unavailableInARow = 0
     }
 
     /// New credentials (a sign-in, a changed key): a signed-out account serves again.

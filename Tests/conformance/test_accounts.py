@@ -1,0 +1,95 @@
+"""Account pools through the official SDKs (docs/architecture.md, "Account pools"): a flowgate
+with two iFlow accounts in front of the mock, which fails one chosen account at a time."""
+import json
+import urllib.request
+
+import anthropic
+import openai
+import pytest
+
+from conftest import start_gateway, heal_accounts
+
+KEY1, KEY2 = "sk-mock-iflow-key", "sk-mock-iflow-key-2"
+
+
+def ask(text):
+    return [{"role": "user", "content": text}]
+
+
+def fail(servers, key, scenario):
+    body = json.dumps({"key": key, "scenario": scenario}).encode()
+    request = urllib.request.Request(servers.mock_url + "/_mock/iflow/fail", data=body, method="POST",
+                                     headers={"content-type": "application/json"})
+    urllib.request.urlopen(request, timeout=5)
+
+
+@pytest.fixture(scope="module")
+def pool(servers):
+    # key1 first (fill_first), so a failure of key1 always shows.
+    config = "providers:\n  - kind: iflow\n    name: iflow\n    strategy: fill_first\n"
+    proc, url = start_gateway({"IFLOW_API_KEY": f"{KEY1},{KEY2}", "IFLOW_BASE_URL": servers.mock_url + "/v1"},
+                              config=config)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def healed(servers, pool):
+    yield
+    for key in (KEY1, KEY2):
+        fail(servers, key, None)
+    heal_accounts(pool)
+
+
+@pytest.mark.parametrize("scenario", ["http:401", "business:434", "http:429", "business:449", "http:500"])
+def test_a_failing_account_is_invisible_to_the_client(servers, pool, scenario):
+    fail(servers, KEY1, scenario)
+    c = openai.OpenAI(base_url=pool + "/v1", api_key="x", max_retries=0)
+    assert c.chat.completions.create(model="glm-4.7", messages=ask("hi")).choices[0].message.content
+    heal_accounts(pool)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in
+                   c.chat.completions.create(model="glm-4.7", messages=ask("hi"), stream=True) if chunk.choices)
+    assert text
+    claude = anthropic.Anthropic(base_url=pool, api_key="x", max_retries=0)
+    heal_accounts(pool)
+    assert claude.messages.create(model="glm-4.7", max_tokens=20, messages=ask("hi")).content[0].text
+
+
+def test_every_account_cooling_is_429_with_retry_after_in_both_dialects(servers, pool):
+    fail(servers, KEY1, "http:429:30")
+    fail(servers, KEY2, "http:429:20")
+    c = openai.OpenAI(base_url=pool + "/v1", api_key="x", max_retries=0)
+    with pytest.raises(openai.RateLimitError) as info:
+        c.chat.completions.create(model="glm-4.7", messages=ask("hi"))
+    assert info.value.body["code"] == "all_accounts_cooling"
+    assert 18 <= int(info.value.response.headers["retry-after"]) <= 20
+    claude = anthropic.Anthropic(base_url=pool, api_key="x", max_retries=0)
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        claude.messages.create(model="glm-4.7", max_tokens=10, messages=ask("hi"))
+    assert caught.value.body["error"]["type"] == "rate_limit_error"
+    assert caught.value.response.headers.get("retry-after")
+
+
+def test_no_usable_account_is_503_naming_each_in_both_dialects(servers, pool):
+    fail(servers, KEY1, "http:401")
+    fail(servers, KEY2, "business:434")
+    c = openai.OpenAI(base_url=pool + "/v1", api_key="x", max_retries=0)
+    with pytest.raises(openai.InternalServerError) as info:
+        c.chat.completions.create(model="glm-4.7", messages=ask("hi"))
+    assert info.value.status_code == 503 and info.value.body["code"] == "no_usable_account"
+    claude = anthropic.Anthropic(base_url=pool, api_key="x", max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        claude.messages.create(model="glm-4.7", max_tokens=10, messages=ask("hi"))
+    assert caught.value.status_code == 503
+    message = caught.value.body["error"]["message"]
+    assert "'key1'" in message and "'key2'" in message
+
+
+def test_health_lists_each_account_without_its_key(pool):
+    health = json.load(urllib.request.urlopen(pool + "/health", timeout=5))
+    accounts = health["providers"]["iflow"]["accounts"]
+    assert [a["name"] for a in accounts] == ["key1", "key2"]
+    assert all(a["state"] == "ok" and a["in_flight"] == 0 and a["queued"] == 0 for a in accounts)
+    assert all(a["key_hint"].endswith("…") and len(a["key_hint"]) <= 6 for a in accounts)
+    assert KEY1 not in json.dumps(health)
