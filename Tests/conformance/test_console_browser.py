@@ -57,6 +57,42 @@ def test_console_renders_and_sign_in_leads_to_success(console, browser):
     page.close()
 
 
+def test_accounts_are_added_and_managed_from_the_console(console, browser):
+    """A named sign-in adds an account; its row's buttons disable, enable and remove it; a
+    form without the CSRF token changes nothing."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(console + "/")
+    page.fill("#sign-in-account", "work")
+    page.click("#sign-in")
+    page.wait_for_selector("text=Signed in to iFlow as Test User")
+    page.goto(console + "/")
+    assert page.locator("#account-iflow-work").count() == 1
+    assert page.locator("#account-iflow-default").count() == 1
+
+    page.click("#disable-iflow-work")
+    page.wait_for_selector("#enable-iflow-work")
+    assert page.locator("#account-iflow-work .state").inner_text() == "disabled"
+    page.screenshot(path=os.path.join(ARTIFACTS, "console-accounts.png"), full_page=True)
+    with urllib.request.urlopen(console + "/health", timeout=5) as r:
+        states = {a["name"]: a["state"] for a in json.load(r)["providers"]["iflow"]["accounts"]}
+    assert states == {"default": "ok", "work": "disabled"}
+
+    # The same form without its token, from the console's own origin: refused.
+    page.evaluate("""() => {
+        const form = document.querySelector('form[action="/admin/accounts"]');
+        form.querySelector('input[name="csrf"]').remove();
+        form.submit();
+    }""")
+    page.wait_for_selector("text=Use the buttons on the console page.")
+    page.goto(console + "/")
+    page.click("#enable-iflow-work")
+    page.wait_for_selector("#disable-iflow-work")
+    page.click("#remove-iflow-work")
+    page.wait_for_selector("#sign-in")
+    assert page.locator("#account-iflow-work").count() == 0
+    page.close()
+
+
 def serve_page(html, port):
     """A page on another origin (another port of 127.0.0.1), served until shut down."""
     class Page(http.server.BaseHTTPRequestHandler):
