@@ -6,15 +6,25 @@ import Logging
 import NIOCore
 import OpenAIWire
 import Providers
+import ServiceLifecycle
 
 /// Builds the server. The command line and the tests both call this. `openStreams`
 /// lets a shutdown end the streams still open when its grace period is over.
+/// `reload`: how to read the configuration again on SIGHUP or a change of its file (none: never).
 package func buildApplication(
     config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger, openStreams: OpenStreams = OpenStreams(),
-    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    reload: ConfigReload? = nil, onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
-    let router = buildRouter(config: config, providers: providers, connections: connections, openStreams: openStreams)
+    let live = LiveProviders(GenerationBuilder.generation(config, entries: providers))
+    let router = buildRouter(config: config, live: live, connections: connections, openStreams: openStreams)
+    var services: [any Service] = [ProviderService(live: live)]
+    if let reload {
+        services.append(
+            ConfigReloader(
+                live: live, reload: reload, builder: GenerationBuilder(client: reload.client, logger: logger),
+                file: config.configFile, logger: logger))
+    }
     return Application(
         router: router,
         server: HTTPServerBuilder { responder in
@@ -30,48 +40,45 @@ package func buildApplication(
             address: .hostname(config.host, port: config.port), serverName: nil,
             availableConnectionsDelegate: ConnectionLimit(
                 descriptorLimit: ConnectionLimit.currentDescriptorLimit(), logger: logger)),
-        services: providers.map { ProviderService(provider: $0.provider) },
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
         logger: logger)
 }
 
 /// The routes; `connections` learns from each connection's pipeline when a client leaves.
 func buildRouter(
-    config: GatewayConfig, providers: [ModelRouter.Entry], connections: ConnectionWatch,
-    openStreams: OpenStreams = OpenStreams()
+    config: GatewayConfig, live: LiveProviders, connections: ConnectionWatch, openStreams: OpenStreams = OpenStreams()
 ) -> Router<GatewayRequestContext> {
-    let models = ModelRouter(entries: providers, aliases: config.aliases)
-    let scrubber = SecretScrubber(providers: models.providers)
+    let scrubber = SecretScrubber(live: live)
     let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
     let bodies = JSONBodyReader(limit: config.bodyLimit)
-    let dispatcher = Dispatcher(
-        models: models, streams: streams, fallbacks: config.fallbacks, maxAttempts: config.maxAttempts)
+    let dispatcher = Dispatcher(live: live, streams: streams)
     let chat = ChatCompletionsRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let messages = MessagesRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let embeddings = EmbeddingsRoute(dispatcher: dispatcher, bodyLimit: config.bodyLimit)
-    let listing = ModelsRoute(models: models, created: Int64(Date().timeIntervalSince1970))
-    let health = HealthRoute(providers: models.providers)
+    let listing = ModelsRoute(live: live, created: Int64(Date().timeIntervalSince1970))
+    let health = HealthRoute(live: live)
 
     let localOnly = LocalOnlyGuard(adminKey: config.adminKey, trustedProxies: config.trustedProxies)
     let csrf = CSRFToken()
     let signIn = SignInRoutes(
-        providers: models.providers, states: OAuthStateStore(), localOnly: localOnly, csrf: csrf,
-        publicURL: config.publicURL)
-    let accountActions = AccountActions(providers: models.providers, localOnly: localOnly, csrf: csrf)
+        live: live, states: OAuthStateStore(), localOnly: localOnly, csrf: csrf, publicURL: config.publicURL)
+    let accountActions = AccountActions(live: live, localOnly: localOnly, csrf: csrf)
     let console = ConsolePage(
-        models: models, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
+        live: live, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
 
     var known: [String: [HTTPRequest.Method]] = [
         "/health": [.get], "/": [.get], "/oauth2callback": [.get], "/admin/login": [.post],
         AccountActions.path: [.post],
     ]
-    for path in signIn.startPaths { known[path] = [.post] }
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
     for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
-    // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS.
-    let browserPaths = Set(["/", "/oauth2callback", "/admin/login", AccountActions.path] + signIn.startPaths)
+    // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS. Sign-ins
+    // start at /login/<provider>, for whichever providers a reload brings.
+    let browserPaths = PathSet(
+        exact: ["/", "/oauth2callback", "/admin/login", AccountActions.path], prefixes: [SignInRoutes.startPrefix])
 
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
@@ -79,8 +86,12 @@ func buildRouter(
     router.middlewares.add(RequestLogMiddleware())
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
-    router.middlewares.add(ErrorMiddleware(routes: known, bodyLimit: config.bodyLimit, scrubber: scrubber))
-    router.middlewares.add(ClientKeyMiddleware(keys: config.clientKeys, openPaths: browserPaths.union(["/health"])))
+    router.middlewares.add(ErrorMiddleware(
+            routes: known, prefixRoutes: [SignInRoutes.startPrefix: [.post]], bodyLimit: config.bodyLimit,
+            scrubber: scrubber))
+    router.middlewares.add(
+        ClientKeyMiddleware(
+            keys: config.clientKeys, openPaths: PathSet(exact: browserPaths.exact.union(["/health"]), prefixes: browserPaths.prefixes)))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }
@@ -109,20 +120,9 @@ func buildRouter(
     router.post(RouterPath(AccountActions.path)) { request, context in
         try await accountActions.respond(request, context: context)
     }
-    for path in signIn.startPaths {
-        let name = String(path.dropFirst("/login/".count))
-        router.post(RouterPath(path)) { request, context in
-            try await signIn.start(request, provider: name, context: context)
-        }
+    router.post(RouterPath(SignInRoutes.startPrefix + ":provider")) { request, context in
+        try await signIn.start(request, provider: context.parameters.get("provider") ?? "", context: context)
     }
     router.get("/oauth2callback") { request, context in try await signIn.callback(request, context: context) }
     return router
-}
-
-/// The providers a configuration describes, in order, sharing one HTTP client.
-package func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [ModelRouter.Entry] {
-    let context = ProviderContext(
-        client: client, logger: logger, headTimeout: TimeAmount(config.upstreamHeadTimeout),
-        dataDirectory: config.dataDirectory)
-    return try config.providers.map { try ModelRouter.Entry(provider: $0.build(context), aliases: $0.aliases) }
 }

@@ -5,7 +5,7 @@ import Providers
 /// log (docs/security.md): an upstream may echo the key it was sent in its error text,
 /// and a key may hold characters (CR, LF) that split it. Runs only on errors.
 struct SecretScrubber: Sendable {
-    let providers: [any ChatProvider]
+    let live: LiveProviders
 
     /// Shorter pieces are not worth hiding (and would mangle ordinary words).
     static let shortest = 6
@@ -18,7 +18,7 @@ struct SecretScrubber: Sendable {
     }
 
     func scrub(_ text: String) -> String {
-        Self.scrub(text, secrets: providers.flatMap { $0.secrets() })
+        Self.scrub(text, secrets: live.current.providers.flatMap { $0.secrets() })
     }
 
     static func scrub(_ text: String, secrets: [String]) -> String {

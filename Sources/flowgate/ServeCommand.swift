@@ -33,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
             let host = config.host.contains(":") ? "[\(config.host)]" : config.host
             let app = buildApplication(
                 config: config, providers: providers, logger: logger, openStreams: openStreams,
+                reload: ConfigReload(client: client) { [options, serve] in try options.resolve(serve) },
                 onServerRunning: { port in
                     let consoleHost = config.isLoopback ? host : "<this machine's address>"
                     logger.info(

@@ -144,7 +144,8 @@ import Testing
             let stats = harness.mock.stats.withLock { $0 }
             #expect(stats.maxInFlightByKey == ["k1": 1, "k2": 1], "one in flight per account")
             #expect(stats.maxInFlight == 2, "both accounts busy at once")
-            #expect(stats.requestsByKey["k1"] == 4 && stats.requestsByKey["k2"] == 4)
+            let counts = ["k1", "k2"].map { stats.requestsByKey[$0] ?? 0 }
+            #expect(counts.reduce(0, +) == 8 && counts.allSatisfy { $0 >= 2 }, "both share the work: \(counts)")
         }
     }
 

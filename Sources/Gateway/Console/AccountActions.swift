@@ -9,7 +9,7 @@ struct AccountActions: Sendable {
     static let path = "/admin/accounts"
     static let actions = ["disable", "enable", "clear_cooldown", "remove"]
 
-    let providers: [any ChatProvider]
+    let live: LiveProviders
     let localOnly: LocalOnlyGuard
     let csrf: CSRFToken
 
@@ -23,7 +23,7 @@ struct AccountActions: Sendable {
         let providerName = FormBody.field("provider", inForm: form) ?? ""
         let name = FormBody.field("account", inForm: form) ?? ""
         let action = FormBody.field("action", inForm: form) ?? ""
-        guard let provider = providers.first(where: { $0.name == providerName }) else {
+        guard let provider = live.current.providers.first(where: { $0.name == providerName }) else {
             return HTML.messagePage(status: .notFound, title: "No such provider", message: "There is no provider '\(providerName)'.")
         }
         let accounts = provider.accounts

@@ -6,7 +6,7 @@ import Providers
 /// time, the sign-in button, the model list and settings to copy into a client.
 /// Server-rendered, no scripts, nothing loaded from elsewhere.
 struct ConsolePage: Sendable {
-    let models: ModelRouter
+    let live: LiveProviders
     let localOnly: LocalOnlyGuard
     let clientKeysRequired: Bool
     let csrf: CSRFToken
@@ -23,6 +23,7 @@ struct ConsolePage: Sendable {
     }
 
     func render(baseURL: String) -> String {
+        let models = live.current.models
         var rows = ""
         var signIns = ""
         for provider in models.providers {
@@ -81,7 +82,7 @@ struct ConsolePage: Sendable {
     /// buttons (docs/architecture.md, "Account pools"), each a POST with the CSRF token.
     func accountTable() -> String {
         var rows = ""
-        for provider in models.providers {
+        for provider in live.current.providers {
             for account in provider.accounts.status() {
                 let detail = provider.accountDetail(account.index)
                 let css = account.state == "ok" ? "ok" : account.state == "cooling" ? "warn" : "bad"

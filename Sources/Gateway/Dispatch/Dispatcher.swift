@@ -12,22 +12,13 @@ import Providers
 /// account moves the request to the next account, then to the model's fallbacks, at most
 /// `maxAttempts` in all (docs/architecture.md, "Account pools").
 struct Dispatcher: Sendable {
-    let models: ModelRouter
+    /// The providers, aliases, fallbacks and attempt limit of the running configuration.
+    let live: LiveProviders
     let streams: StreamResponse
-    /// Client-facing model → what to try when its provider has no account left to try.
-    let fallbacks: [String: [String]]
-    let maxAttempts: Int
-
-    init(models: ModelRouter, streams: StreamResponse, fallbacks: [String: [String]] = [:], maxAttempts: Int = 3) {
-        self.models = models
-        self.streams = streams
-        self.fallbacks = fallbacks
-        self.maxAttempts = max(1, maxAttempts)
-    }
 
     /// The provider and upstream model for a chat, once the provider said it can serve it.
     func route(_ chat: ChatRequest) async throws(GatewayError) -> ModelRouter.Route {
-        let route = try await models.routeRefreshing(chat.model)
+        let route = try await live.current.models.routeRefreshing(chat.model)
         AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
         try route.provider.check(chat)
         return route
@@ -65,7 +56,9 @@ struct Dispatcher: Sendable {
         _ attempt: (ModelRouter.Route, Lease) async throws -> T
     ) async throws -> T {
         var outcome = AttemptOutcome()
-        for route in [first] + fallbackRoutes(chat, first) {
+        let generation = live.current
+        let maxAttempts = max(1, generation.maxAttempts)
+        for route in [first] + fallbackRoutes(chat, first, in: generation) {
             let accounts = route.provider.accounts
             var tried: Set<Int> = []
             accountsOfRoute: while outcome.attempts < maxAttempts {
@@ -105,11 +98,15 @@ struct Dispatcher: Sendable {
 
     /// The model's fallbacks (docs/configuration.md, `fallbacks`), by the name the client
     /// asked for; targets that no longer route are skipped.
-    private func fallbackRoutes(_ chat: ChatRequest?, _ first: ModelRouter.Route) -> [ModelRouter.Route] {
-        guard !fallbacks.isEmpty, let chat, let targets = fallbacks[chat.model] ?? fallbacks["\(first.provider.name)/\(first.upstreamModel)"]
+    private func fallbackRoutes(
+        _ chat: ChatRequest?, _ first: ModelRouter.Route, in generation: LiveProviders.Generation
+    ) -> [ModelRouter.Route] {
+        let fallbacks = generation.fallbacks
+        guard !fallbacks.isEmpty, let chat,
+            let targets = fallbacks[chat.model] ?? fallbacks["\(first.provider.name)/\(first.upstreamModel)"]
         else { return [] }
         return targets.compactMap { target in
-            guard let route = try? models.route(target), (try? route.provider.check(chat)) != nil else { return nil }
+            guard let route = try? generation.models.route(target), (try? route.provider.check(chat)) != nil else { return nil }
             return route
         }
     }

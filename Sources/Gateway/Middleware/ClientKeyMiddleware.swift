@@ -6,9 +6,9 @@ import OpenAIWire
 /// `Authorization: Bearer <key>` or `x-api-key: <key>`, compared in constant time.
 struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
-    let openPaths: Set<String>
+    let openPaths: PathSet
 
-    init(keys: [String], openPaths: Set<String> = ["/health"]) {
+    init(keys: [String], openPaths: PathSet = PathSet(exact: ["/health"])) {
         self.keys = keys.map { Array($0.utf8) }
         self.openPaths = openPaths
     }

@@ -10,6 +10,8 @@ import OpenAIWire
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Known paths (without trailing slash) and the methods they answer.
     let routes: [String: [HTTPRequest.Method]]
+    /// Known path prefixes (`/login/` + a provider) and the methods they answer.
+    var prefixRoutes: [String: [HTTPRequest.Method]] = [:]
     let bodyLimit: Int
     /// No upstream credential leaves in an error message.
     let scrubber: SecretScrubber
@@ -33,7 +35,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return shown.response(dialect(), closing: error.status == 401)
         } catch let error as HTTPError {
             var response = map(error, request: request).response(dialect())
-            if response.status == .methodNotAllowed, let allowed = routes[Self.normalized(request.uri.path)] {
+            if response.status == .methodNotAllowed, let allowed = allowedMethods(Self.normalized(request.uri.path)) {
                 response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
             }
             return response
@@ -50,12 +52,16 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    private func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
+        routes[path] ?? prefixRoutes.first { path.hasPrefix($0.key) && path.count > $0.key.count }?.value
+    }
+
     private func map(_ error: HTTPError, request: Request) -> GatewayError {
         let method = request.method.rawValue
         let path = Self.normalized(request.uri.path)
         switch error.status {
         case .notFound:
-            if let allowed = routes[path], !allowed.contains(request.method) {
+            if let allowed = allowedMethods(path), !allowed.contains(request.method) {
                 return .methodNotAllowed(method: method, path: path, allowed: allowed.map(\.rawValue))
             }
             return .routeNotFound(method: method, path: path)

@@ -16,7 +16,7 @@ struct WebPageGuard<Context: RequestContext>: RouterMiddleware {
     let hosts: HostNames
     let cors: CORSOrigins
     /// The console and sign-in pages: never open to other origins, and they post forms.
-    let browserPaths: Set<String>
+    let browserPaths: PathSet
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

@@ -32,7 +32,7 @@ struct EmbeddingsRoute: Sendable {
             throw GatewayError.invalidRequest(
                 "Missing required parameter: 'input'.", param: "input", code: "missing_required_parameter")
         }
-        let route = try await dispatcher.models.routeRefreshing(model)
+        let route = try await dispatcher.live.current.models.routeRefreshing(model)
         body["model"] = .string(route.upstreamModel)
         let upstreamHeaders = UpstreamHeaders()
         let answer = try await UpstreamHeaders.$current.withValue(upstreamHeaders) {

@@ -6,13 +6,13 @@ import Providers
 /// GET /health (docs/protocols/openai-chat.md): provider states from memory; never calls an
 /// upstream, never needs a key.
 struct HealthRoute: Sendable {
-    let providers: [any ChatProvider]
+    let live: LiveProviders
 
     func respond() -> Response {
         var entries: JSONObject = [:]
         var usable = false
         var broken = false
-        for provider in providers {
+        for provider in live.current.providers {
             let status = provider.status()
             usable = usable || status.state == .ok
             broken = broken || status.state == .needsSignIn || status.state == .unreachable

@@ -8,29 +8,20 @@ import Providers
 /// sign-in a provider offers (iFlow's replaces installing its CLI). Starting one takes the
 /// console's form (loopback or admin key, CSRF token), so no other web page can start or crowd out one.
 struct SignInRoutes: Sendable {
-    /// Providers that offer a sign-in, by name.
-    let providers: [String: any BrowserSignIn]
+    let live: LiveProviders
     let states: OAuthStateStore
     let localOnly: LocalOnlyGuard
     let csrf: CSRFToken
     /// `server.public_url`: where browsers reach this server, if not on loopback.
     let publicURL: String?
 
-    init(
-        providers: [any ChatProvider], states: OAuthStateStore, localOnly: LocalOnlyGuard, csrf: CSRFToken,
-        publicURL: String?
-    ) {
-        var offered: [String: any BrowserSignIn] = [:]
-        for provider in providers { if let signIn = provider.signIn { offered[provider.name] = signIn } }
-        self.providers = offered
-        self.states = states
-        self.localOnly = localOnly
-        self.csrf = csrf
-        self.publicURL = publicURL
-    }
+    /// `/login/<provider>` starts a sign-in.
+    static let startPrefix = "/login/"
 
-    /// The paths that start a sign-in.
-    var startPaths: [String] { providers.keys.sorted().map { "/login/\($0)" } }
+    /// The sign-in the provider named `name` offers now, if any.
+    private func signIn(_ name: String) -> (any BrowserSignIn)? {
+        live.current.providers.first { $0.name == name }?.signIn
+    }
 
     func start(_ request: Request, provider name: String, context: GatewayRequestContext) async throws -> Response {
         try localOnly.check(request, context: context)
@@ -40,7 +31,7 @@ struct SignInRoutes: Sendable {
                 status: .forbidden, title: "Sign-in not started",
                 message: "Start the sign-in with the button on the console page.")
         }
-        guard let signIn = providers[name] else {
+        guard let signIn = signIn(name) else {
             return HTML.messagePage(
                 status: .notFound, title: "No such sign-in", message: "This server has no provider '\(name)' to sign in to.")
         }
@@ -67,7 +58,7 @@ struct SignInRoutes: Sendable {
         try localOnly.check(request, context: context)
         let query = request.uri.queryParameters
         guard let state = query["state"].map(String.init), let pending = states.consume(state),
-            let signIn = providers[pending.provider]
+            let signIn = signIn(pending.provider)
         else {
             return HTML.messagePage(
                 status: .badRequest, title: "Sign-in link expired",

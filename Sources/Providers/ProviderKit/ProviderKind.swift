@@ -43,6 +43,16 @@ package protocol ProviderConfig: Sendable {
     mutating func finish(home: String) throws(ConfigError)
     /// The provider itself; a mistake only visible now (a token that is no JWT) is a `ConfigError`.
     func build(_ context: ProviderContext) throws -> any ChatProvider
+    /// Whether `other` describes the same provider (a reload keeps it as it runs).
+    func isSame(as other: any ProviderConfig) -> Bool
+}
+
+extension ProviderConfig {
+    package func isSame(as other: any ProviderConfig) -> Bool { false }
+}
+
+extension ProviderConfig where Self: Equatable {
+    package func isSame(as other: any ProviderConfig) -> Bool { (other as? Self) == self }
 }
 
 /// What building a provider may use: the one upstream HTTP client and the server's settings.
