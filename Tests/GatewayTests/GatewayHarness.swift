@@ -26,6 +26,8 @@ struct GatewayHarness {
     let built = ProvidersBox()
     let logger: Logger
     var configure: @Sendable (inout GatewayConfig) -> Void = { _ in }
+    /// With it, the server reloads (config file changes): the configuration it reloads to, from the first one.
+    var reloaded: (@Sendable (GatewayConfig) throws -> GatewayConfig)?
 
     static let flowithToken = MockFlowith.jwt(expiry: Date().addingTimeInterval(3600))
 
@@ -82,7 +84,10 @@ struct GatewayHarness {
                 let providers = try makeProviders(config: config, client: client, logger: logger)
                 for entry in providers { await entry.provider.refreshModels() }
                 built.entries.withLock { $0 = providers }
-                let app = buildApplication(config: config, providers: providers, logger: logger)
+                let reload = reloaded.map { next in
+                    ConfigReload(client: client, onSignal: false) { try next(settings) }
+                }
+                let app = buildApplication(config: config, providers: providers, logger: logger, reload: reload)
                 // The chat route closes connections after answering (SWIFT-NOTES): use a reconnecting client.
                 try await app.test(.ahc(.http)) { gateway in try await test(gateway, settings) }
             } catch {

@@ -113,9 +113,11 @@ enum MockScript {
         case _ where scenario.hasPrefix("silence:"):
             let millis = Int(scenario.dropFirst("silence:".count)) ?? 1000
             return [.pause(milliseconds: millis)] + hello.map { .data($0) }
-        case "slow":
+        case _ where scenario == "slow" || scenario.hasPrefix("slow:"):
+            // `slow:N`: N pieces 50 ms apart (400 by default).
+            let pieces = Int(scenario.dropFirst("slow:".count)) ?? 400
             var steps: [StreamStep] = [.data(chunk(["role": "assistant", "content": ""]))]
-            for i in 0..<400 {
+            for i in 0..<pieces {
                 steps.append(.pause(milliseconds: 50))
                 steps.append(.data(chunk(["content": .string("\(i) ")])))
             }

@@ -73,6 +73,7 @@ def start_gateway(env_extra, config=None, nofile=None, capture=False):
     log = subprocess.PIPE if capture else open(os.path.join(home, "flowgate.log"), "w")
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
+    proc.home = home
     wait_for(url + "/health")
     return proc, url
 

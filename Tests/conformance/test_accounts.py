@@ -1,6 +1,9 @@
 """Account pools through the official SDKs (docs/architecture.md, "Account pools"): a flowgate
 with two iFlow accounts in front of the mock, which fails one chosen account at a time."""
 import json
+import os
+import signal
+import time
 import urllib.request
 
 import anthropic
@@ -93,3 +96,42 @@ def test_health_lists_each_account_without_its_key(pool):
     assert all(a["state"] == "ok" and a["in_flight"] == 0 and a["queued"] == 0 for a in accounts)
     assert all(a["key_hint"].endswith("…") and len(a["key_hint"]) <= 6 for a in accounts)
     assert KEY1 not in json.dumps(health)
+
+
+def test_sighup_reloads_accounts_and_aliases_and_a_broken_file_changes_nothing(servers):
+    def config(keys, alias):
+        return (f"providers:\n  - kind: iflow\n    name: iflow\n    base_url: {servers.mock_url}/v1\n"
+                f"    api_key: {keys}\n    settings: /nonexistent/settings.json\naliases: {{{alias}: iflow/glm-4.7}}\n")
+
+    proc, url = start_gateway({}, config=config(KEY1, "before"))
+    path = os.path.join(proc.home, "config.yaml")
+    c = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
+    try:
+        assert c.chat.completions.create(model="before", messages=ask("hi")).choices[0].message.content
+        with open(path, "w") as f:
+            f.write(config(f"{KEY1},{KEY2}", "after"))
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            health = json.load(urllib.request.urlopen(url + "/health", timeout=5))
+            if len(health["providers"]["iflow"]["accounts"]) == 2:
+                break
+            time.sleep(0.1)
+        assert [a["name"] for a in health["providers"]["iflow"]["accounts"]] == ["key1", "key2"]
+        assert c.chat.completions.create(model="after", messages=ask("hi")).choices[0].message.content
+        with pytest.raises(openai.NotFoundError):
+            c.chat.completions.create(model="before", messages=ask("hi"))
+
+        with open(path, "w") as f:
+            f.write("providers: [kind: nonsense\n")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        assert proc.poll() is None, "SIGHUP must not stop the server"
+        assert c.chat.completions.create(model="after", messages=ask("hi")).choices[0].message.content
+        with open(os.path.join(proc.home, "flowgate.log")) as f:
+            log = f.read()
+        # SIGHUP, or the file watch if it noticed the change first.
+        assert "configuration not reloaded (" in log and "still serving the previous one" in log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
