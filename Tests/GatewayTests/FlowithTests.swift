@@ -198,6 +198,25 @@ import Testing
             #expect(harness.flowith?.state.withLock { $0.refreshCalls.count } == 1, "renewed once, then used")
         }
     }
+
+    @Test func aRejectedTokenIsRenewedOnceBeforeTheAccountCountsAsSignedOut() async throws {
+        // Valid for hours, but the upstream no longer takes it (revoked elsewhere).
+        let revoked = MockFlowith.jwt(expiry: Date().addingTimeInterval(7200), subject: "revoked")
+        let harness = Self.harness(tokens: []) { config in
+            for index in config.providers.indices {
+                if var settings = config.providers[index] as? FlowithConfig {
+                    settings.accounts = [.init(token: revoked, refreshToken: "rt-9")]
+                    config.providers[index] = settings
+                }
+            }
+        }
+        try await harness.run { gateway, _ in
+            let answer = try await gateway.chat(request("hi", model: "gpt-4.1"))
+            #expect(answer.status == .ok)
+            #expect(harness.flowith?.state.withLock { $0.refreshCalls } == ["rt-9"])
+            #expect(try await FailoverTests.accounts(gateway, provider: "flowith")["token1"]?["state"] == "ok")
+        }
+    }
 }
 
 import AsyncHTTPClient

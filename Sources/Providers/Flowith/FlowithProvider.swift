@@ -166,14 +166,24 @@ package final class FlowithProvider: ChatProvider {
     {
         let messages = try FlowithTranslation.messages(chat)
         let account = tokens[index]
-        do {
-            let token = try await freshToken(account)
+        func post(_ token: String) async throws -> HTTPClientResponse {
             let built = FlowithRequest(
                 messages: messages, upstreamModel: upstreamModel, baseURL: settings.baseURL, token: token,
                 nodeID: UUID().uuidString.lowercased())
-            let response = try await client.postJSON(
+            return try await client.postJSON(
                 url: built.url, headers: built.headers, body: built.body, timeout: settings.headTimeout
             ) { status, body in Self.httpError(status: status, body: Array(body.readableBytesView)) }
+        }
+        do {
+            let token = try await freshToken(account)
+            let response: HTTPClientResponse
+            do {
+                response = try await post(token)
+            } catch let error as GatewayError where error.kind == .unauthorized && account.snapshot.refresh != nil {
+                // docs/protocols/flowith.md: a rejected token is renewed once before the account counts as signed out.
+                try await account.renewal.run { try await self.renew(account) }
+                response = try await post(account.snapshot.access)
+            }
             return (response, FlowithTextDecoder(promptCharacters: FlowithTranslation.characters(in: messages)))
         } catch {
             throw GatewayError.fromUpstream(error, provider: "Flowith")
