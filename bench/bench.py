@@ -113,11 +113,19 @@ http {{
     client_body_temp_path {WORK}/body; proxy_temp_path {WORK}/proxy;
     fastcgi_temp_path {WORK}/fcgi; uwsgi_temp_path {WORK}/uwsgi; scgi_temp_path {WORK}/scgi;
     keepalive_requests 1000000;
+    # The failover row's first account: always rate-limited, told to come back at once.
+    map $http_authorization $bench_bad {{ "Bearer bench-bad" 1; default 0; }}
     server {{
         listen 127.0.0.1:{upstream_port};
         # Static answers to POST: nginx serves files to GET only, so 405 is turned into the file.
-        location /json/ {{ error_page 405 =200 /completion.json; return 405; }}
-        location /sse/ {{ error_page 405 =200 /stream.txt; return 405; }}
+        location /json/ {{
+            if ($bench_bad) {{ add_header Retry-After 0 always; return 429 '{{"error":{{"message":"bench"}}}}'; }}
+            error_page 405 =200 /completion.json; return 405;
+        }}
+        location /sse/ {{
+            if ($bench_bad) {{ add_header Retry-After 0 always; return 429 '{{"error":{{"message":"bench"}}}}'; }}
+            error_page 405 =200 /stream.txt; return 405;
+        }}
         location = /completion.json {{ root {WORK}; default_type application/json; }}
         location = /stream.txt {{ root {WORK}; default_type text/event-stream; }}
         location /json/v1/models {{ default_type application/json; return 200 '{{"object":"list","data":[{{"id":"glm-4.7","object":"model"}}]}}'; }}
@@ -187,13 +195,20 @@ def parse_wrk(out):
 
 # ---------------------------------------------------------------- targets
 
-def start_flowgate(base_url, binary=None):
+def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False):
+    """`keys`: IFLOW_API_KEY, one account per comma-separated key; `fill_first`: the first account
+    is always tried first (the failover row)."""
     port = free_port()
     home = os.path.join(WORK, f"home-flowgate-{port}")
     os.makedirs(home)
+    env = {"HOME": home, "IFLOW_API_KEY": keys, "IFLOW_BASE_URL": base_url,
+           "IFLOW_MAX_CONCURRENCY": "0", "API_KEY": CLIENT_KEY, "LOG_LEVEL": "warning"}
+    if fill_first:
+        env["FLOWGATE_CONFIG"] = os.path.join(home, "config.yaml")
+        with open(env["FLOWGATE_CONFIG"], "w") as f:
+            f.write("providers:\n  - kind: iflow\n    name: iflow\n    strategy: fill_first\n")
     proc = start([binary or os.path.join(ROOT, ".build", "release", "flowgate"), "serve", "--port", str(port)],
-                 env={"HOME": home, "IFLOW_API_KEY": UPSTREAM_KEY, "IFLOW_BASE_URL": base_url,
-                      "IFLOW_MAX_CONCURRENCY": "0", "API_KEY": CLIENT_KEY, "LOG_LEVEL": "warning"})
+                 env=env)
     wait_for(f"http://127.0.0.1:{port}/health")
     return proc, f"http://127.0.0.1:{port}/v1/chat/completions"
 
@@ -275,15 +290,24 @@ def main():
             stop(p1), stop(p2)
         plain, plain_url = start_flowgate(up + "/json/v1")
         sse, sse_url = start_flowgate(up + "/sse/v1")
-        rows.append(measure("flowgate", plain_url, sse_url, procs=[plain]))
-        rows[-1]["rss_stream"] = rss_mb(sse.pid)
+        flowgate = measure("flowgate", plain_url, sse_url, procs=[plain])
+        flowgate["rss_stream"] = rss_mb(sse.pid)
+        rows.append(flowgate)
         # The same gateway and upstream, spoken to in the Anthropic Messages dialect.
         anthropic = measure("flowgate, Anthropic Messages", plain_url.replace("/chat/completions", "/messages"),
                             sse_url.replace("/chat/completions", "/messages"), procs=[plain], messages=True)
         stop(plain), stop(sse)
-        rows[-1]["ttfb_added"] = added_first_byte()
-        rows[-1]["many_streams"] = many_streams()
+        flowgate["ttfb_added"] = added_first_byte()
+        flowgate["many_streams"] = many_streams()
         rows.append(anthropic)
+        # Two accounts taking turns; then every request's first attempt rate-limited (Retry-After: 0,
+        # so the account never stays cool) and answered by the second account.
+        for label, keys, first in (("flowgate, two accounts", f"{UPSTREAM_KEY},{UPSTREAM_KEY}-2", False),
+                                   ("flowgate, failover (1st account 429)", f"bench-bad,{UPSTREAM_KEY}", True)):
+            p1, u1 = start_flowgate(up + "/json/v1", keys=keys, fill_first=first)
+            p2, u2 = start_flowgate(up + "/sse/v1", keys=keys, fill_first=first)
+            rows.append(measure(label, u1, u2, procs=[p1]))
+            stop(p1), stop(p2)
 
         if os.environ.get("BENCH_SKIP_PEERS") != "1":
             for label, starter, key in (("iflow2api 1.6.10", start_iflow2api, CLIENT_KEY),
@@ -445,6 +469,11 @@ def report(rows):
             ("Anthropic stream throughput ≥ 0.8 × OpenAI", messages["streams"] / fg["streams"],
              messages["streams"] >= 0.8 * fg["streams"]),
         ]
+    two = next((r for r in rows if r["name"] == "flowgate, two accounts"), None)
+    failover = next((r for r in rows if r["name"].startswith("flowgate, failover")), None)
+    if fg and two:
+        checks.append(("two accounts: plain throughput ≥ 0.9 × one account", two["rps"] / fg["rps"],
+                       two["rps"] >= 0.9 * fg["rps"]))
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     text = [f"# Benchmark results\n", f"Run {stamp} on {os.cpu_count()} cores; wrk {SHORT}s per figure; "
             "upstream: static nginx (one JSON completion; a 1,000-event SSE stream).\n", *lines, ""]
@@ -454,6 +483,9 @@ def report(rows):
         for label, value, ok in checks:
             text.append(f"| {label} | {value:.3f} | {'yes' if ok else 'NO'} |")
         text.append("")
+    if fg and failover and failover.get("p50") is not None:
+        text.append(f"Failover overhead (every request's first attempt answered 429 by the upstream, the second "
+                    f"account answers; p50 @1): {failover['p50'] - fg['p50']:+.3f} ms over one account.\n")
     if fg and "rss_stream" in fg:
         text.append(f"flowgate RSS after the stream load: {fg['rss_stream']:.1f} MB. "
                     f"Added time to the first stream event (upstream sending its first event alone; median of 300, "

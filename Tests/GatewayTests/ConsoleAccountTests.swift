@@ -10,17 +10,8 @@ import Testing
 
 /// docs/architecture.md, "Account pools": the console's account buttons, as posts.
 @Suite struct ConsoleAccountTests {
-    /// Posts a form to `/admin/accounts` without following the redirect.
     static func post(_ gateway: any TestClientProtocol, _ form: String) async throws -> HTTPClientResponse {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        defer { _ = client.shutdown() }
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)\(AccountActions.path)")
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
-        request.body = .bytes(ByteBuffer(string: form))
-        return try await client.execute(request, timeout: .seconds(10))
+        try await postForm(gateway, AccountActions.path, form)
     }
 
     @Test func disableEnableAndClearACooldown() async throws {

@@ -92,9 +92,7 @@ import Testing
             let retry = Int(openAI.headers[.retryAfter] ?? "") ?? 0
             #expect((19...20).contains(retry), "the soonest: key2's 20 s")
             // Now both cool: answered without asking the upstream.
-            let anthropic = try await gateway.chat(
-                ["model": "glm-4.7", "max_tokens": 10, "messages": [["role": "user", "content": "hi"]]],
-                path: "/v1/messages")
+            let anthropic = try await gateway.chat(messagesRequest("hi"), path: "/v1/messages")
             #expect(anthropic.status == .tooManyRequests)
             #expect(anthropic.json?["type"] == "error")
             #expect(anthropic.json?["error"]?["type"] == "rate_limit_error")
@@ -117,9 +115,7 @@ import Testing
             let again = try await gateway.chat(request("hi"))
             let message = again.json?["error"]?["message"]?.stringValue ?? ""
             #expect(message.contains("'key1' needs a sign-in") && message.contains("'key2' needs a sign-in"), "\(message)")
-            let anthropic = try await gateway.chat(
-                ["model": "glm-4.7", "max_tokens": 10, "messages": [["role": "user", "content": "hi"]]],
-                path: "/v1/messages")
+            let anthropic = try await gateway.chat(messagesRequest("hi"), path: "/v1/messages")
             #expect(anthropic.status == .serviceUnavailable)
             #expect(anthropic.json?["type"] == "error")
             #expect(anthropic.json?["error"]?["message"]?.stringValue?.contains("key1") == true)

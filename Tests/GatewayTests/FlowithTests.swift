@@ -21,6 +21,18 @@ import Testing
         GatewayHarness(flowith: MockFlowith(validTokens: tokens), configure: configure)
     }
 
+    /// One account: `token` with the refresh token `refresh`.
+    static func harness(account token: String, refresh: String) -> GatewayHarness {
+        harness(tokens: []) { config in
+            for index in config.providers.indices {
+                if var settings = config.providers[index] as? FlowithConfig {
+                    settings.accounts = [.init(token: token, refreshToken: refresh)]
+                    config.providers[index] = settings
+                }
+            }
+        }
+    }
+
     @Test func plainAnswerWithWebAppHeadersRolesAndEstimatedUsage() async throws {
         let harness = Self.harness()
         try await harness.run { gateway, _ in
@@ -178,14 +190,7 @@ import Testing
 
     @Test func expiringTokenIsRenewedAndTheNewOneUsedAtOnce() async throws {
         let expiring = MockFlowith.jwt(expiry: Date().addingTimeInterval(30), subject: "old")
-        let harness = Self.harness(tokens: []) { config in
-            for index in config.providers.indices {
-                if var settings = config.providers[index] as? FlowithConfig {
-                    settings.accounts = [.init(token: expiring, refreshToken: "rt-1")]
-                    config.providers[index] = settings
-                }
-            }
-        }
+        let harness = Self.harness(account: expiring, refresh: "rt-1")
         try await harness.run { gateway, _ in
             let first = try await gateway.chat(request("hi", model: "gpt-4.1"))
             #expect(first.status == .ok)
@@ -202,14 +207,7 @@ import Testing
     @Test func aRejectedTokenIsRenewedOnceBeforeTheAccountCountsAsSignedOut() async throws {
         // Valid for hours, but the upstream no longer takes it (revoked elsewhere).
         let revoked = MockFlowith.jwt(expiry: Date().addingTimeInterval(7200), subject: "revoked")
-        let harness = Self.harness(tokens: []) { config in
-            for index in config.providers.indices {
-                if var settings = config.providers[index] as? FlowithConfig {
-                    settings.accounts = [.init(token: revoked, refreshToken: "rt-9")]
-                    config.providers[index] = settings
-                }
-            }
-        }
+        let harness = Self.harness(account: revoked, refresh: "rt-9")
         try await harness.run { gateway, _ in
             let answer = try await gateway.chat(request("hi", model: "gpt-4.1"))
             #expect(answer.status == .ok)

@@ -159,6 +159,27 @@ extension GatewayConfig {
     }
 }
 
+/// Posts a browser form to `path` without following the redirect (the console's forms).
+func postForm(_ gateway: any TestClientProtocol, _ path: String, _ form: String, origin: String? = nil) async throws
+    -> HTTPClientResponse
+{
+    var configuration = HTTPClient.Configuration()
+    configuration.redirectConfiguration = .disallow
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    defer { _ = client.shutdown() }
+    var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)\(path)")
+    request.method = .POST
+    request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
+    if let origin { request.headers.add(name: "origin", value: origin) }
+    request.body = .bytes(ByteBuffer(string: form))
+    return try await client.execute(request, timeout: .seconds(10))
+}
+
+/// An Anthropic Messages request for `model`.
+func messagesRequest(_ content: String, model: String = "glm-4.7") -> JSON {
+    ["model": .string(model), "max_tokens": 10, "messages": [["role": "user", "content": .string(content)]]]
+}
+
 /// Polls `condition` every 100 ms for up to `seconds` (for what a background loop does, like noticing a file).
 func waitUntil(seconds: Double = 5, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))

@@ -44,16 +44,8 @@ import Testing
     ) async throws -> HTTPClientResponse {
         var token = csrf
         if token == nil { token = try await csrfToken(gateway) }
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        defer { _ = client.shutdown() }
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)/login/iflow")
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
-        if let origin { request.headers.add(name: "origin", value: origin) }
-        request.body = .bytes(ByteBuffer(string: "csrf=\(token ?? "")" + (account.map { "&account=\($0)" } ?? "")))
-        return try await client.execute(request, timeout: .seconds(10))
+        let form = "csrf=\(token ?? "")" + (account.map { "&account=\($0)" } ?? "")
+        return try await postForm(gateway, "/login/iflow", form, origin: origin)
     }
 
     /// The redirect the console's sign-in form answers with (a client that does not follow it).
@@ -287,13 +279,13 @@ import Testing
             #expect(refused.status == .badRequest, "an account name is a plain folder name")
 
             let csrf = try await Self.csrfToken(gateway)
-            let remove = try await ConsoleAccountTests.post(
-                gateway, "csrf=\(csrf)&provider=iflow&account=work&action=remove")
+            let remove = try await postForm(
+                gateway, AccountActions.path, "csrf=\(csrf)&provider=iflow&account=work&action=remove")
             #expect(remove.status == .seeOther)
             #expect(!FileManager.default.fileExists(atPath: folder))
             #expect(try await FailoverTests.accounts(gateway)["work"] == nil)
-            let keep = try await ConsoleAccountTests.post(
-                gateway, "csrf=\(csrf)&provider=iflow&account=default&action=remove")
+            let keep = try await postForm(
+                gateway, AccountActions.path, "csrf=\(csrf)&provider=iflow&account=default&action=remove")
             #expect(keep.status == .conflict, "the CLI's own account is disabled, not removed")
         }
     }

@@ -59,34 +59,33 @@ def test_a_failing_account_is_invisible_to_the_client(servers, pool, scenario):
     assert claude.messages.create(model="glm-4.7", max_tokens=20, messages=ask("hi")).content[0].text
 
 
+def refused_in_both_dialects(pool, openai_error, anthropic_error):
+    """The same request through both SDKs; returns the two errors they raised."""
+    c = openai.OpenAI(base_url=pool + "/v1", api_key="x", max_retries=0)
+    with pytest.raises(openai_error) as in_openai:
+        c.chat.completions.create(model="glm-4.7", messages=ask("hi"))
+    claude = anthropic.Anthropic(base_url=pool, api_key="x", max_retries=0)
+    with pytest.raises(anthropic_error) as in_anthropic:
+        claude.messages.create(model="glm-4.7", max_tokens=10, messages=ask("hi"))
+    return in_openai.value, in_anthropic.value
+
+
 def test_every_account_cooling_is_429_with_retry_after_in_both_dialects(servers, pool):
     fail(servers, KEY1, "http:429:30")
     fail(servers, KEY2, "http:429:20")
-    c = openai.OpenAI(base_url=pool + "/v1", api_key="x", max_retries=0)
-    with pytest.raises(openai.RateLimitError) as info:
-        c.chat.completions.create(model="glm-4.7", messages=ask("hi"))
-    assert info.value.body["code"] == "all_accounts_cooling"
-    assert 18 <= int(info.value.response.headers["retry-after"]) <= 20
-    claude = anthropic.Anthropic(base_url=pool, api_key="x", max_retries=0)
-    with pytest.raises(anthropic.RateLimitError) as caught:
-        claude.messages.create(model="glm-4.7", max_tokens=10, messages=ask("hi"))
-    assert caught.value.body["error"]["type"] == "rate_limit_error"
-    assert caught.value.response.headers.get("retry-after")
+    o, a = refused_in_both_dialects(pool, openai.RateLimitError, anthropic.RateLimitError)
+    assert o.body["code"] == "all_accounts_cooling"
+    assert 18 <= int(o.response.headers["retry-after"]) <= 20
+    assert a.body["error"]["type"] == "rate_limit_error" and a.response.headers.get("retry-after")
 
 
 def test_no_usable_account_is_503_naming_each_in_both_dialects(servers, pool):
     fail(servers, KEY1, "http:401")
     fail(servers, KEY2, "business:434")
-    c = openai.OpenAI(base_url=pool + "/v1", api_key="x", max_retries=0)
-    with pytest.raises(openai.InternalServerError) as info:
-        c.chat.completions.create(model="glm-4.7", messages=ask("hi"))
-    assert info.value.status_code == 503 and info.value.body["code"] == "no_usable_account"
-    claude = anthropic.Anthropic(base_url=pool, api_key="x", max_retries=0)
-    with pytest.raises(anthropic.APIStatusError) as caught:
-        claude.messages.create(model="glm-4.7", max_tokens=10, messages=ask("hi"))
-    assert caught.value.status_code == 503
-    message = caught.value.body["error"]["message"]
-    assert "'key1'" in message and "'key2'" in message
+    o, a = refused_in_both_dialects(pool, openai.InternalServerError, anthropic.APIStatusError)
+    assert o.status_code == 503 and o.body["code"] == "no_usable_account"
+    assert a.status_code == 503
+    assert "'key1'" in a.body["error"]["message"] and "'key2'" in a.body["error"]["message"]
 
 
 def test_health_lists_each_account_without_its_key(pool):
