@@ -59,4 +59,30 @@ import Testing
             #expect(try await waitForCancellation(harness.mock, within: .seconds(1)))
         }
     }
+
+    /// docs/architecture.md, "Account pools": a client that leaves is nobody's fault; three in a row
+    /// must not cool the account as three upstream failures would.
+    @Test func clientsThatLeaveDoNotCoolTheAccount() async throws {
+        let harness = GatewayHarness()
+        try await harness.run { gateway, _ in
+            for stream in [false, true, false, false] {
+                let before = harness.mock.requests.count
+                let text = stream ? "scenario:silence:5000" : "scenario:sleep:5000"
+                let client = HTTPClient(eventLoopGroupProvider: .singleton)
+                var post = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port!)/v1/chat/completions")
+                post.method = .POST
+                post.headers.add(name: "content-type", value: "application/json")
+                post.body = .bytes(JSONCoding.buffer(request(text, stream: stream)))
+                let task = Task { try await client.execute(post, timeout: .seconds(30)) }
+                try await waitUntil { harness.mock.requests.count > before }
+                task.cancel()
+                _ = try? await task.value
+                try await client.shutdown()
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let health = try await gateway.execute(uri: "/health", method: .get).json
+            #expect(health?["providers"]?["iflow"]?["accounts"]?.arrayValue?.first?["state"] == "ok")
+            #expect(try await gateway.chat(request("hi")).status == .ok)
+        }
+    }
 }

@@ -79,7 +79,10 @@ struct Dispatcher: Sendable {
                     return value
                 } catch let error as GatewayError {
                     lease.release()
-                    guard let fault = AccountPool.Fault(error, model: route.upstreamModel) else { throw error }
+                    // A client that left cancelled the attempt: nothing the account did.
+                    guard !Task.isCancelled, let fault = AccountPool.Fault(error, model: route.upstreamModel) else {
+                        throw error
+                    }
                     lease.failed(fault)
                     tried.insert(lease.index)
                     outcome.failed(error, fault: fault, provider: route.provider.name, account: lease.name)
