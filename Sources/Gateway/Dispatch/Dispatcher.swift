@@ -58,7 +58,10 @@ struct Dispatcher: Sendable {
         var outcome = AttemptOutcome()
         let generation = live.current
         let maxAttempts = max(1, generation.maxAttempts)
-        for route in [first] + fallbackRoutes(chat, first, in: generation) {
+        // No array for the common case: the fallbacks are worked out only when configured.
+        let fallbacks = fallbackRoutes(chat, first, in: generation)
+        for position in 0...fallbacks.count {
+            let route = position == 0 ? first : fallbacks[position - 1]
             let accounts = route.provider.accounts
             var tried: Set<Int> = []
             accountsOfRoute: while outcome.attempts < maxAttempts {

@@ -6,7 +6,8 @@ import Synchronization
 /// generation for the requests that come after, while those in flight finish on the
 /// providers they started with.
 final class LiveProviders: Sendable {
-    struct Generation: Sendable {
+    /// A class: a request takes it with one reference count, not one per field.
+    final class Generation: Sendable {
         let models: ModelRouter
         /// Client-facing model → what to try when its provider has no account left to try.
         let fallbacks: [String: [String]]
@@ -14,6 +15,13 @@ final class LiveProviders: Sendable {
         /// What each provider was built from (same order), so a reload keeps the unchanged ones
         /// with their accounts' state, lines and sign-in refreshers.
         let configs: [any ProviderConfig]
+
+        init(models: ModelRouter, fallbacks: [String: [String]], maxAttempts: Int, configs: [any ProviderConfig]) {
+            self.models = models
+            self.fallbacks = fallbacks
+            self.maxAttempts = maxAttempts
+            self.configs = configs
+        }
 
         var providers: [any ChatProvider] { models.providers }
     }
