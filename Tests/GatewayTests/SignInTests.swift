@@ -287,6 +287,11 @@ import Testing
             let keep = try await postForm(
                 gateway, AccountActions.path, "csrf=\(csrf)&provider=iflow&account=default&action=remove")
             #expect(keep.status == .conflict, "the CLI's own account is disabled, not removed")
+
+            // `flowgate login iflow --name work` later (its folder again): the account comes back.
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data("{\"apiKey\":\"\(keys[1])\"}".utf8).write(to: URL(fileURLWithPath: folder + "/settings.json"))
+            try await waitUntil { try await FailoverTests.accounts(gateway)["work"]?["state"] == "ok" }
         }
     }
 }

@@ -174,7 +174,8 @@ package final class IFlowProvider: ChatProvider {
             let after = account.credentials.currentKey()
             if after != before { after == nil ? accounts.signedOut(index) : accounts.signedIn(index) }
         }
-        let known = Set(all.map(\.name))
+        // Removed accounts count as unknown: signing in again under the name brings one back.
+        let known = Set(all.map(\.name).filter { accounts.index(named: $0) != nil })
         if !known.contains(Self.defaultAccount) {
             let cli = IFlowAccount(
                 name: Self.defaultAccount, origin: .cliFiles, settingsPath: settings.settingsPath, oauth: oauth,
@@ -239,6 +240,7 @@ package final class IFlowProvider: ChatProvider {
         logger.info("iFlow account '\(name)' removed")
     }
 
+    /// iFlow's OAuth server, for the console's sign-in.
     var oauthClient: IFlowOAuth { oauth }
 
     package func complete(_ request: ChatRequest, upstreamModel: String, account index: Int) async throws -> JSONObject {
