@@ -17,6 +17,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.0"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
     ],
     targets: [
         // JSON, the SSE codec, the gateway's error type and usage arithmetic: pure, no I/O.
@@ -40,11 +45,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // What survives a restart and is shared by instances (docs/architecture.md, "State store"):
+        // protocols, memory, and SQL over SQLite or PostgreSQL; secrets sealed with AES-GCM.
+        .target(
+            name: "Stores",
+            dependencies: [
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Upstreams: one folder per provider kind.
         .target(
             name: "Providers",
             dependencies: [
-                "OpenAIWire", "ChatCore",
+                "OpenAIWire", "ChatCore", "Stores",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,7 +76,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "OpenAIWire", "ChatCore", "Dialects", "Providers",
+                "OpenAIWire", "ChatCore", "Dialects", "Providers", "Stores",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -97,6 +116,7 @@ let package = Package(
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "ChatCore", "Dialects"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "ChatCore", "Dialects"]),
         .testTarget(name: "DialectsTests", dependencies: ["Dialects", "ChatCore", "OpenAIWire"]),
+        .testTarget(name: "StoresTests", dependencies: ["Stores"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -1,0 +1,139 @@
+import Foundation
+import Synchronization
+
+/// The store in one process's memory: for tests and for `store: memory` (nothing survives a restart).
+package final class MemoryStateStore: StateStore {
+    private struct Tables {
+        var accounts: [String: StoredAccount] = [:]
+        var signIns: [String: PendingSignIn] = [:]
+        var cooldowns: [String: StoredCooldown] = [:]
+        var leases: [String: (holder: String, expires: Date)] = [:]
+        var locks: [String: (holder: String, expires: Date)] = [:]
+        var usage: [UsageRecord] = []
+        var responses: [String: (body: Data, expires: Date)] = [:]
+    }
+
+    private let tables = Mutex(Tables())
+
+    package init() {}
+
+    package var kind: String { "memory" }
+    package var isShared: Bool { false }
+    package var fault: String? { nil }
+    package func close() async {}
+
+    package func saveAccount(_ account: StoredAccount) async throws {
+        tables.withLock { $0.accounts["\(account.provider)\n\(account.name)"] = account }
+    }
+
+    package func accounts(provider: String) async throws -> [StoredAccount] {
+        tables.withLock { $0.accounts.values.filter { $0.provider == provider }.sorted { $0.name < $1.name } }
+    }
+
+    package func removeAccount(provider: String, name: String) async throws {
+        _ = tables.withLock { $0.accounts.removeValue(forKey: "\(provider)\n\(name)") }
+    }
+
+    package func issueSignIn(state: String, _ pending: PendingSignIn, capacity: Int, now: Date) async throws -> Bool {
+        tables.withLock { tables in
+            tables.signIns = tables.signIns.filter { $0.value.expires > now }
+            guard tables.signIns.count < capacity else { return false }
+            tables.signIns[state] = pending
+            return true
+        }
+    }
+
+    package func consumeSignIn(state: String, now: Date) async throws -> PendingSignIn? {
+        tables.withLock { $0.signIns.removeValue(forKey: state) }.flatMap { $0.expires > now ? $0 : nil }
+    }
+
+    package func setCooldown(_ cooldown: StoredCooldown) async throws {
+        tables.withLock { $0.cooldowns["\(cooldown.provider)\n\(cooldown.account)\n\(cooldown.model)"] = cooldown }
+    }
+
+    package func cooldowns(now: Date) async throws -> [StoredCooldown] {
+        tables.withLock { $0.cooldowns.values.filter { $0.until > now } }
+    }
+
+    package func clearCooldowns(provider: String, account: String) async throws {
+        tables.withLock { tables in
+            tables.cooldowns = tables.cooldowns.filter { $0.value.provider != provider || $0.value.account != account }
+        }
+    }
+
+    package func acquireLease(key: String, limit: Int, holder: String, now: Date, expires: Date) async throws -> Int? {
+        tables.withLock { tables in
+            for slot in 0..<max(limit, 1) {
+                let id = "\(key)\n\(slot)"
+                if let held = tables.leases[id], held.expires >= now { continue }
+                tables.leases[id] = (holder, expires)
+                return slot
+            }
+            return nil
+        }
+    }
+
+    package func releaseLease(key: String, slot: Int, holder: String) async throws {
+        tables.withLock { tables in
+            let id = "\(key)\n\(slot)"
+            if tables.leases[id]?.holder == holder { tables.leases[id] = nil }
+        }
+    }
+
+    package func renewLeases(holder: String, expires: Date) async throws {
+        tables.withLock { tables in
+            for (id, held) in tables.leases where held.holder == holder { tables.leases[id] = (holder, expires) }
+        }
+    }
+
+    package func acquireLock(key: String, holder: String, now: Date, expires: Date) async throws -> Bool {
+        tables.withLock { tables in
+            if let held = tables.locks[key], held.expires >= now { return false }
+            tables.locks[key] = (holder, expires)
+            return true
+        }
+    }
+
+    package func releaseLock(key: String, holder: String) async throws {
+        tables.withLock { tables in
+            if tables.locks[key]?.holder == holder { tables.locks[key] = nil }
+        }
+    }
+
+    package func recordUsage(_ records: [UsageRecord]) async throws {
+        tables.withLock { $0.usage.append(contentsOf: records) }
+    }
+
+    package func usageTotals(since: Date) async throws -> [UsageTotal] {
+        let records = tables.withLock { $0.usage.filter { $0.time >= since } }
+        return UsageTotal.summing(records)
+    }
+
+    package func saveResponse(id: String, body: Data, expires: Date) async throws {
+        tables.withLock { $0.responses[id] = (body, expires) }
+    }
+
+    package func response(id: String, now: Date) async throws -> Data? {
+        tables.withLock { $0.responses[id] }.flatMap { $0.expires > now ? $0.body : nil }
+    }
+}
+
+extension UsageTotal {
+    /// Sums records per provider, account and model, sorted by those.
+    static func summing(_ records: [UsageRecord]) -> [UsageTotal] {
+        var totals: [String: UsageTotal] = [:]
+        for record in records {
+            let key = "\(record.provider)\n\(record.account)\n\(record.model)"
+            var total =
+                totals[key]
+                ?? UsageTotal(
+                    provider: record.provider, account: record.account, model: record.model, requests: 0,
+                    inputTokens: 0, outputTokens: 0)
+            total.requests += 1
+            total.inputTokens += record.inputTokens
+            total.outputTokens += record.outputTokens
+            totals[key] = total
+        }
+        return totals.values.sorted { ($0.provider, $0.account, $0.model) < ($1.provider, $1.account, $1.model) }
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import Logging
+import SQLKit
+import Synchronization
+
+/// The state store over SQL (docs/architecture.md, "State store"): the same statements run on
+/// SQLite and PostgreSQL (sql-kit picks each one's placeholders). Times are milliseconds since
+/// 1970; credentials are sealed before they are written. Every call gives up after
+/// `timeout`, so a store that stopped answering costs a request at most that, and `fault` says why.
+package final class SQLStateStore: StateStore {
+    private let connector: any SQLConnector
+    private let sealer: SecretSealer
+    private let timeout: Duration
+    private let lastFault = Mutex<String?>(nil)
+
+    init(connector: any SQLConnector, sealer: SecretSealer, timeout: Duration = .seconds(2)) {
+        self.connector = connector
+        self.sealer = sealer
+        self.timeout = timeout
+    }
+
+    package var kind: String { connector.kind }
+    package var isShared: Bool { connector.kind == "postgres" }
+    package var fault: String? { lastFault.withLock { $0 } }
+
+    package func close() async { await connector.close() }
+
+    /// Applies the schema's missing steps; returns their numbers.
+    /// Longer than one call's deadline: another instance may hold the migration lock for a moment.
+    func migrate() async throws -> [Int] {
+        try await withDeadline(.seconds(10)) {
+            try await self.connector.withDatabase { try await StoreMigrations.apply(on: $0) }
+        }
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        do {
+            let value = try await withDeadline(timeout) { try await self.connector.withDatabase(body) }
+            lastFault.withLock { $0 = nil }
+            return value
+        } catch let error as SecretSealer.SealError {
+            throw error
+        } catch {
+            let reason = error is StoreTimeout ? "no answer within \(timeout)" : String(describing: error)
+            lastFault.withLock { $0 = "the \(kind) store failed: \(reason)" }
+            throw error
+        }
+    }
+
+    // MARK: Accounts
+
+    package func saveAccount(_ account: StoredAccount) async throws {
+        let sealed = try sealer.seal(account.credentials)
+        let updated = account.updated.milliseconds
+        try await run { db in
+            try await db.raw(
+                """
+                INSERT INTO accounts (provider, name, sealed, updated_ms)
+                VALUES (\(bind: account.provider), \(bind: account.name), \(bind: sealed), \(bind: updated))
+                ON CONFLICT (provider, name) DO UPDATE SET sealed = excluded.sealed, updated_ms = excluded.updated_ms
+                """
+            ).run()
+        }
+    }
+
+    package func accounts(provider: String) async throws -> [StoredAccount] {
+        let rows = try await run { db in
+            try await db.raw(
+                "SELECT name, sealed, updated_ms FROM accounts WHERE provider = \(bind: provider) ORDER BY name"
+            ).all().map {
+                (
+                    try $0.decode(column: "name", as: String.self), try $0.decode(column: "sealed", as: String.self),
+                    try $0.decode(column: "updated_ms", as: Int64.self)
+                )
+            }
+        }
+        return try rows.map { name, sealed, updated in
+            StoredAccount(
+                provider: provider, name: name, credentials: try sealer.open(sealed), updated: Date(milliseconds: updated))
+        }
+    }
+
+    package func removeAccount(provider: String, name: String) async throws {
+        try await run { db in
+            try await db.raw("DELETE FROM accounts WHERE provider = \(bind: provider) AND name = \(bind: name)").run()
+        }
+    }
+
+    // MARK: OAuth states
+
+    package func issueSignIn(state: String, _ pending: PendingSignIn, capacity: Int, now: Date) async throws -> Bool {
+        let now = now.milliseconds
+        return try await run { db in
+            try await db.raw("DELETE FROM oauth_states WHERE expires_ms <= \(bind: now)").run()
+            let count = try await db.raw("SELECT COUNT(*) AS n FROM oauth_states").first()?.decode(
+                column: "n", as: Int.self) ?? 0
+            guard count < capacity else { return false }
+            try await db.raw(
+                """
+                INSERT INTO oauth_states (state, provider, redirect, account, expires_ms)
+                VALUES (\(bind: state), \(bind: pending.provider), \(bind: pending.redirect), \(bind: pending.account),
+                  \(bind: pending.expires.milliseconds))
+                """
+            ).run()
+            return true
+        }
+    }
+
+    package func consumeSignIn(state: String, now: Date) async throws -> PendingSignIn? {
+        try await run { db in
+            guard
+                let row = try await db.raw(
+                    "DELETE FROM oauth_states WHERE state = \(bind: state) RETURNING provider, redirect, account, expires_ms"
+                ).first()
+            else { return nil }
+            let expires = Date(milliseconds: try row.decode(column: "expires_ms", as: Int64.self))
+            guard expires > now else { return nil }
+            return PendingSignIn(
+                provider: try row.decode(column: "provider", as: String.self),
+                redirect: try row.decode(column: "redirect", as: String.self),
+                account: try row.decode(column: "account", as: String?.self), expires: expires)
+        }
+    }
+
+    // MARK: Cooldowns
+
+    package func setCooldown(_ cooldown: StoredCooldown) async throws {
+        try await run { db in
+            try await db.raw(
+                """
+                INSERT INTO cooldowns (provider, account, model, until_ms)
+                VALUES (\(bind: cooldown.provider), \(bind: cooldown.account), \(bind: cooldown.model),
+                  \(bind: cooldown.until.milliseconds))
+                ON CONFLICT (provider, account, model) DO UPDATE SET until_ms = excluded.until_ms
+                """
+            ).run()
+        }
+    }
+
+    package func cooldowns(now: Date) async throws -> [StoredCooldown] {
+        try await run { db in
+            try await db.raw(
+                "SELECT provider, account, model, until_ms FROM cooldowns WHERE until_ms > \(bind: now.milliseconds)"
+            ).all().map { row in
+                StoredCooldown(
+                    provider: try row.decode(column: "provider", as: String.self),
+                    account: try row.decode(column: "account", as: String.self),
+                    model: try row.decode(column: "model", as: String.self),
+                    until: Date(milliseconds: try row.decode(column: "until_ms", as: Int64.self)))
+            }
+        }
+    }
+
+    package func clearCooldowns(provider: String, account: String) async throws {
+        try await run { db in
+            try await db.raw("DELETE FROM cooldowns WHERE provider = \(bind: provider) AND account = \(bind: account)")
+                .run()
+        }
+    }
+
+    // MARK: Leases and locks: one statement each, so two instances never both win a slot
+
+    package func acquireLease(key: String, limit: Int, holder: String, now: Date, expires: Date) async throws -> Int? {
+        let (now, expires) = (now.milliseconds, expires.milliseconds)
+        return try await run { db in
+            for slot in 0..<max(limit, 1) {
+                let taken = try await db.raw(
+                    """
+                    INSERT INTO leases (lease_key, slot, holder, expires_ms)
+                    VALUES (\(bind: key), \(bind: slot), \(bind: holder), \(bind: expires))
+                    ON CONFLICT (lease_key, slot) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+                    WHERE leases.expires_ms < \(bind: now)
+                    RETURNING slot
+                    """
+                ).first()
+                if taken != nil { return slot }
+            }
+            return nil
+        }
+    }
+
+    package func releaseLease(key: String, slot: Int, holder: String) async throws {
+        try await run { db in
+            try await db.raw(
+                "DELETE FROM leases WHERE lease_key = \(bind: key) AND slot = \(bind: slot) AND holder = \(bind: holder)"
+            ).run()
+        }
+    }
+
+    package func renewLeases(holder: String, expires: Date) async throws {
+        try await run { db in
+            try await db.raw(
+                "UPDATE leases SET expires_ms = \(bind: expires.milliseconds) WHERE holder = \(bind: holder)"
+            ).run()
+        }
+    }
+
+    package func acquireLock(key: String, holder: String, now: Date, expires: Date) async throws -> Bool {
+        try await run { db in
+            try await db.raw(
+                """
+                INSERT INTO refresh_locks (lock_key, holder, expires_ms)
+                VALUES (\(bind: key), \(bind: holder), \(bind: expires.milliseconds))
+                ON CONFLICT (lock_key) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+                WHERE refresh_locks.expires_ms < \(bind: now.milliseconds)
+                RETURNING lock_key
+                """
+            ).first() != nil
+        }
+    }
+
+    package func releaseLock(key: String, holder: String) async throws {
+        try await run { db in
+            try await db.raw("DELETE FROM refresh_locks WHERE lock_key = \(bind: key) AND holder = \(bind: holder)").run()
+        }
+    }
+
+    // MARK: Usage
+
+    package func recordUsage(_ records: [UsageRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await run { db in
+            // One statement for a batch: the recorder writes at most once a second.
+            var insert = db.insert(into: "usage_records").columns(
+                "time_ms", "provider", "account", "model", "status", "input_tokens", "output_tokens", "duration_ms")
+            for record in records {
+                insert = insert.values(
+                    SQLBind(record.time.milliseconds), SQLBind(record.provider), SQLBind(record.account),
+                    SQLBind(record.model), SQLBind(record.status), SQLBind(record.inputTokens),
+                    SQLBind(record.outputTokens), SQLBind(record.durationMs))
+            }
+            try await insert.run()
+        }
+    }
+
+    package func usageTotals(since: Date) async throws -> [UsageTotal] {
+        try await run { db in
+            try await db.raw(
+                """
+                SELECT provider, account, model, COUNT(*) AS requests,
+                  CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens,
+                  CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens
+                FROM usage_records WHERE time_ms >= \(bind: since.milliseconds)
+                GROUP BY provider, account, model ORDER BY provider, account, model
+                """
+            ).all().map { row in
+                UsageTotal(
+                    provider: try row.decode(column: "provider", as: String.self),
+                    account: try row.decode(column: "account", as: String.self),
+                    model: try row.decode(column: "model", as: String.self),
+                    requests: try row.decode(column: "requests", as: Int.self),
+                    inputTokens: try row.decode(column: "input_tokens", as: Int.self),
+                    outputTokens: try row.decode(column: "output_tokens", as: Int.self))
+            }
+        }
+    }
+
+    // MARK: Stored responses
+
+    package func saveResponse(id: String, body: Data, expires: Date) async throws {
+        let text = String(decoding: body, as: UTF8.self)
+        try await run { db in
+            try await db.raw(
+                """
+                INSERT INTO responses (id, body, expires_ms) VALUES (\(bind: id), \(bind: text), \(bind: expires.milliseconds))
+                ON CONFLICT (id) DO UPDATE SET body = excluded.body, expires_ms = excluded.expires_ms
+                """
+            ).run()
+        }
+    }
+
+    package func response(id: String, now: Date) async throws -> Data? {
+        try await run { db in
+            try await db.raw(
+                "SELECT body FROM responses WHERE id = \(bind: id) AND expires_ms > \(bind: now.milliseconds)"
+            ).first().map { Data(try $0.decode(column: "body", as: String.self).utf8) }
+        }
+    }
+}
+
+extension Date {
+    var milliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    init(milliseconds: Int64) { self.init(timeIntervalSince1970: TimeInterval(milliseconds) / 1000) }
+}

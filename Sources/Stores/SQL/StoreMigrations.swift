@@ -1,0 +1,80 @@
+import SQLKit
+
+/// The schema, in numbered steps applied in order at start and recorded in `flowgate_migrations`
+/// (docs/architecture.md, "State store"). A released step is never edited: a change is a new step.
+enum StoreMigrations {
+    static let steps: [(version: Int, statements: [String])] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE IF NOT EXISTS accounts (provider TEXT NOT NULL, name TEXT NOT NULL,
+                  sealed TEXT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (provider, name))
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS oauth_states (state TEXT PRIMARY KEY, provider TEXT NOT NULL,
+                  redirect TEXT NOT NULL, account TEXT, expires_ms BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS cooldowns (provider TEXT NOT NULL, account TEXT NOT NULL,
+                  model TEXT NOT NULL, until_ms BIGINT NOT NULL, PRIMARY KEY (provider, account, model))
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS leases (lease_key TEXT NOT NULL, slot BIGINT NOT NULL,
+                  holder TEXT NOT NULL, expires_ms BIGINT NOT NULL, PRIMARY KEY (lease_key, slot))
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS refresh_locks (lock_key TEXT PRIMARY KEY, holder TEXT NOT NULL,
+                  expires_ms BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS usage_records (time_ms BIGINT NOT NULL, provider TEXT NOT NULL,
+                  account TEXT NOT NULL, model TEXT NOT NULL, status BIGINT NOT NULL, input_tokens BIGINT NOT NULL,
+                  output_tokens BIGINT NOT NULL, duration_ms BIGINT NOT NULL)
+                """,
+                "CREATE INDEX IF NOT EXISTS usage_records_time ON usage_records (time_ms)",
+                """
+                CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, body TEXT NOT NULL,
+                  expires_ms BIGINT NOT NULL)
+                """,
+            ]
+        )
+    ]
+
+    /// Applies the steps not yet recorded. On PostgreSQL an advisory lock keeps two instances
+    /// starting at once from applying the same step twice.
+    static func apply(on database: any SQLDatabase) async throws -> [Int] {
+        let postgres = database.dialect.name == "postgresql"
+        if postgres { try await database.raw("SELECT pg_advisory_lock(4711015)").run() }
+        do {
+            let applied = try await run(on: database)
+            if postgres { try await database.raw("SELECT pg_advisory_unlock(4711015)").run() }
+            return applied
+        } catch {
+            if postgres { try? await database.raw("SELECT pg_advisory_unlock(4711015)").run() }
+            throw error
+        }
+    }
+
+    private static func run(on database: any SQLDatabase) async throws -> [Int] {
+        try await database.raw(
+            "CREATE TABLE IF NOT EXISTS flowgate_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)"
+        ).run()
+        let done = Set(
+            try await database.raw("SELECT version FROM flowgate_migrations").all().map {
+                try $0.decode(column: "version", as: Int.self)
+            })
+        var applied: [Int] = []
+        for step in steps where !done.contains(step.version) {
+            for statement in step.statements { try await database.raw(SQLQueryString(statement)).run() }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            try await database.raw(
+                "INSERT INTO flowgate_migrations (version, applied_ms) VALUES (\(bind: step.version), \(bind: now))"
+            ).run()
+            applied.append(step.version)
+        }
+        return applied
+    }
+}
+
+import Foundation

@@ -1,0 +1,94 @@
+import Foundation
+
+/// An account signed in through flowgate (docs/architecture.md, "State store"). `credentials`
+/// is the provider's own record of the sign-in, in clear here: SQL stores seal it before writing.
+package struct StoredAccount: Sendable, Equatable {
+    package var provider: String
+    package var name: String
+    package var credentials: Data
+    /// When it was last written: another instance's refresh shows up as a newer time.
+    package var updated: Date
+
+    package init(provider: String, name: String, credentials: Data, updated: Date) {
+        self.provider = provider
+        self.name = name
+        self.credentials = credentials
+        self.updated = updated
+    }
+}
+
+/// A pending OAuth sign-in, under its `state` value.
+package struct PendingSignIn: Sendable, Equatable {
+    package var provider: String
+    package var redirect: String
+    /// The account the sign-in is for (nil: the provider's main account).
+    package var account: String?
+    package var expires: Date
+
+    package init(provider: String, redirect: String, account: String?, expires: Date) {
+        self.provider = provider
+        self.redirect = redirect
+        self.account = account
+        self.expires = expires
+    }
+}
+
+/// An account cooling down, for all models (`model` empty) or one.
+package struct StoredCooldown: Sendable, Equatable, Hashable {
+    package var provider: String
+    package var account: String
+    package var model: String
+    package var until: Date
+
+    package init(provider: String, account: String, model: String = "", until: Date) {
+        self.provider = provider
+        self.account = account
+        self.model = model
+        self.until = until
+    }
+}
+
+/// One answered request, for usage (docs/architecture.md, "State store").
+package struct UsageRecord: Sendable, Equatable {
+    package var time: Date
+    package var provider: String
+    package var account: String
+    package var model: String
+    package var status: Int
+    package var inputTokens: Int
+    package var outputTokens: Int
+    package var durationMs: Int
+
+    package init(
+        time: Date, provider: String, account: String, model: String, status: Int, inputTokens: Int,
+        outputTokens: Int, durationMs: Int
+    ) {
+        self.time = time
+        self.provider = provider
+        self.account = account
+        self.model = model
+        self.status = status
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.durationMs = durationMs
+    }
+}
+
+/// Usage summed per provider, account and model.
+package struct UsageTotal: Sendable, Equatable {
+    package var provider: String
+    package var account: String
+    package var model: String
+    package var requests: Int
+    package var inputTokens: Int
+    package var outputTokens: Int
+
+    package init(provider: String, account: String, model: String, requests: Int, inputTokens: Int, outputTokens: Int) {
+        self.provider = provider
+        self.account = account
+        self.model = model
+        self.requests = requests
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import Stores
+import Testing
+
+/// Every store rule, against memory, SQLite and a real PostgreSQL server.
+@Suite("State store")
+struct StateStoreTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test(arguments: TestStores.kinds)
+    func accountsAreSavedListedAndRemoved(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        let secret = Data(#"{"apiKey":"sk-clear-text-credential"}"#.utf8)
+        try await store.saveAccount(StoredAccount(provider: "iflow", name: "work", credentials: secret, updated: now))
+        try await store.saveAccount(StoredAccount(provider: "iflow", name: "home", credentials: Data("x".utf8), updated: now))
+        try await store.saveAccount(StoredAccount(provider: "other", name: "work", credentials: Data("y".utf8), updated: now))
+        var accounts = try await store.accounts(provider: "iflow")
+        #expect(accounts.map(\.name) == ["home", "work"])
+        #expect(accounts.last?.credentials == secret)
+        #expect(accounts.last?.updated == now)
+        // Saved again: replaced, with its new time.
+        let later = now.addingTimeInterval(60)
+        try await store.saveAccount(StoredAccount(provider: "iflow", name: "work", credentials: Data("z".utf8), updated: later))
+        accounts = try await store.accounts(provider: "iflow")
+        #expect(accounts.last?.credentials == Data("z".utf8))
+        #expect(accounts.last?.updated == later)
+        try await store.removeAccount(provider: "iflow", name: "home")
+        #expect(try await store.accounts(provider: "iflow").map(\.name) == ["work"])
+        #expect(try await store.accounts(provider: "other").map(\.name) == ["work"])
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func aSignInStateIsUsedOnceAndExpires(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        let pending = PendingSignIn(provider: "iflow", redirect: "http://x/cb", account: "work", expires: now + 600)
+        #expect(try await store.issueSignIn(state: "s1", pending, capacity: 2, now: now))
+        #expect(try await store.issueSignIn(state: "s2", PendingSignIn(provider: "iflow", redirect: "r", account: nil, expires: now + 600), capacity: 2, now: now))
+        // Full: refused, nothing pushed out.
+        #expect(try await store.issueSignIn(state: "s3", pending, capacity: 2, now: now) == false)
+        #expect(try await store.consumeSignIn(state: "s1", now: now + 1) == pending)
+        #expect(try await store.consumeSignIn(state: "s1", now: now + 1) == nil)
+        #expect(try await store.consumeSignIn(state: "s2", now: now + 601) == nil)
+        #expect(try await store.consumeSignIn(state: "nope", now: now) == nil)
+        let second = try await store.consumeSignIn(state: "s2", now: now)
+        #expect(second == nil)
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func cooldownsAreSharedUntilTheyEnd(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        try await store.setCooldown(StoredCooldown(provider: "iflow", account: "key1", until: now + 30))
+        try await store.setCooldown(StoredCooldown(provider: "iflow", account: "key1", model: "glm-4.6", until: now + 90))
+        try await store.setCooldown(StoredCooldown(provider: "iflow", account: "key2", until: now + 5))
+        #expect(Set(try await store.cooldowns(now: now)).count == 3)
+        #expect(try await store.cooldowns(now: now + 10).map(\.account).sorted() == ["key1", "key1"])
+        // A later cooldown replaces the earlier one.
+        try await store.setCooldown(StoredCooldown(provider: "iflow", account: "key2", until: now + 60))
+        #expect(try await store.cooldowns(now: now + 10).count == 3)
+        try await store.clearCooldowns(provider: "iflow", account: "key1")
+        #expect(try await store.cooldowns(now: now) == [StoredCooldown(provider: "iflow", account: "key2", until: now + 60)])
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func leasesHoldTheLimitAndLapse(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        let expires = now + 30
+        #expect(try await store.acquireLease(key: "iflow/a", limit: 2, holder: "one", now: now, expires: expires) == 0)
+        #expect(try await store.acquireLease(key: "iflow/a", limit: 2, holder: "two", now: now, expires: expires) == 1)
+        #expect(try await store.acquireLease(key: "iflow/a", limit: 2, holder: "two", now: now, expires: expires) == nil)
+        #expect(try await store.acquireLease(key: "iflow/b", limit: 2, holder: "two", now: now, expires: expires) == 0)
+        // Only the holder releases its slot.
+        try await store.releaseLease(key: "iflow/a", slot: 0, holder: "two")
+        #expect(try await store.acquireLease(key: "iflow/a", limit: 2, holder: "two", now: now, expires: expires) == nil)
+        try await store.releaseLease(key: "iflow/a", slot: 0, holder: "one")
+        #expect(try await store.acquireLease(key: "iflow/a", limit: 2, holder: "two", now: now, expires: expires) == 0)
+        // A crashed holder's slot lapses at its expiry unless renewed.
+        try await store.renewLeases(holder: "two", expires: now + 60)
+        #expect(try await store.acquireLease(key: "iflow/a", limit: 2, holder: "three", now: now + 45, expires: now + 75) == nil)
+        #expect(try await store.acquireLease(key: "iflow/a", limit: 2, holder: "three", now: now + 61, expires: now + 91) == 0)
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func oneOfManyAtOnceWinsALimitOfOne(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        let won = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for holder in 0..<20 {
+                group.addTask {
+                    try await store.acquireLease(key: "k", limit: 1, holder: "h\(holder)", now: now, expires: now + 30)
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+        }
+        #expect(won == 1)
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func aRefreshLockHasOneHolderUntilReleasedOrLapsed(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        #expect(try await store.acquireLock(key: "iflow/work", holder: "a", now: now, expires: now + 30))
+        #expect(try await store.acquireLock(key: "iflow/work", holder: "b", now: now, expires: now + 30) == false)
+        try await store.releaseLock(key: "iflow/work", holder: "b")
+        #expect(try await store.acquireLock(key: "iflow/work", holder: "b", now: now, expires: now + 30) == false)
+        try await store.releaseLock(key: "iflow/work", holder: "a")
+        #expect(try await store.acquireLock(key: "iflow/work", holder: "b", now: now, expires: now + 30))
+        #expect(try await store.acquireLock(key: "iflow/work", holder: "c", now: now + 31, expires: now + 61))
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func usageAddsUp(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        func record(_ account: String, _ input: Int, _ output: Int, at time: Date) -> UsageRecord {
+            UsageRecord(
+                time: time, provider: "iflow", account: account, model: "glm-4.6", status: 200, inputTokens: input,
+                outputTokens: output, durationMs: 12)
+        }
+        try await store.recordUsage([record("key1", 10, 5, at: now), record("key1", 7, 3, at: now + 1)])
+        try await store.recordUsage([record("key2", 1, 1, at: now + 2), record("key1", 100, 100, at: now - 3600)])
+        try await store.recordUsage([])
+        let totals = try await store.usageTotals(since: now - 60)
+        #expect(
+            totals == [
+                UsageTotal(provider: "iflow", account: "key1", model: "glm-4.6", requests: 2, inputTokens: 17, outputTokens: 8),
+                UsageTotal(provider: "iflow", account: "key2", model: "glm-4.6", requests: 1, inputTokens: 1, outputTokens: 1),
+            ])
+        #expect(try await store.usageTotals(since: now - 7200).first?.requests == 3)
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func storedResponsesExpire(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        let body = Data(#"{"id":"resp_1","output":[]}"#.utf8)
+        try await store.saveResponse(id: "resp_1", body: body, expires: now + 60)
+        #expect(try await store.response(id: "resp_1", now: now) == body)
+        #expect(try await store.response(id: "resp_1", now: now + 61) == nil)
+        #expect(try await store.response(id: "resp_2", now: now) == nil)
+    }
+}
