@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "flowgate",
             dependencies: [
-                "Gateway", "Providers",
+                "Gateway", "Providers", "Stores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Mocks",
+                "Gateway", "Mocks", "Stores",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

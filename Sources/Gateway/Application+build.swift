@@ -7,17 +7,21 @@ import NIOCore
 import OpenAIWire
 import Providers
 import ServiceLifecycle
+import Stores
 
 /// Builds the server. The command line and the tests both call this. `openStreams`
 /// lets a shutdown end the streams still open when its grace period is over.
 /// `reload`: how to read the configuration again on SIGHUP or a change of its file (none: never).
+/// `store`: where state shared across restarts and instances lives (docs/architecture.md, "State store").
 package func buildApplication(
-    config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger, openStreams: OpenStreams = OpenStreams(),
+    config: GatewayConfig, providers: [ModelRouter.Entry], logger: Logger, store: any StateStore = MemoryStateStore(),
+    openStreams: OpenStreams = OpenStreams(),
     reload: ConfigReload? = nil, onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let live = LiveProviders(GenerationBuilder.generation(config, entries: providers))
-    let router = buildRouter(config: config, live: live, connections: connections, openStreams: openStreams)
+    let router = buildRouter(
+        config: config, live: live, connections: connections, store: store, openStreams: openStreams)
     var services: [any Service] = [ProviderService(live: live)]
     if let reload {
         services.append(
@@ -47,7 +51,8 @@ package func buildApplication(
 
 /// The routes; `connections` learns from each connection's pipeline when a client leaves.
 func buildRouter(
-    config: GatewayConfig, live: LiveProviders, connections: ConnectionWatch, openStreams: OpenStreams = OpenStreams()
+    config: GatewayConfig, live: LiveProviders, connections: ConnectionWatch, store: any StateStore = MemoryStateStore(),
+    openStreams: OpenStreams = OpenStreams()
 ) -> Router<GatewayRequestContext> {
     let scrubber = SecretScrubber(live: live)
     let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
@@ -57,12 +62,12 @@ func buildRouter(
     let messages = MessagesRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let embeddings = EmbeddingsRoute(dispatcher: dispatcher, bodyLimit: config.bodyLimit)
     let listing = ModelsRoute(live: live, created: Int64(Date().timeIntervalSince1970))
-    let health = HealthRoute(live: live)
+    let health = HealthRoute(live: live, store: store)
 
     let localOnly = LocalOnlyGuard(adminKey: config.adminKey, trustedProxies: config.trustedProxies)
     let csrf = CSRFToken()
     let signIn = SignInRoutes(
-        live: live, states: OAuthStateStore(), localOnly: localOnly, csrf: csrf, publicURL: config.publicURL)
+        live: live, states: SignInStates(store: store), localOnly: localOnly, csrf: csrf, publicURL: config.publicURL)
     let accountActions = AccountActions(live: live, localOnly: localOnly, csrf: csrf)
     let console = ConsolePage(
         live: live, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)

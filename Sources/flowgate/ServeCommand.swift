@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Hummingbird
+import Logging
 import NIOCore
+import Stores
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server (the default).")
@@ -19,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "listening on \(config.host) WITHOUT client keys (--allow-unauthenticated): anyone who reaches this port can use your accounts"
             )
         }
+        let store = try await Self.openStore(config: config, logger: logger)
         let client = UpstreamHTTPClient.make(config: config)
         do {
             logger.info("configuration: \(config.configFile.map { "config file \($0)" } ?? "no config file")\(options.readsDotEnv ? ", .env in the working directory" : ""), environment")
@@ -32,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
             let openStreams = OpenStreams()
             let host = config.host.contains(":") ? "[\(config.host)]" : config.host
             let app = buildApplication(
-                config: config, providers: providers, logger: logger, openStreams: openStreams,
+                config: config, providers: providers, logger: logger, store: store, openStreams: openStreams,
                 reload: ConfigReload(client: client) { [options, serve] in try options.resolve(serve) },
                 onServerRunning: { port in
                     let consoleHost = config.isLoopback ? host : "<this machine's address>"
@@ -52,8 +55,25 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         } catch {
             try? await client.shutdown()
+            await store.close()
             throw error
         }
         try await client.shutdown()
+        await store.close()
+    }
+
+    /// The state store named by `store` / `FLOWGATE_STORE` (docs/architecture.md, "State store"); one that
+    /// cannot be opened at start is an error that says why, not a silent fallback to memory.
+    static func openStore(config: GatewayConfig, logger: Logger) async throws -> any StateStore {
+        do {
+            let location = try StoreLocation(config.store, dataDirectory: config.dataDirectory)
+            let store = try await location.open(
+                secretKey: config.secretKey, dataDirectory: config.dataDirectory, logger: logger)
+            logger.info("state store: \(location)")
+            return store
+        } catch {
+            FileHandle.standardError.write(Data("flowgate: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

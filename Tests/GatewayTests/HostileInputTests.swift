@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import Mocks
 import NIOCore
+import Stores
 import Synchronization
 import Testing
 
@@ -136,30 +137,43 @@ import Testing
         #expect(SignInRoutes.callbackURL(publicURL: nil, localPort: 8123) == "http://localhost:8123/oauth2callback")
     }
 
-    @Test func signInStatesExpireAfterTenMinutesAndAreSingleUse() {
-        let clock = Mutex(ContinuousClock.now)
-        let store = OAuthStateStore(now: { clock.withLock { $0 } })
-        let pending = OAuthStateStore.Pending(provider: "iflow", redirect: "r")
-        #expect(store.issue(pending, state: "a") && store.issue(pending, state: "b"))
-        clock.withLock { $0 += .seconds(599) }
-        #expect(store.consume("a") == pending)
-        #expect(store.consume("a") == nil, "used once")
-        clock.withLock { $0 += .seconds(2) }
-        #expect(store.consume("b") == nil, "expired")
+    @Test func signInStatesExpireAfterTenMinutesAndAreSingleUse() async {
+        let clock = Mutex(Date())
+        let states = SignInStates(store: MemoryStateStore(), now: { clock.withLock { $0 } })
+        #expect(await states.issue(provider: "iflow", redirect: "r", account: nil, state: "a"))
+        #expect(await states.issue(provider: "iflow", redirect: "r", account: nil, state: "b"))
+        clock.withLock { $0 += 599 }
+        #expect(await states.consume("a")?.redirect == "r")
+        #expect(await states.consume("a") == nil, "used once")
+        clock.withLock { $0 += 2 }
+        #expect(await states.consume("b") == nil, "expired")
         // Expired entries free their place in the line.
-        for index in 0..<OAuthStateStore.capacity { #expect(store.issue(pending, state: "s\(index)")) }
-        clock.withLock { $0 += .seconds(601) }
-        #expect(store.issue(pending, state: "after"))
+        for index in 0..<SignInStates.capacity {
+            #expect(await states.issue(provider: "iflow", redirect: "r", account: nil, state: "s\(index)"))
+        }
+        clock.withLock { $0 += 601 }
+        #expect(await states.issue(provider: "iflow", redirect: "r", account: nil, state: "after"))
     }
 
-    @Test func pendingSignInsAreNeverPushedOut() {
-        let store = OAuthStateStore()
-        for index in 0..<OAuthStateStore.capacity {
-            #expect(store.issue(.init(provider: "iflow", redirect: "r\(index)"), state: "s\(index)"))
+    @Test func pendingSignInsAreNeverPushedOut() async {
+        let states = SignInStates(store: MemoryStateStore())
+        for index in 0..<SignInStates.capacity {
+            #expect(await states.issue(provider: "iflow", redirect: "r\(index)", account: nil, state: "s\(index)"))
         }
-        #expect(!store.issue(.init(provider: "iflow", redirect: "late"), state: "late"), "full: refused, not evicting")
-        #expect(store.consume("s0") == .init(provider: "iflow", redirect: "r0"), "the oldest pending sign-in still completes")
-        #expect(store.issue(.init(provider: "iflow", redirect: "next"), state: "next"))
+        #expect(
+            !(await states.issue(provider: "iflow", redirect: "late", account: nil, state: "late")),
+            "full: refused, not evicting")
+        #expect(await states.consume("s0")?.redirect == "r0", "the oldest pending sign-in still completes")
+        #expect(await states.issue(provider: "iflow", redirect: "next", account: nil, state: "next"))
+    }
+
+    @Test func aSignInStartedOnOneInstanceFinishesOnAnother() async {
+        let shared = MemoryStateStore()
+        let first = SignInStates(store: shared)
+        let second = SignInStates(store: shared)
+        #expect(await first.issue(provider: "iflow", redirect: "r", account: "work", state: "x"))
+        #expect(await second.consume("x")?.account == "work")
+        #expect(await first.consume("x") == nil, "used once, across instances")
     }
 
     @Test func upstreamCredentialsAreScrubbedFromErrors() {

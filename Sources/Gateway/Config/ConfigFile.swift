@@ -25,6 +25,7 @@ enum ConfigFile {
                 try provider(node, home: home, kinds: kinds, environment: environment)
             }
         }
+        if let store = top["store"] { config.store = try store.string() }
         if let aliases = top["aliases"] { config.aliases = try aliases.stringMap() }
         if let fallbacks = top["fallbacks"] {
             config.fallbacks = [:]
@@ -73,7 +74,7 @@ enum ConfigFile {
 
     /// Every key the file may hold, by place (docs/configuration.md is checked against these).
     enum Keys {
-        static let top: Set<String> = ["server", "providers", "aliases", "fallbacks"]
+        static let top: Set<String> = ["server", "providers", "aliases", "fallbacks", "store"]
         static let server: Set<String> = [
             "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
             "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",

@@ -51,6 +51,11 @@ package struct GatewayConfig: Sendable {
     package var maxAttempts = 3
     /// flowgate's own directory (`FLOWGATE_DATA_DIR`, default `~/.flowgate`): config.yaml, named sign-ins.
     package var dataDirectory = "~/.flowgate"
+    /// Where state lives (docs/architecture.md, "State store"): nil = SQLite `{data dir}/flowgate.db`,
+    /// `memory`, `sqlite:PATH` or a `postgres://` URL (`store`, `FLOWGATE_STORE`).
+    package var store: String?
+    /// `FLOWGATE_SECRET_KEY`: seals credentials in the store (environment only, never the file).
+    package var secretKey: String?
     /// The config file that was read, if any (for the startup line).
     package var configFile: String?
 
@@ -153,6 +158,8 @@ extension GatewayConfig {
         if let key = env["FLOWGATE_ADMIN_KEY"] { config.adminKey = key }
         if let hosts = env["FLOWGATE_ALLOWED_HOSTS"] { config.allowedHosts = ConfigChecks.commaSeparated(hosts) }
         if let url = env["FLOWGATE_PUBLIC_URL"] { config.publicURL = url }
+        if let store = env["FLOWGATE_STORE"] { config.store = store }
+        if let key = env["FLOWGATE_SECRET_KEY"] { config.secretKey = key }
         if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = ConfigChecks.commaSeparated(origins) }
         if let proxies = env["FLOWGATE_TRUSTED_PROXIES"] { config.trustedProxies = ConfigChecks.commaSeparated(proxies) }
 

@@ -2,11 +2,13 @@ import Foundation
 import Hummingbird
 import OpenAIWire
 import Providers
+import Stores
 
 /// GET /health (docs/protocols/openai-chat.md): provider states from memory; never calls an
 /// upstream, never needs a key.
 struct HealthRoute: Sendable {
     let live: LiveProviders
+    let store: any StateStore
 
     func respond() -> Response {
         var entries: JSONObject = [:]
@@ -28,9 +30,13 @@ struct HealthRoute: Sendable {
             entry["accounts"] = .array(Self.accounts(of: provider).map(JSON.object))
             entries[provider.name] = .object(entry)
         }
+        // A failing store does not stop requests (they run on local state) but is worth a look.
+        let fault = store.fault
+        var storeEntry: JSONObject = ["kind": .string(store.kind)]
+        if let fault { storeEntry["fault"] = .string(fault) }
         let body: JSON = [
-            "status": usable && !broken ? "ok" : "degraded", "version": .string(FlowgateVersion.current),
-            "providers": .object(entries),
+            "status": usable && !broken && fault == nil ? "ok" : "degraded", "version": .string(FlowgateVersion.current),
+            "store": .object(storeEntry), "providers": .object(entries),
         ]
         return .json(body)
     }

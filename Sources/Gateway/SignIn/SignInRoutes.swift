@@ -9,7 +9,7 @@ import Providers
 /// console's form (loopback or admin key, CSRF token), so no other web page can start or crowd out one.
 struct SignInRoutes: Sendable {
     let live: LiveProviders
-    let states: OAuthStateStore
+    let states: SignInStates
     let localOnly: LocalOnlyGuard
     let csrf: CSRFToken
     /// `server.public_url`: where browsers reach this server, if not on loopback.
@@ -44,12 +44,13 @@ struct SignInRoutes: Sendable {
         }
         let redirect = Self.callbackURL(publicURL: publicURL, localPort: context.channel.localAddress?.port)
         let state = signIn.makeState()
-        let pending = OAuthStateStore.Pending(
-            provider: name, redirect: redirect, account: account?.isEmpty == false ? account : nil)
-        guard states.issue(pending, state: state) else {
+        guard
+            await states.issue(
+                provider: name, redirect: redirect, account: account?.isEmpty == false ? account : nil, state: state)
+        else {
             return HTML.messagePage(
                 status: .tooManyRequests, title: "Too many sign-ins pending",
-                message: "\(OAuthStateStore.capacity) sign-ins are already waiting. Finish one, or try again in 10 minutes.")
+                message: "\(SignInStates.capacity) sign-ins are already waiting. Finish one, or try again in 10 minutes.")
         }
         return Response(status: .seeOther, headers: [.location: signIn.authorizeURL(redirect: redirect, state: state)])
     }
@@ -57,7 +58,7 @@ struct SignInRoutes: Sendable {
     func callback(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try localOnly.check(request, context: context)
         let query = request.uri.queryParameters
-        guard let state = query["state"].map(String.init), let pending = states.consume(state),
+        guard let state = query["state"].map(String.init), let pending = await states.consume(state),
             let signIn = signIn(pending.provider)
         else {
             return HTML.messagePage(
