@@ -14,6 +14,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, ".bench")
 WORK = tempfile.mkdtemp(prefix="flowgate-bench-")
+# Its own directory under /tmp: the cluster runs as the postgres user, who cannot enter WORK.
+PG_DIR = tempfile.mkdtemp(prefix="flowgate-bench-pg-")
 os.chmod(WORK, 0o755)  # nginx workers run as another user
 SHORT = os.environ.get("BENCH_SECONDS", "10")
 CLIENT_KEY = "bench-client-key"
@@ -195,14 +197,17 @@ def parse_wrk(out):
 
 # ---------------------------------------------------------------- targets
 
-def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False):
+def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False, store=None):
     """`keys`: IFLOW_API_KEY, one account per comma-separated key; `fill_first`: the first account
-    is always tried first (the failover row)."""
+    is always tried first (the failover row); `store`: FLOWGATE_STORE (default: SQLite in its home)."""
     port = free_port()
     home = os.path.join(WORK, f"home-flowgate-{port}")
     os.makedirs(home)
     env = {"HOME": home, "IFLOW_API_KEY": keys, "IFLOW_BASE_URL": base_url,
            "IFLOW_MAX_CONCURRENCY": "0", "API_KEY": CLIENT_KEY, "LOG_LEVEL": "warning"}
+    if store:
+        env["FLOWGATE_STORE"] = store
+        env["FLOWGATE_SECRET_KEY"] = "bench-secret-key-of-at-least-32-characters"
     if fill_first:
         env["FLOWGATE_CONFIG"] = os.path.join(home, "config.yaml")
         with open(env["FLOWGATE_CONFIG"], "w") as f:
@@ -309,6 +314,15 @@ def main():
             rows.append(measure(label, u1, u2, procs=[p1]))
             stop(p1), stop(p2)
 
+        # The state store on PostgreSQL instead of the SQLite default (a throwaway cluster).
+        postgres = start_postgres()
+        if postgres:
+            p1, u1 = start_flowgate(up + "/json/v1", store=postgres)
+            p2, u2 = start_flowgate(up + "/sse/v1", store=postgres)
+            rows.append(measure("flowgate, PostgreSQL store", u1, u2, procs=[p1]))
+            stop(p1), stop(p2)
+            subprocess.run([os.path.join(ROOT, "scripts", "throwaway-postgres"), "stop", PG_DIR])
+
         if os.environ.get("BENCH_SKIP_PEERS") != "1":
             for label, starter, key in (("iflow2api 1.6.10", start_iflow2api, CLIENT_KEY),
                                         ("LiteLLM proxy", start_litellm, "sk-" + CLIENT_KEY)):
@@ -324,6 +338,17 @@ def main():
         for p in processes:
             stop(p)
     report(rows)
+
+
+def start_postgres():
+    """A throwaway PostgreSQL cluster's URL, or None when Debian's postgresql is not installed."""
+    try:
+        out = subprocess.run([os.path.join(ROOT, "scripts", "throwaway-postgres"), "start", PG_DIR,
+                              str(free_port())], check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+    except subprocess.CalledProcessError as e:
+        print(f"   no PostgreSQL row: {e.stderr.strip()}", flush=True)
+        return None
 
 
 # ---------------------------------------------------------------- many open streams, first byte

@@ -20,9 +20,10 @@ package func buildApplication(
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let live = LiveProviders(GenerationBuilder.generation(config, entries: providers))
+    let usage = UsageRecorder(store: store, logger: logger)
     let router = buildRouter(
-        config: config, live: live, connections: connections, store: store, openStreams: openStreams)
-    var services: [any Service] = [ProviderService(live: live)]
+        config: config, live: live, connections: connections, store: store, usage: usage, openStreams: openStreams)
+    var services: [any Service] = [ProviderService(live: live), usage]
     if let reload {
         services.append(
             ConfigReloader(
@@ -52,7 +53,7 @@ package func buildApplication(
 /// The routes; `connections` learns from each connection's pipeline when a client leaves.
 func buildRouter(
     config: GatewayConfig, live: LiveProviders, connections: ConnectionWatch, store: any StateStore = MemoryStateStore(),
-    openStreams: OpenStreams = OpenStreams()
+    usage: UsageRecorder? = nil, openStreams: OpenStreams = OpenStreams()
 ) -> Router<GatewayRequestContext> {
     let scrubber = SecretScrubber(live: live)
     let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
@@ -88,7 +89,7 @@ func buildRouter(
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
     // come before the error middleware so that errors get CORS headers too.
-    router.middlewares.add(RequestLogMiddleware())
+    router.middlewares.add(RequestLogMiddleware(usage: usage))
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
     router.middlewares.add(ErrorMiddleware(

@@ -9,6 +9,7 @@ import Mocks
 import NIOCore
 import OpenAIWire
 import Providers
+import Stores
 import Synchronization
 import Testing
 
@@ -25,6 +26,8 @@ struct GatewayHarness {
     /// The providers of the running gateway, for tests that drive them directly.
     let built = ProvidersBox()
     let logger: Logger
+    /// The gateway's state store (each harness its own).
+    let store: any StateStore = MemoryStateStore()
     var configure: @Sendable (inout GatewayConfig) -> Void = { _ in }
     /// With it, the server reloads (config file changes): the configuration it reloads to, from the first one.
     var reloaded: (@Sendable (GatewayConfig) throws -> GatewayConfig)?
@@ -87,7 +90,8 @@ struct GatewayHarness {
                 let reload = reloaded.map { next in
                     ConfigReload(client: client, onSignal: false) { try next(settings) }
                 }
-                let app = buildApplication(config: config, providers: providers, logger: logger, reload: reload)
+                let app = buildApplication(
+                    config: config, providers: providers, logger: logger, store: store, reload: reload)
                 // The chat route closes connections after answering (SWIFT-NOTES): use a reconnecting client.
                 try await app.test(.ahc(.http)) { gateway in try await test(gateway, settings) }
             } catch {

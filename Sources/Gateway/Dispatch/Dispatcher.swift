@@ -73,6 +73,7 @@ struct Dispatcher: Sendable {
                     break accountsOfRoute
                 }
                 outcome.attempts += 1
+                AccessRecord.current?.account(lease.name)
                 if outcome.attempts > 1 || route.provider.name != first.provider.name {
                     AccessRecord.current?.route(model: chat?.model ?? route.upstreamModel, provider: route.provider.name)
                 }

@@ -1,7 +1,9 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import OpenAIWire
+import Stores
 import Synchronization
 
 /// Every answer carries `x-request-id`: the client's own when it sent a plain, short one,
@@ -10,6 +12,8 @@ import Synchronization
 /// tokens. Never a key or a message text.
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let ids = RequestIDs()
+    /// Where each chat's usage goes (nil: nowhere; then the record is kept only for the access line).
+    var usage: UsageRecorder? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -19,9 +23,10 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let id = Self.accepted(request.headers.first(where: { $0.name == FieldNames.requestID })?.value) ?? ids.next()
         context.logger[metadataKey: "hb.request.id"] = .string(id)
         var response: Response
-        if context.logger.logLevel <= .info {
+        if usage != nil || context.logger.logLevel <= .info {
             let record = AccessRecord(
-                logger: context.logger, method: request.method.rawValue, path: request.uri.path, started: .now)
+                logger: context.logger, method: request.method.rawValue, path: request.uri.path, started: .now,
+                usageRecorder: usage)
             response = try await AccessRecord.$current.withValue(record) { try await next(request, context) }
             // A stream is logged by its writer when it ends, with its tokens.
             if !record.isDeferred { record.finish(status: Int(response.status.code)) }
@@ -79,6 +84,7 @@ final class AccessRecord: Sendable {
     private struct Details {
         var model: String?
         var provider: String?
+        var account: String?
         var usage: JSONObject?
         var deferred = false
     }
@@ -87,13 +93,18 @@ final class AccessRecord: Sendable {
     private let method: String
     private let path: String
     private let started: ContinuousClock.Instant
+    private let usageRecorder: UsageRecorder?
     private let details = Mutex(Details())
 
-    init(logger: Logger, method: String, path: String, started: ContinuousClock.Instant) {
+    init(
+        logger: Logger, method: String, path: String, started: ContinuousClock.Instant,
+        usageRecorder: UsageRecorder? = nil
+    ) {
         self.logger = logger
         self.method = method
         self.path = path
         self.started = started
+        self.usageRecorder = usageRecorder
     }
 
     func route(model: String, provider: String) {
@@ -101,6 +112,11 @@ final class AccessRecord: Sendable {
             $0.model = model
             $0.provider = provider
         }
+    }
+
+    /// The account of the attempt that answered (the last one leased).
+    func account(_ name: String) {
+        details.withLock { $0.account = name }
     }
 
     func usage(_ usage: JSONObject?) {
@@ -115,10 +131,17 @@ final class AccessRecord: Sendable {
     var isDeferred: Bool { details.withLock { $0.deferred } }
 
     func finish(status: Int) {
-        guard logger.logLevel <= .info else { return }
         let details = details.withLock { $0 }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        if let usageRecorder, let provider = details.provider {
+            usageRecorder.add(
+                UsageRecord(
+                    time: Date(), provider: provider, account: details.account ?? "", model: details.model ?? "",
+                    status: status, inputTokens: Int(details.usage?["prompt_tokens"]?.intValue ?? 0),
+                    outputTokens: Int(details.usage?["completion_tokens"]?.intValue ?? 0), durationMs: Int(ms)))
+        }
+        guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = ["status": "\(status)", "ms": "\((ms * 10).rounded() / 10)"]
         if let model = details.model { metadata["model"] = .string(model) }
         if let provider = details.provider { metadata["provider"] = .string(provider) }
