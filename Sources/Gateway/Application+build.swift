@@ -23,7 +23,7 @@ package func buildApplication(
     let usage = UsageRecorder(store: store, logger: logger)
     let router = buildRouter(
         config: config, live: live, connections: connections, store: store, usage: usage, openStreams: openStreams)
-    var services: [any Service] = [ProviderService(live: live), usage]
+    var services: [any Service] = [ProviderService(live: live), usage, CooldownSync(live: live, store: store)]
     if let reload {
         services.append(
             ConfigReloader(

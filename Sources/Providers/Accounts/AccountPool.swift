@@ -192,6 +192,24 @@ package struct AccountPool: Sendable {
         accounts[account].unavailableInARow = 0
     }
 
+    /// When the account's cooldown ends (for `model` only, or the whole account when nil), if one runs.
+    package func coolingEnd(_ account: Int, model: String?, now: Instant) -> Instant? {
+        if let model { return accounts[account].modelCooling[model].flatMap { $0 > now ? $0 : nil } }
+        if case .cooling(let until) = accounts[account].state, until > now { return until }
+        return nil
+    }
+
+    /// A cooldown another instance set (docs/architecture.md, "State store"): applied when it ends
+    /// later than what this pool knows; the backoff and failure runs stay this pool's own.
+    package mutating func cooled(_ account: Int, until: Instant, model: String?, now: Instant) {
+        guard until > now, (coolingEnd(account, model: model, now: now) ?? now) < until else { return }
+        if let model {
+            accounts[account].modelCooling[model] = until
+        } else {
+            cool(account, for: until - now, now: now)
+        }
+    }
+
     /// New credentials (a sign-in, a changed key): a signed-out account serves again.
     package mutating func signedIn(_ account: Int) {
         if accounts[account].state == .needsSignIn { accounts[account].state = .ok }

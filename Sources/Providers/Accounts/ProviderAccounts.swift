@@ -10,7 +10,19 @@ package final class ProviderAccounts: Sendable {
     private struct Shared {
         var pool: AccountPool
         var queues: [AccountQueue]
+        /// Cooldowns set or cleared here, for the state store to share (`takeCooldownChanges`).
+        var cooldownChanges: [CooldownChange] = []
     }
+
+    /// What other instances (and the next start) should learn about this pool's cooldowns.
+    package enum CooldownChange: Sendable, Equatable {
+        /// `model` nil: the whole account.
+        case cooled(account: String, model: String?, until: Date)
+        case cleared(account: String)
+    }
+
+    /// Changes kept at most while nobody takes them (no store running).
+    static let cooldownChangeLimit = 1000
 
     private let shared: Mutex<Shared>
     private let settings: AccountQueue.Settings
@@ -71,7 +83,45 @@ package final class ProviderAccounts: Sendable {
     fileprivate func report(_ index: Int, fault: AccountPool.Fault?) {
         let now = clock()
         shared.withLock { shared in
-            if let fault { shared.pool.failed(index, fault, now: now) } else { shared.pool.succeeded(index) }
+            guard let fault else { return shared.pool.succeeded(index) }
+            var model: String?
+            if case .rateLimited(_, let limited) = fault { model = limited }
+            let before = shared.pool.coolingEnd(index, model: model, now: now)
+            shared.pool.failed(index, fault, now: now)
+            if let until = shared.pool.coolingEnd(index, model: model, now: now), until != before {
+                let change = CooldownChange.cooled(
+                    account: shared.pool.name(index), model: model, until: date(of: until, now: now))
+                record(change, in: &shared)
+            }
+        }
+    }
+
+    private func record(_ change: CooldownChange, in shared: inout Shared) {
+        if shared.cooldownChanges.count >= Self.cooldownChangeLimit { shared.cooldownChanges.removeFirst() }
+        shared.cooldownChanges.append(change)
+    }
+
+    private func date(of instant: ContinuousClock.Instant, now: ContinuousClock.Instant) -> Date {
+        Date().addingTimeInterval(Self.seconds(instant - now))
+    }
+
+    // MARK: Cooldowns shared through the state store
+
+    /// The cooldowns set or cleared here since the last call.
+    package func takeCooldownChanges() -> [CooldownChange] {
+        shared.withLock { shared in
+            defer { shared.cooldownChanges = [] }
+            return shared.cooldownChanges
+        }
+    }
+
+    /// A cooldown from the store (another instance's, or from before a restart); unknown names are skipped.
+    package func applyCooldown(account name: String, model: String?, until: Date) {
+        let now = clock()
+        let end = now + .milliseconds(Int64(until.timeIntervalSinceNow * 1000))
+        shared.withLock { shared in
+            guard let index = shared.pool.index(named: name) else { return }
+            shared.pool.cooled(index, until: end, model: model, now: now)
         }
     }
 
@@ -106,7 +156,11 @@ package final class ProviderAccounts: Sendable {
     }
 
     package func clearCooldown(_ name: String) -> Bool {
-        act(on: name) { $0.clearCooldown($1) }
+        act(on: name) { pool, index in pool.clearCooldown(index) }
+            && shared.withLock { shared in
+                record(.cleared(account: name), in: &shared)
+                return true
+            }
     }
 
     package func remove(_ name: String) -> Bool {

@@ -1,0 +1,45 @@
+import Foundation
+import Stores
+import Testing
+
+@testable import Gateway
+
+/// Cooldowns go through the state store (docs/architecture.md, "State store"): one instance's
+/// 429 cools the account for every instance on the store within a second, and for the next start.
+@Suite struct SharedCooldownTests {
+    @Test func aCooldownSetHereIsWrittenToTheStore() async throws {
+        let harness = GatewayHarness()
+        harness.mock.failures.withLock { $0[harness.mock.apiKey] = "http:429:30" }
+        try await harness.run { gateway, _ in
+            let answer = try await gateway.chat(request("hi"))
+            #expect(answer.json?["error"]?["code"] == "all_accounts_cooling")
+            var stored: [StoredCooldown] = []
+            for _ in 0..<30 where stored.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                stored = try await harness.store.cooldowns(now: Date())
+            }
+            let cooldown = try #require(stored.first)
+            #expect(cooldown.provider == "iflow" && cooldown.account == "key1" && cooldown.model == "")
+            #expect((25...31).contains(cooldown.until.timeIntervalSinceNow), "the upstream's Retry-After")
+        }
+    }
+
+    @Test func aCooldownFromAnotherInstanceIsHonouredWithinASecond() async throws {
+        let harness = GatewayHarness()
+        try await harness.run { gateway, _ in
+            #expect(try await gateway.chat(request("hi")).status == .ok)
+            try await harness.store.setCooldown(
+                StoredCooldown(provider: "iflow", account: "key1", until: Date().addingTimeInterval(60)))
+            let started = ContinuousClock.now
+            var answer = try await gateway.chat(request("hi"))
+            while answer.status == .ok && ContinuousClock.now - started < .seconds(2) {
+                try await Task.sleep(for: .milliseconds(100))
+                answer = try await gateway.chat(request("hi"))
+            }
+            #expect(ContinuousClock.now - started < .seconds(1.5))
+            #expect(answer.status == .tooManyRequests)
+            #expect(answer.json?["error"]?["code"] == "all_accounts_cooling")
+            #expect((55...60).contains(Int(answer.headers[.retryAfter] ?? "") ?? 0))
+        }
+    }
+}
