@@ -39,6 +39,7 @@ package protocol RefreshLockStore: Sendable {
 }
 
 package protocol UsageStore: Sendable {
+    /// All or none; at most `UsageRecord.rowsPerWrite` records per call.
     func recordUsage(_ records: [UsageRecord]) async throws
     func usageTotals(since: Date) async throws -> [UsageTotal]
 }

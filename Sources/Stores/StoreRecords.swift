@@ -59,6 +59,10 @@ package struct UsageRecord: Sendable, Equatable {
     package var outputTokens: Int
     package var durationMs: Int
 
+    /// Records per `recordUsage` call: one INSERT of 8 binds a row stays under SQLite's 32,766
+    /// and PostgreSQL's 65,535 binds.
+    package static let rowsPerWrite = 1000
+
     package init(
         time: Date, provider: String, account: String, model: String, status: Int, inputTokens: Int,
         outputTokens: Int, durationMs: Int

@@ -62,4 +62,17 @@ import Testing
         #expect(recorder.pendingCount == 0)
         #expect(lines.text.withLock { $0 }.contains("2 records dropped"), "an overflow is logged with its count")
     }
+
+    @Test func aBusySecondIsWrittenInPiecesTheDatabaseAccepts() async throws {
+        let directory = NSTemporaryDirectory() + "flowgate-usage-\(UUID().uuidString.prefix(8))"
+        let store = try await StoreLocation.sqlite(path: directory + "/flowgate.db").open(
+            secretKey: nil, dataDirectory: directory, logger: Logger(label: "test"))
+        let recorder = UsageRecorder(store: store, logger: Logger(label: "test"))
+        // 8 binds a row: 5,000 rows in one statement would pass SQLite's limit of 32,766.
+        for _ in 0..<5000 { recorder.add(Self.record(1)) }
+        await recorder.flush()
+        #expect(recorder.pendingCount == 0)
+        #expect(try await store.usageTotals(since: .distantPast).first?.requests == 5000)
+        await store.close()
+    }
 }

@@ -38,7 +38,8 @@ final class UsageRecorder: Service, Sendable {
         }
     }
 
-    /// Writes what is pending; on failure puts it back for the next try.
+    /// Writes what is pending, `UsageRecord.rowsPerWrite` at a time; on a failure what was not
+    /// written goes back for the next try (nothing is written twice).
     func flush() async {
         let (batch, dropped) = buffer.withLock { buffer in
             defer { buffer = Buffer(pending: [], dropped: 0) }
@@ -47,15 +48,20 @@ final class UsageRecorder: Service, Sendable {
         if dropped > 0 {
             logger.warning("usage: \(dropped) records dropped: the store has not accepted writes and the buffer holds \(capacity)")
         }
-        guard !batch.isEmpty else { return }
-        do {
-            try await store.recordUsage(batch)
-        } catch {
-            buffer.withLock { buffer in
-                // Older records first; what no longer fits is counted as dropped.
-                let kept = (batch + buffer.pending)
-                buffer.dropped += max(0, kept.count - capacity)
-                buffer.pending = Array(kept.prefix(capacity))
+        var written = 0
+        while written < batch.count {
+            let chunk = batch[written..<min(written + UsageRecord.rowsPerWrite, batch.count)]
+            do {
+                try await store.recordUsage(Array(chunk))
+                written += chunk.count
+            } catch {
+                buffer.withLock { buffer in
+                    // Older records first; what no longer fits is counted as dropped.
+                    let kept = batch[written...] + buffer.pending
+                    buffer.dropped += max(0, kept.count - capacity)
+                    buffer.pending = Array(kept.prefix(capacity))
+                }
+                return
             }
         }
     }

@@ -156,20 +156,21 @@ package final class ProviderAccounts: Sendable {
     }
 
     package func clearCooldown(_ name: String) -> Bool {
-        act(on: name) { pool, index in pool.clearCooldown(index) }
-            && shared.withLock { shared in
-                record(.cleared(account: name), in: &shared)
-                return true
-            }
+        act(on: name) { $0.clearCooldown($1) }
     }
 
     package func remove(_ name: String) -> Bool {
         act(on: name) { $0.remove($1) }
     }
 
+    /// Every action clears the account's cooldowns (removing ends them; enabling, disabling and
+    /// clearing start afresh); other instances learn it through the store.
     private func act(on name: String, _ action: (inout AccountPool, Int) -> Void) -> Bool {
         guard let index = index(named: name) else { return false }
-        shared.withLock { action(&$0.pool, index) }
+        shared.withLock { shared in
+            action(&shared.pool, index)
+            record(.cleared(account: name), in: &shared)
+        }
         return true
     }
 

@@ -220,7 +220,7 @@ package final class SQLStateStore: StateStore {
     package func recordUsage(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
         try await run { db in
-            // One statement for a batch: the recorder writes at most once a second.
+            // One statement per call: callers pass at most `UsageRecord.rowsPerWrite` records.
             var insert = db.insert(into: "usage_records").columns(
                 "time_ms", "provider", "account", "model", "status", "input_tokens", "output_tokens", "duration_ms")
             for record in records {
