@@ -48,25 +48,29 @@ package struct StoredCooldown: Sendable, Equatable, Hashable {
     }
 }
 
-/// One answered request, for usage (docs/architecture.md, "State store").
+/// Answered requests of one provider, account, model and status, summed (docs/architecture.md,
+/// "State store"): one per request as recorded, one per such group and second as written.
 package struct UsageRecord: Sendable, Equatable {
     package var time: Date
     package var provider: String
     package var account: String
     package var model: String
     package var status: Int
+    package var requests: Int
     package var inputTokens: Int
     package var outputTokens: Int
+    /// The requests' durations, summed.
     package var durationMs: Int
 
-    /// Records per `recordUsage` call: one INSERT of 8 binds a row stays under SQLite's 32,766
+    /// Records per `recordUsage` call: one INSERT of 9 binds a row stays under SQLite's 32,766
     /// and PostgreSQL's 65,535 binds.
     package static let rowsPerWrite = 1000
 
     package init(
-        time: Date, provider: String, account: String, model: String, status: Int, inputTokens: Int,
-        outputTokens: Int, durationMs: Int
+        time: Date, provider: String, account: String, model: String, status: Int, requests: Int = 1,
+        inputTokens: Int, outputTokens: Int, durationMs: Int
     ) {
+        self.requests = requests
         self.time = time
         self.provider = provider
         self.account = account

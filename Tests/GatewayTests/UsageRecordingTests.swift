@@ -40,27 +40,31 @@ import Testing
         func usageTotals(since: Date) async throws -> [UsageTotal] { try await inner.usageTotals(since: since) }
     }
 
-    static func record(_ tokens: Int) -> UsageRecord {
+    static func record(_ tokens: Int, model: String = "m") -> UsageRecord {
         UsageRecord(
-            time: Date(), provider: "p", account: "a", model: "m", status: 200, inputTokens: tokens, outputTokens: 1,
+            time: Date(), provider: "p", account: "a", model: model, status: 200, inputTokens: tokens, outputTokens: 1,
             durationMs: 5)
     }
 
-    @Test func recordsWaitWhileTheStoreFailsAndAnOverflowIsCounted() async throws {
+    @Test func requestsAreSummedPerKindAndWaitWhileTheStoreFails() async throws {
         let store = FlakyUsageStore()
         let lines = GatewayLogHandlerTests.Lines()
         let logger = Logger(label: "flowgate") { GatewayLogHandler(label: $0, stream: lines) }
-        let recorder = UsageRecorder(store: store, logger: logger, capacity: 3)
-        for tokens in 1...2 { recorder.add(Self.record(tokens)) }
+        let recorder = UsageRecorder(store: store, logger: logger, capacity: 2)
+        for tokens in 1...3 { recorder.add(Self.record(tokens, model: "m1")) }
+        recorder.add(Self.record(10, model: "m2"))
         await recorder.flush()
-        #expect(recorder.pendingCount == 2, "kept while the store fails")
-        for tokens in 3...5 { recorder.add(Self.record(tokens)) }
+        #expect(recorder.pendingRequests == 4, "kept while the store fails")
+        recorder.add(Self.record(4, model: "m1"))
+        recorder.add(Self.record(7, model: "m3"))  // a third kind: past the capacity of 2
+        recorder.add(Self.record(8, model: "m3"))
         store.failing.store(false, ordering: .relaxed)
         await recorder.flush()
         let totals = try await store.usageTotals(since: .distantPast)
-        #expect(totals.first?.requests == 3 && totals.first?.inputTokens == 1 + 2 + 3, "the oldest three kept")
-        #expect(recorder.pendingCount == 0)
-        #expect(lines.text.withLock { $0 }.contains("2 records dropped"), "an overflow is logged with its count")
+        #expect(totals.map(\.model) == ["m1", "m2"])
+        #expect(totals.map(\.requests) == [4, 1] && totals.map(\.inputTokens) == [1 + 2 + 3 + 4, 10])
+        #expect(recorder.pendingRequests == 0)
+        #expect(lines.text.withLock { $0 }.contains("2 requests not recorded"), "an overflow is logged with its count")
     }
 
     @Test func aBusySecondIsWrittenInPiecesTheDatabaseAccepts() async throws {
@@ -68,11 +72,12 @@ import Testing
         let store = try await StoreLocation.sqlite(path: directory + "/flowgate.db").open(
             secretKey: nil, dataDirectory: directory, logger: Logger(label: "test"))
         let recorder = UsageRecorder(store: store, logger: Logger(label: "test"))
-        // 8 binds a row: 5,000 rows in one statement would pass SQLite's limit of 32,766.
-        for _ in 0..<5000 { recorder.add(Self.record(1)) }
+        // 9 binds a row: 5,000 kinds of request in one statement would pass SQLite's limit of 32,766.
+        for index in 0..<5000 { recorder.add(Self.record(1, model: "m\(index)")) }
         await recorder.flush()
-        #expect(recorder.pendingCount == 0)
-        #expect(try await store.usageTotals(since: .distantPast).first?.requests == 5000)
+        #expect(recorder.pendingRequests == 0)
+        let totals = try await store.usageTotals(since: .distantPast)
+        #expect(totals.count == 5000 && totals.allSatisfy { $0.requests == 1 })
         await store.close()
     }
 }

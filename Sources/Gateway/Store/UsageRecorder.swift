@@ -4,15 +4,39 @@ import ServiceLifecycle
 import Stores
 import Synchronization
 
-/// Usage records on their way to the store (docs/architecture.md, "State store"): a request only
-/// appends to a buffer in memory; a background task writes the batch once a second. While the
-/// store fails the records wait, up to `capacity`; past that they are dropped and the count is
-/// logged, never silently.
+/// Usage on its way to the store (docs/architecture.md, "State store"): a request only adds
+/// itself to a sum in memory, one per provider, account, model and status; a background task
+/// writes the sums once a second. So the store sees a few rows a second however busy the server
+/// is. While the store fails the sums keep growing in place (the totals stay exact); a request
+/// that would need more than `capacity` groups is dropped and the count is logged, never silently.
 final class UsageRecorder: Service, Sendable {
     static let capacity = 10_000
+
+    private struct Group: Hashable {
+        let provider: String
+        let account: String
+        let model: String
+        let status: Int
+    }
+
     private struct Buffer {
-        var pending: [UsageRecord] = []
+        var groups: [Group: UsageRecord] = [:]
         var dropped = 0
+
+        mutating func merge(_ record: UsageRecord, capacity: Int) {
+            let group = Group(provider: record.provider, account: record.account, model: record.model, status: record.status)
+            if var sum = groups[group] {
+                sum.requests += record.requests
+                sum.inputTokens += record.inputTokens
+                sum.outputTokens += record.outputTokens
+                sum.durationMs += record.durationMs
+                groups[group] = sum
+            } else if groups.count < capacity {
+                groups[group] = record
+            } else {
+                dropped += record.requests
+            }
+        }
     }
 
     private let store: any UsageStore
@@ -29,24 +53,19 @@ final class UsageRecorder: Service, Sendable {
     }
 
     func add(_ record: UsageRecord) {
-        buffer.withLock { buffer in
-            if buffer.pending.count < capacity {
-                buffer.pending.append(record)
-            } else {
-                buffer.dropped += 1
-            }
-        }
+        buffer.withLock { $0.merge(record, capacity: capacity) }
     }
 
-    /// Writes what is pending, `UsageRecord.rowsPerWrite` at a time; on a failure what was not
-    /// written goes back for the next try (nothing is written twice).
+    /// Writes the sums, `UsageRecord.rowsPerWrite` at a time; on a failure what was not written
+    /// is added back for the next try (nothing is written twice).
     func flush() async {
         let (batch, dropped) = buffer.withLock { buffer in
-            defer { buffer = Buffer(pending: [], dropped: 0) }
-            return (buffer.pending, buffer.dropped)
+            defer { buffer = Buffer() }
+            return (Array(buffer.groups.values), buffer.dropped)
         }
         if dropped > 0 {
-            logger.warning("usage: \(dropped) records dropped: the store has not accepted writes and the buffer holds \(capacity)")
+            logger.warning(
+                "usage: \(dropped) requests not recorded: the store has not accepted writes and \(capacity) kinds of request are waiting")
         }
         var written = 0
         while written < batch.count {
@@ -56,17 +75,15 @@ final class UsageRecorder: Service, Sendable {
                 written += chunk.count
             } catch {
                 buffer.withLock { buffer in
-                    // Older records first; what no longer fits is counted as dropped.
-                    let kept = batch[written...] + buffer.pending
-                    buffer.dropped += max(0, kept.count - capacity)
-                    buffer.pending = Array(kept.prefix(capacity))
+                    for record in batch[written...] { buffer.merge(record, capacity: capacity) }
                 }
                 return
             }
         }
     }
 
-    var pendingCount: Int { buffer.withLock { $0.pending.count } }
+    /// Requests counted and not yet written.
+    var pendingRequests: Int { buffer.withLock { $0.groups.values.reduce(0) { $0 + $1.requests } } }
 
     /// Flushes every `interval` until shutdown, then once more.
     func run() async throws {

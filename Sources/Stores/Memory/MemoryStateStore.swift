@@ -129,7 +129,7 @@ extension UsageTotal {
                 ?? UsageTotal(
                     provider: record.provider, account: record.account, model: record.model, requests: 0,
                     inputTokens: 0, outputTokens: 0)
-            total.requests += 1
+            total.requests += record.requests
             total.inputTokens += record.inputTokens
             total.outputTokens += record.outputTokens
             totals[key] = total

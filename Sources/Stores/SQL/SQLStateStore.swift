@@ -222,11 +222,12 @@ package final class SQLStateStore: StateStore {
         try await run { db in
             // One statement per call: callers pass at most `UsageRecord.rowsPerWrite` records.
             var insert = db.insert(into: "usage_records").columns(
-                "time_ms", "provider", "account", "model", "status", "input_tokens", "output_tokens", "duration_ms")
+                "time_ms", "provider", "account", "model", "status", "requests", "input_tokens", "output_tokens",
+                "duration_ms")
             for record in records {
                 insert = insert.values(
                     SQLBind(record.time.milliseconds), SQLBind(record.provider), SQLBind(record.account),
-                    SQLBind(record.model), SQLBind(record.status), SQLBind(record.inputTokens),
+                    SQLBind(record.model), SQLBind(record.status), SQLBind(record.requests), SQLBind(record.inputTokens),
                     SQLBind(record.outputTokens), SQLBind(record.durationMs))
             }
             try await insert.run()
@@ -237,7 +238,7 @@ package final class SQLStateStore: StateStore {
         try await run { db in
             try await db.raw(
                 """
-                SELECT provider, account, model, COUNT(*) AS requests,
+                SELECT provider, account, model, CAST(SUM(requests) AS BIGINT) AS requests,
                   CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens,
                   CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens
                 FROM usage_records WHERE time_ms >= \(bind: since.milliseconds)

@@ -29,7 +29,8 @@ enum StoreMigrations {
                 """,
                 """
                 CREATE TABLE IF NOT EXISTS usage_records (time_ms BIGINT NOT NULL, provider TEXT NOT NULL,
-                  account TEXT NOT NULL, model TEXT NOT NULL, status BIGINT NOT NULL, input_tokens BIGINT NOT NULL,
+                  account TEXT NOT NULL, model TEXT NOT NULL, status BIGINT NOT NULL, requests BIGINT NOT NULL,
+                  input_tokens BIGINT NOT NULL,
                   output_tokens BIGINT NOT NULL, duration_ms BIGINT NOT NULL)
                 """,
                 "CREATE INDEX IF NOT EXISTS usage_records_time ON usage_records (time_ms)",
