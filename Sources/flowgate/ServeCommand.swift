@@ -46,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await GracefulShutdown(grace: config.shutdownGrace, openStreams: openStreams, logger: logger).run(app)
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
             try? await client.shutdown()
+            await store.close()
             // What a person can act on, instead of NIO's bind(descriptor:ptr:bytes:) text.
             let problem = error.errnoCode == EADDRINUSE ? "is already in use" : "may not be used by this user"
             FileHandle.standardError.write(
@@ -69,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
             let location = try StoreLocation(config.store, dataDirectory: config.dataDirectory)
             let store = try await location.open(
                 secretKey: config.secretKey, dataDirectory: config.dataDirectory, logger: logger)
-            logger.info("state store: \(location)")
+            logger.info("state store: \(location.description)")
             return store
         } catch {
             FileHandle.standardError.write(Data("flowgate: \(error)\n".utf8))
