@@ -42,4 +42,23 @@ import Testing
             #expect((55...60).contains(Int(answer.headers[.retryAfter] ?? "") ?? 0))
         }
     }
+
+    /// A console clear goes to the store too: the sync must not bring the cooldown back.
+    @Test func aClearedCooldownStaysClearedInTheStore() async throws {
+        let harness = GatewayHarness()
+        harness.mock.failures.withLock { $0[harness.mock.apiKey] = "http:429:30" }
+        try await harness.run { gateway, _ in
+            _ = try await gateway.chat(request("hi"))
+            for _ in 0..<30 where try await harness.store.cooldowns(now: Date()).isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await harness.store.cooldowns(now: Date()).count == 1)
+            harness.mock.failures.withLock { $0[harness.mock.apiKey] = nil }
+            let csrf = try await SignInTests.csrfToken(gateway)
+            _ = try await ConsoleAccountTests.post(gateway, "csrf=\(csrf)&provider=iflow&account=key1&action=clear_cooldown")
+            try await Task.sleep(for: .milliseconds(1200))  // two sync passes
+            #expect(try await harness.store.cooldowns(now: Date()).isEmpty)
+            #expect(try await gateway.chat(request("hi")).status == .ok)
+        }
+    }
 }
