@@ -21,9 +21,13 @@ package func buildApplication(
     let connections = ConnectionWatch()
     let live = LiveProviders(GenerationBuilder.generation(config, entries: providers))
     let usage = UsageRecorder(store: store, logger: logger)
+    // One instance alone holds its limits in memory: no store round trip per request.
+    let sharedLeases = store.isShared ? SharedLeases(store: store, logger: logger) : nil
     let router = buildRouter(
-        config: config, live: live, connections: connections, store: store, usage: usage, openStreams: openStreams)
+        config: config, live: live, connections: connections, store: store, usage: usage, openStreams: openStreams,
+        sharedLeases: sharedLeases)
     var services: [any Service] = [ProviderService(live: live), usage, CooldownSync(live: live, store: store)]
+    if let sharedLeases { services.append(sharedLeases) }
     if let reload {
         services.append(
             ConfigReloader(
@@ -53,12 +57,12 @@ package func buildApplication(
 /// The routes; `connections` learns from each connection's pipeline when a client leaves.
 func buildRouter(
     config: GatewayConfig, live: LiveProviders, connections: ConnectionWatch, store: any StateStore = MemoryStateStore(),
-    usage: UsageRecorder? = nil, openStreams: OpenStreams = OpenStreams()
+    usage: UsageRecorder? = nil, openStreams: OpenStreams = OpenStreams(), sharedLeases: SharedLeases? = nil
 ) -> Router<GatewayRequestContext> {
     let scrubber = SecretScrubber(live: live)
     let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
     let bodies = JSONBodyReader(limit: config.bodyLimit)
-    let dispatcher = Dispatcher(live: live, streams: streams)
+    let dispatcher = Dispatcher(live: live, streams: streams, sharedLeases: sharedLeases)
     let chat = ChatCompletionsRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let messages = MessagesRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let embeddings = EmbeddingsRoute(dispatcher: dispatcher, bodyLimit: config.bodyLimit)

@@ -26,8 +26,8 @@ struct GatewayHarness {
     /// The providers of the running gateway, for tests that drive them directly.
     let built = ProvidersBox()
     let logger: Logger
-    /// The gateway's state store (each harness its own).
-    let store: any StateStore = MemoryStateStore()
+    /// The gateway's state store (each harness its own unless given one).
+    let store: any StateStore
     var configure: @Sendable (inout GatewayConfig) -> Void = { _ in }
     /// With it, the server reloads (config file changes): the configuration it reloads to, from the first one.
     var reloaded: (@Sendable (GatewayConfig) throws -> GatewayConfig)?
@@ -36,7 +36,7 @@ struct GatewayHarness {
 
     init(
         mock: MockIFlow = MockIFlow(), flowith: MockFlowith? = nil, openai: MockOpenAI? = nil,
-        oauth: MockIFlowOAuth? = nil, logger: Logger = Logger(label: "test"),
+        oauth: MockIFlowOAuth? = nil, logger: Logger = Logger(label: "test"), store: any StateStore = MemoryStateStore(),
         configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
     ) {
         self.oauth = oauth
@@ -44,6 +44,7 @@ struct GatewayHarness {
         self.flowith = flowith
         self.openai = openai
         self.logger = logger
+        self.store = store
         self.configure = configure
     }
 

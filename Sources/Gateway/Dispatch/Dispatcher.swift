@@ -15,6 +15,8 @@ struct Dispatcher: Sendable {
     /// The providers, aliases, fallbacks and attempt limit of the running configuration.
     let live: LiveProviders
     let streams: StreamResponse
+    /// With a shared store: each account's limit held across instances.
+    var sharedLeases: SharedLeases? = nil
 
     /// The provider and upstream model for a chat, once the provider said it can serve it.
     func route(_ chat: ChatRequest) async throws(GatewayError) -> ModelRouter.Route {
@@ -71,6 +73,14 @@ struct Dispatcher: Sendable {
                 case .failure(let refusal):
                     outcome.refused(refusal, provider: route.provider)
                     break accountsOfRoute
+                }
+                if let sharedLeases {
+                    do {
+                        try await sharedLeases.hold(lease, provider: route.provider.name, settings: accounts.settings)
+                    } catch {
+                        lease.release()
+                        throw error
+                    }
                 }
                 outcome.attempts += 1
                 AccessRecord.current?.account(lease.name)

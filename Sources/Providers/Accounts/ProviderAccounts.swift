@@ -25,7 +25,8 @@ package final class ProviderAccounts: Sendable {
     static let cooldownChangeLimit = 1000
 
     private let shared: Mutex<Shared>
-    private let settings: AccountQueue.Settings
+    /// Each account's line: its in-flight limit, queue length and wait.
+    package let settings: AccountQueue.Settings
     private let clock: @Sendable () -> ContinuousClock.Instant
 
     package init(
@@ -239,6 +240,8 @@ package final class Lease: Sendable {
     private let accounts: ProviderAccounts
     private let permit: AccountQueue.Permit
     private let released = Atomic(false)
+    /// A slot held elsewhere for this lease (a shared store's), freed with it.
+    private let alsoHeld = Mutex<(@Sendable () -> Void)?>(nil)
 
     fileprivate init(index: Int, name: String, accounts: ProviderAccounts, permit: AccountQueue.Permit) {
         self.index = index
@@ -250,10 +253,17 @@ package final class Lease: Sendable {
     package func succeeded() { accounts.report(index, fault: nil) }
     package func failed(_ fault: AccountPool.Fault) { accounts.report(index, fault: fault) }
 
+    /// Ties `release` to this lease: it runs when the lease is released (at once if it already was).
+    package func alsoRelease(_ release: @escaping @Sendable () -> Void) {
+        alsoHeld.withLock { $0 = release }
+        if released.load(ordering: .acquiring) { alsoHeld.withLock { $0.take() }?() }
+    }
+
     package func release() {
         guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
         permit.release()
         accounts.finished(index)
+        alsoHeld.withLock { $0.take() }?()
     }
 
     deinit { release() }

@@ -15,10 +15,15 @@ package final class MemoryStateStore: StateStore {
 
     private let tables = Mutex(Tables())
 
-    package init() {}
+    package let isShared: Bool
+
+    /// `shared`: behave as a store several instances share (leases go through it), so tests can
+    /// run two instances in one process on one store.
+    package init(shared: Bool = false) {
+        self.isShared = shared
+    }
 
     package var kind: String { "memory" }
-    package var isShared: Bool { false }
     package var fault: String? { nil }
     package func close() async {}
 
