@@ -63,6 +63,7 @@ let package = Package(
         .target(
             name: "Providers",
             dependencies: [
+                "Stores",
                 "OpenAIWire", "ChatCore", "Stores",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -31,7 +31,7 @@ package func buildApplication(
     if let reload {
         services.append(
             ConfigReloader(
-                live: live, reload: reload, builder: GenerationBuilder(client: reload.client, logger: logger),
+                live: live, reload: reload, builder: GenerationBuilder(client: reload.client, logger: logger, store: store),
                 file: config.configFile, logger: logger))
     }
     return Application(

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Hummingbird
+import OpenAIWire
 import Providers
+import Stores
 import Synchronization
 
 struct LoginCommand: AsyncParsableCommand {
@@ -15,7 +17,8 @@ struct LoginCommand: AsyncParsableCommand {
 /// without a browser.
 struct LoginIFlowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "iflow", abstract: "Sign in to iFlow; writes ~/.iflow/settings.json and oauth_creds.json.")
+        commandName: "iflow",
+        abstract: "Sign in to iFlow; writes ~/.iflow/settings.json and oauth_creds.json, or with --name the state store.")
 
     @OptionGroup var options: ServerOptions
 
@@ -63,16 +66,32 @@ struct LoginIFlowCommand: AsyncParsableCommand {
         } catch {
             throw LoginError("iFlow did not complete the sign-in: \(error)")
         }
-        // A named account gets its own folder, which a running server picks up within seconds.
-        let settingsPath =
-            name.flatMap { $0 == "default" ? nil : $0 }.map {
-                IFlowAccountFolders.settingsPath(
-                    IFlowConfig.accountsDirectory(dataDirectory: config.dataDirectory, provider: iflow.name), $0)
-            } ?? iflow.settingsPath
-        let files = IFlowCredentialFiles(settingsPath: settingsPath)
-        try files.save(signIn)
         let who = signIn.user["userName"] ?? signIn.user["phone"] ?? "your account"
-        say("Signed in to iFlow as \(who). Key \(ProviderStatus.hint(signIn.apiKey)) saved to \(files.settingsPath).\n")
+        let place: String
+        if let name, name != "default" {
+            place = try await saveInStore(signIn, name: name, provider: iflow.name, config: config)
+        } else {
+            let files = IFlowCredentialFiles(settingsPath: iflow.settingsPath)
+            try files.save(signIn)
+            place = files.settingsPath
+        }
+        say("Signed in to iFlow as \(who). Key \(ProviderStatus.hint(signIn.apiKey)) saved to \(place).\n")
+    }
+
+    /// A named account goes into the state store, sealed; a running server picks it up within seconds.
+    private func saveInStore(_ signIn: IFlowOAuth.SignIn, name: String, provider: String, config: GatewayConfig)
+        async throws -> String
+    {
+        let store = try await ServeCommand.openStore(config: config, logger: try options.makeLogger())
+        let creds = Data(JSONCoding.buffer(IFlowCredentialFiles.creds(signIn, over: [:])).readableBytesView)
+        do {
+            try await store.saveAccount(StoredAccount(provider: provider, name: name, credentials: creds, updated: Date()))
+        } catch {
+            await store.close()
+            throw LoginError("The state store did not take the sign-in: \(error)")
+        }
+        await store.close()
+        return "the \(store.kind) state store as account '\(name)'"
     }
 
     /// Serves `/oauth2callback` on 127.0.0.1 from port 11451 upward until iFlow sends the browser back.

@@ -25,9 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
         let client = UpstreamHTTPClient.make(config: config)
         do {
             logger.info("configuration: \(config.configFile.map { "config file \($0)" } ?? "no config file")\(options.readsDotEnv ? ", .env in the working directory" : ""), environment")
-            let providers = try makeProviders(config: config, client: client, logger: logger)
+            let providers = try makeProviders(config: config, client: client, logger: logger, store: store)
             for provider in providers.map(\.provider) {
-                await provider.refreshModels()  // so the line below tells the state after the fetch
+                await provider.prepare()  // so the line below tells the state after the fetch
                 let status = provider.status()
                 logger.info(
                     "provider \(provider.name) (\(provider.kind)): \(status.state.rawValue), \(provider.modelIDs.count) models; \(status.detail)")

@@ -85,8 +85,8 @@ struct GatewayHarness {
             let settings = config
             let client = UpstreamHTTPClient.make(config: config)
             do {
-                let providers = try makeProviders(config: config, client: client, logger: logger)
-                for entry in providers { await entry.provider.refreshModels() }
+                let providers = try makeProviders(config: config, client: client, logger: logger, store: store)
+                for entry in providers { await entry.provider.prepare() }
                 built.entries.withLock { $0 = providers }
                 let reload = reloaded.map { next in
                     ConfigReload(client: client, onSignal: false) { try next(settings) }

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import Mocks
 import NIOCore
+import Stores
 import Testing
 
 @testable import Gateway
@@ -265,9 +266,14 @@ import Testing
             _ = try await signIn(gateway, harness: harness)
             let page = try await signIn(gateway, harness: harness, account: "work")
             #expect(page.status == .ok)
-            let folder = IFlowConfig.accountsDirectory(dataDirectory: config.dataDirectory, provider: "iflow") + "/work"
-            #expect(try object(folder + "/settings.json")["apiKey"] == .string(keys[1]))
-            #expect(try mode(folder + "/oauth_creds.json") == 0o600)
+            // Kept in the state store (sealed there), not in files.
+            let stored = try await harness.store.accounts(provider: "iflow")
+            #expect(stored.map(\.name) == ["work"])
+            let record = try #require(stored.first)
+            let creds = try JSONCoding.decode(record.credentials)
+            #expect(creds["apiKey"] == .string(keys[1]) && creds["refresh_token"] == "refresh-2")
+            let folders = IFlowConfig.accountsDirectory(dataDirectory: config.dataDirectory, provider: "iflow")
+            #expect(!FileManager.default.fileExists(atPath: folders + "/work"))
             let accounts = try await FailoverTests.accounts(gateway)
             #expect(accounts["work"]?["state"] == "ok" && accounts["work"]?["source"] == "signed in through flowgate")
             #expect(accounts["default"]?["state"] == "ok")
@@ -276,21 +282,22 @@ import Testing
             #expect(harness.mock.stats.withLock { $0.requestsByKey } == [keys[0]: 1, keys[1]: 1])
 
             let refused = try await Self.postSignIn(gateway, account: "../etc")
-            #expect(refused.status == .badRequest, "an account name is a plain folder name")
+            #expect(refused.status == .badRequest, "an account name is a plain name")
 
             let csrf = try await Self.csrfToken(gateway)
             let remove = try await postForm(
                 gateway, AccountActions.path, "csrf=\(csrf)&provider=iflow&account=work&action=remove")
             #expect(remove.status == .seeOther)
-            #expect(!FileManager.default.fileExists(atPath: folder))
+            #expect(try await harness.store.accounts(provider: "iflow").isEmpty)
             #expect(try await FailoverTests.accounts(gateway)["work"] == nil)
             let keep = try await postForm(
                 gateway, AccountActions.path, "csrf=\(csrf)&provider=iflow&account=default&action=remove")
             #expect(keep.status == .conflict, "the CLI's own account is disabled, not removed")
 
-            // `flowgate login iflow --name work` later (its folder again): the account comes back.
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try Data("{\"apiKey\":\"\(keys[1])\"}".utf8).write(to: URL(fileURLWithPath: folder + "/settings.json"))
+            // `flowgate login iflow --name work` (or another instance) later: the account comes back.
+            try await harness.store.saveAccount(
+                StoredAccount(
+                    provider: "iflow", name: "work", credentials: Data("{\"apiKey\":\"\(keys[1])\"}".utf8), updated: Date()))
             try await waitUntil { try await FailoverTests.accounts(gateway)["work"]?["state"] == "ok" }
         }
     }

@@ -34,7 +34,7 @@ struct AccountActions: Sendable {
         case "clear_cooldown": done = accounts.clearCooldown(name)
         case "remove":
             do {
-                try provider.removeAccount(named: name)
+                try await provider.removeAccount(named: name)
                 done = true
             } catch {
                 return HTML.messagePage(status: .conflict, title: "Not removed", message: error.description)

@@ -66,7 +66,7 @@ struct ConfigReloader: Service {
             let entries = try builder.entries(config, previous: previous)
             let kept = entries.filter { entry in previous.providers.contains { $0 as AnyObject === entry.provider as AnyObject } }
             for entry in entries where !kept.contains(where: { $0.provider as AnyObject === entry.provider as AnyObject }) {
-                await entry.provider.refreshModels()
+                await entry.provider.prepare()
             }
             live.replace(with: GenerationBuilder.generation(config, entries: entries))
             logger.info(

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import Providers
+import Stores
 
 /// Builds the providers a configuration describes, in order, sharing one HTTP client; on a
 /// reload it keeps each provider whose configuration did not change (aliases aside), so its
@@ -9,11 +10,13 @@ import Providers
 struct GenerationBuilder: Sendable {
     let client: HTTPClient
     let logger: Logger
+    /// Where providers keep accounts signed in through flowgate.
+    var store: (any AccountStore & RefreshLockStore)? = nil
 
     func entries(_ config: GatewayConfig, previous: LiveProviders.Generation? = nil) throws -> [ModelRouter.Entry] {
         let context = ProviderContext(
             client: client, logger: logger, headTimeout: TimeAmount(config.upstreamHeadTimeout),
-            dataDirectory: config.dataDirectory)
+            dataDirectory: config.dataDirectory, store: store)
         return try config.providers.map { providerConfig in
             let kept = previous.flatMap { previous in
                 zip(previous.configs, previous.providers).first { old, _ in
@@ -38,6 +41,9 @@ struct GenerationBuilder: Sendable {
 }
 
 /// The providers a configuration describes, in order, sharing one HTTP client.
-package func makeProviders(config: GatewayConfig, client: HTTPClient, logger: Logger) throws -> [ModelRouter.Entry] {
-    try GenerationBuilder(client: client, logger: logger).entries(config)
+/// `store`: where accounts signed in through flowgate are kept (nil: none are).
+package func makeProviders(
+    config: GatewayConfig, client: HTTPClient, logger: Logger, store: (any AccountStore & RefreshLockStore)? = nil
+) throws -> [ModelRouter.Entry] {
+    try GenerationBuilder(client: client, logger: logger, store: store).entries(config)
 }

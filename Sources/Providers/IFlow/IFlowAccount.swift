@@ -3,8 +3,7 @@ import Logging
 import Synchronization
 
 /// One iFlow account (docs/protocols/iflow.md, "Accounts"): a key from `IFLOW_API_KEY`, the
-/// CLI's files (`default`), or a sign-in through flowgate kept in its own folder in the same
-/// format. Each has its own credentials, sign-in refresher, session and conversation ids, and
+/// CLI's files (`default`), or a sign-in through flowgate kept in the state store. Each has its own credentials, sign-in refresher, session and conversation ids, and
 /// the signature keyed with its key.
 final class IFlowAccount: Sendable {
     enum Origin: Sendable, Equatable {
@@ -16,8 +15,10 @@ final class IFlowAccount: Sendable {
     let name: String
     let origin: Origin
     let credentials: IFlowCredentials
-    /// Keeps an OAuth sign-in fresh (accounts with files only).
+    /// Keeps an OAuth sign-in fresh (signed-in accounts only).
     let refresher: IFlowTokenRefresher?
+    /// Where a sign-in through flowgate is kept.
+    let stored: IFlowStoredSignIn?
     let session = IFlowRequest.Session.make()
     private let signature = Mutex<IFlowSignature?>(nil)
 
@@ -26,17 +27,28 @@ final class IFlowAccount: Sendable {
         self.origin = .environment
         self.credentials = IFlowCredentials(environmentKey: key, settingsPath: "")
         self.refresher = nil
+        self.stored = nil
     }
 
-    /// An account whose key lives in a `settings.json` (with `oauth_creds.json` beside it).
-    init(name: String, origin: Origin, settingsPath: String, oauth: IFlowOAuth, logger: Logger) {
-        self.name = name
-        self.origin = origin
+    /// The CLI's account: its key in `settings.json`, with `oauth_creds.json` beside it.
+    init(cliSettings settingsPath: String, oauth: IFlowOAuth, logger: Logger) {
+        self.name = IFlowProvider.defaultAccount
+        self.origin = .cliFiles
         let credentials = IFlowCredentials(environmentKey: nil, settingsPath: settingsPath)
         self.credentials = credentials
+        self.stored = nil
         self.refresher = IFlowTokenRefresher(
-            oauth: oauth, files: IFlowCredentialFiles(settingsPath: settingsPath),
+            oauth: oauth, home: IFlowCredentialFiles(settingsPath: settingsPath),
             logger: logger.with(account: name), onSaved: { credentials.reload() })
+    }
+
+    /// A sign-in through flowgate, kept in the state store.
+    init(stored: IFlowStoredSignIn, oauth: IFlowOAuth, logger: Logger) {
+        self.name = stored.name
+        self.origin = .signIn
+        self.credentials = IFlowCredentials(stored: stored)
+        self.stored = stored
+        self.refresher = IFlowTokenRefresher(oauth: oauth, home: stored, logger: logger.with(account: stored.name))
     }
 
     func signature(for key: String) -> IFlowSignature {

@@ -1,6 +1,6 @@
 /// iFlow's OAuth sign-in as the console offers it (docs/protocols/iflow.md, "Sign-in"): the new
-/// credentials go where the account keeps them (the CLI's files for `default`, else the
-/// account's own folder), and the account serves at once.
+/// credentials go where the account keeps them (the CLI's files for `default`, else the state
+/// store), and the account serves at once.
 struct IFlowBrowserSignIn: BrowserSignIn {
     let provider: IFlowProvider
 
@@ -14,7 +14,7 @@ struct IFlowBrowserSignIn: BrowserSignIn {
 
     func complete(code: String, redirect: String, account: String?) async throws -> String {
         let signIn = try await provider.oauthClient.exchange(code: code, redirect: redirect)
-        try provider.store(signIn, account: account ?? IFlowProvider.defaultAccount)
+        try await provider.store(signIn, account: account ?? IFlowProvider.defaultAccount)
         return signIn.user["userName"] ?? signIn.user["phone"] ?? "your account"
     }
 

@@ -23,16 +23,7 @@ package struct IFlowCredentialFiles: Sendable {
 
     /// `oauth_creds.json`, else iflow2api's older keys in settings.json (so users can migrate).
     package func load() -> Stored? {
-        if let creds = Self.readObject(credsPath),
-            creds["refresh_token"]?.stringValue != nil || creds["access_token"] != nil
-        {
-            let expiry = creds["expiry_date"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
-            var user: [String: String] = [:]
-            for key in ["userId", "userName", "email", "phone"] { user[key] = creds[key]?.stringValue }
-            return Stored(
-                accessToken: creds["access_token"]?.stringValue, refreshToken: creds["refresh_token"]?.stringValue,
-                expiry: expiry, user: user)
-        }
+        if let creds = Self.readObject(credsPath), let stored = Self.stored(inCreds: creds) { return stored }
         if let settings = Self.readObject(settingsPath), let refresh = settings["oauth_refresh_token"]?.stringValue {
             let expiry = settings["oauth_expires_at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) }
             return Stored(
@@ -49,7 +40,15 @@ package struct IFlowCredentialFiles: Sendable {
         settings["searchApiKey"] = .string(signIn.apiKey)
         settings["selectedAuthType"] = "oauth-iflow"
         if settings["baseUrl"] == nil { settings["baseUrl"] = "https://apis.iflow.cn/v1" }
-        var creds = Self.readObject(credsPath) ?? [:]
+        let creds = Self.creds(signIn, over: Self.readObject(credsPath) ?? [:])
+        // The creds first: a settings.json pointing at oauth without creds would be worse.
+        try Self.writeAtomically(creds, to: credsPath)
+        try Self.writeAtomically(settings, to: settingsPath)
+    }
+
+    /// A sign-in as `oauth_creds.json` holds it (with its `apiKey`), over what the file held.
+    package static func creds(_ signIn: IFlowOAuth.SignIn, over existing: JSONObject) -> JSONObject {
+        var creds = existing
         creds["access_token"] = .string(signIn.accessToken)
         if let refresh = signIn.refreshToken { creds["refresh_token"] = .string(refresh) }
         creds["expiry_date"] = .int(Int64(signIn.expiry.timeIntervalSince1970 * 1000))
@@ -57,9 +56,18 @@ package struct IFlowCredentialFiles: Sendable {
         if let scope = signIn.scope { creds["scope"] = .string(scope) }
         creds["apiKey"] = .string(signIn.apiKey)
         for (key, value) in signIn.user { creds[key] = .string(value) }
-        // The creds first: a settings.json pointing at oauth without creds would be worse.
-        try Self.writeAtomically(creds, to: credsPath)
-        try Self.writeAtomically(settings, to: settingsPath)
+        return creds
+    }
+
+    /// What the refresher needs from an `oauth_creds.json` object; nil without a token.
+    package static func stored(inCreds creds: JSONObject) -> Stored? {
+        guard creds["refresh_token"]?.stringValue != nil || creds["access_token"] != nil else { return nil }
+        let expiry = creds["expiry_date"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
+        var user: [String: String] = [:]
+        for key in ["userId", "userName", "email", "phone"] { user[key] = creds[key]?.stringValue }
+        return Stored(
+            accessToken: creds["access_token"]?.stringValue, refreshToken: creds["refresh_token"]?.stringValue,
+            expiry: expiry, user: user)
     }
 
     static func readObject(_ path: String) -> JSONObject? {

@@ -19,6 +19,8 @@ package final class IFlowCredentials: Sendable {
     private let environmentKey: String?
     package let settingsPath: String
     private let state = Mutex(FileState())
+    /// A sign-in kept in the state store: its key, as held in memory.
+    private let storedSignIn: IFlowStoredSignIn?
 
     /// Reads the settings file once; after that only `checkForChanges` and `reload` read it,
     /// so a request or /health never touches the disk (docs/architecture.md, "Providers").
@@ -26,17 +28,26 @@ package final class IFlowCredentials: Sendable {
         let trimmed = environmentKey?.trimmingCharacters(in: .whitespacesAndNewlines)
         self.environmentKey = (trimmed?.isEmpty ?? true) ? nil : trimmed
         self.settingsPath = settingsPath
+        self.storedSignIn = nil
         if self.environmentKey == nil { _ = reload() }
+    }
+
+    init(stored: IFlowStoredSignIn) {
+        self.environmentKey = nil
+        self.settingsPath = ""
+        self.storedSignIn = stored
     }
 
     /// The key to use now, or nil when none is configured.
     package func currentKey() -> String? {
-        environmentKey ?? state.withLock { $0.key }
+        if let storedSignIn { return storedSignIn.key }
+        return environmentKey ?? state.withLock { $0.key }
     }
 
     /// Reads the file again now (after the upstream said the key expired, or a sign-in was saved). Returns the key.
     @discardableResult
     package func reload() -> String? {
+        if let storedSignIn { return storedSignIn.key }
         if let environmentKey { return environmentKey }
         let modified = Self.modificationDate(settingsPath)
         let key = modified == nil ? nil : Self.readKey(settingsPath)
@@ -47,7 +58,7 @@ package final class IFlowCredentials: Sendable {
     /// Reads the file again when its modification time changed (a sign-in elsewhere, an
     /// edit): the provider's background work calls this every few seconds.
     package func checkForChanges() {
-        guard environmentKey == nil else { return }
+        guard environmentKey == nil, storedSignIn == nil else { return }
         let modified = Self.modificationDate(settingsPath)
         if modified != state.withLock({ $0.modified }) { reload() }
     }

@@ -73,12 +73,12 @@ package struct IFlowConfig: ProviderConfig, Equatable {
         return IFlowProvider(
             settings: .init(
                 name: name, baseURL: baseURL, models: models, headTimeout: context.headTimeout, concurrency: concurrency,
-                strategy: strategy, apiKeys: apiKeys, settingsPath: settingsPath,
+                strategy: strategy, apiKeys: apiKeys, settingsPath: settingsPath, store: context.store,
                 accountsDirectory: context.dataDirectory.map { IFlowConfig.accountsDirectory(dataDirectory: $0, provider: name) }),
             oauth: IFlowOAuth(baseURL: oauthURL, client: context.client), client: context.client, logger: context.logger)
     }
 
-    /// Where `flowgate login iflow --name` and the console keep named accounts of provider `provider`.
+    /// Where an earlier version kept named accounts of provider `provider` (moved into the store at start).
     package static func accountsDirectory(dataDirectory: String, provider: String) -> String {
         "\(dataDirectory)/accounts/\(provider)"
     }

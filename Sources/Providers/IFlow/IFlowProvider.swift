@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import ChatCore
 import OpenAIWire
+import Stores
 import Synchronization
 
 /// The iFlow CLI's model service (docs/protocols/iflow.md) as an OpenAI provider.
@@ -22,13 +23,16 @@ package final class IFlowProvider: ChatProvider {
         package var apiKeys: [String]
         /// The CLI's settings.json: the account `default`.
         package var settingsPath: String
-        /// Where sign-ins through flowgate keep one folder per account; nil: none.
+        /// Where sign-ins through flowgate live (docs/architecture.md, "State store"); nil: none are kept.
+        package var store: IFlowStoredSignIn.Store?
+        /// Where an earlier version kept them, a folder per account: moved into the store.
         package var accountsDirectory: String?
 
         package init(
             name: String = "iflow", baseURL: String, models: IFlowModelList, headTimeout: TimeAmount,
             concurrency: AccountQueue.Settings = .init(limit: 1), strategy: AccountPool.Strategy = .roundRobin,
-            apiKeys: [String] = [], settingsPath: String = "/nonexistent/settings.json", accountsDirectory: String? = nil
+            apiKeys: [String] = [], settingsPath: String = "/nonexistent/settings.json",
+            store: IFlowStoredSignIn.Store? = nil, accountsDirectory: String? = nil
         ) {
             self.name = name
             self.baseURL = baseURL
@@ -38,6 +42,7 @@ package final class IFlowProvider: ChatProvider {
             self.strategy = strategy
             self.apiKeys = apiKeys
             self.settingsPath = settingsPath
+            self.store = store
             self.accountsDirectory = accountsDirectory
         }
     }
@@ -64,17 +69,10 @@ package final class IFlowProvider: ChatProvider {
         self.client = client
         self.logger = logger
         var initial = settings.apiKeys.enumerated().map { IFlowAccount(name: "key\($0.offset + 1)", key: $0.element) }
-        let cli = IFlowAccount(
-            name: Self.defaultAccount, origin: .cliFiles, settingsPath: settings.settingsPath, oauth: oauth, logger: logger)
+        let cli = IFlowAccount(cliSettings: settings.settingsPath, oauth: oauth, logger: logger)
         // docs/protocols/iflow.md: with IFLOW_API_KEY the CLI's files count only when they hold a key.
         if settings.apiKeys.isEmpty || cli.credentials.currentKey() != nil { initial.append(cli) }
-        for name in IFlowAccountFolders.names(in: settings.accountsDirectory) where name != Self.defaultAccount {
-            initial.append(
-                IFlowAccount(
-                    name: name, origin: .signIn,
-                    settingsPath: IFlowAccountFolders.settingsPath(settings.accountsDirectory!, name),
-                    oauth: oauth, logger: logger))
-        }
+        // Sign-ins kept in the store join with `prepare` (reading the store is asynchronous).
         self.list = Mutex(initial)
         self.accounts = ProviderAccounts(
             names: initial.map(\.name), settings: settings.concurrency, strategy: settings.strategy)
@@ -144,11 +142,16 @@ package final class IFlowProvider: ChatProvider {
 
     package var signIn: (any BrowserSignIn)? { IFlowBrowserSignIn(provider: self) }
 
-    /// How often the credential files are looked at for a sign-in made elsewhere.
+    /// How often the credential files and the store are looked at for a sign-in made elsewhere.
     static let fileCheckInterval = Duration.seconds(2)
 
-    /// Keeps each sign-in fresh, and notices the credential files change or a new account's
-    /// folder appear (`flowgate login iflow --name`) (docs/protocols/iflow.md).
+    /// Brings in the sign-ins kept in the store before the first request.
+    package func prepare() async {
+        await syncStored()
+    }
+
+    /// Keeps each sign-in fresh, and notices the CLI's files change or the store's sign-ins
+    /// change (`flowgate login iflow --name`, another instance) (docs/protocols/iflow.md).
     package func run() async {
         await withTaskGroup(of: Void.self) { group in
             var refreshing: Set<ObjectIdentifier> = []
@@ -159,9 +162,70 @@ package final class IFlowProvider: ChatProvider {
                     group.addTask { await refresher.run() }
                 }
                 try? await Task.sleep(for: Self.fileCheckInterval)
+                await syncStored()
                 checkFiles()
             }
             group.cancelAll()
+        }
+    }
+
+    /// Takes the store's sign-ins in: new ones join, newer records (another instance's refresh)
+    /// replace the copy held here, and ones removed elsewhere leave. While the store fails,
+    /// the accounts go on with what they hold.
+    func syncStored() async {
+        guard let store = settings.store else { return }
+        await moveFolders(into: store)
+        for account in all { await account.stored?.writeUnsaved() }
+        guard let records = try? await store.accounts(provider: name) else { return }
+        let live = Dictionary(
+            all.enumerated().filter { accounts.index(named: $0.element.name) == $0.offset }.map { ($0.element.name, $0) },
+            uniquingKeysWith: { first, _ in first })
+        for record in records where record.name != Self.defaultAccount {
+            guard let (index, account) = live[record.name].map({ ($0.0, $0.1) }) else {
+                let account = IFlowAccount(
+                    stored: IFlowStoredSignIn(provider: name, name: record.name, store: store), oauth: oauth, logger: logger)
+                account.stored?.apply(record)
+                if account.credentials.currentKey() != nil { adopt(account) }
+                continue
+            }
+            guard let stored = account.stored else { continue }  // a configured account of that name wins
+            let before = account.credentials.currentKey()
+            guard stored.apply(record) else { continue }
+            account.refresher?.reloadStored()
+            let after = account.credentials.currentKey()
+            if after != before { after == nil ? accounts.signedOut(index) : accounts.signedIn(index) }
+        }
+        let kept = Set(records.map(\.name))
+        for (name, (_, account)) in live where account.stored != nil && !kept.contains(name) {
+            guard let stored = account.stored, !stored.isUnsaved else { continue }
+            stored.markRemoved()
+            _ = accounts.remove(name)
+            logger.info("iFlow account '\(name)' was removed on another instance")
+        }
+    }
+
+    /// Sign-ins an earlier version kept in folders go into the store, sealed, and their folders
+    /// (credentials in clear) are deleted.
+    private func moveFolders(into store: IFlowStoredSignIn.Store) async {
+        guard let directory = settings.accountsDirectory else { return }
+        for folder in IFlowAccountFolders.names(in: directory) where folder != Self.defaultAccount {
+            let files = IFlowCredentialFiles(settingsPath: IFlowAccountFolders.settingsPath(directory, folder))
+            var creds = IFlowCredentialFiles.readObject(files.credsPath) ?? [:]
+            guard let key = IFlowCredentials(environmentKey: nil, settingsPath: files.settingsPath).currentKey() else {
+                continue
+            }
+            creds["apiKey"] = .string(key)
+            let record = StoredAccount(
+                provider: name, name: folder, credentials: Data(JSONCoding.buffer(creds).readableBytesView),
+                updated: Date())
+            do {
+                try await store.saveAccount(record)
+                try IFlowAccountFolders.remove(directory, folder)
+                logger.info("iFlow account '\(folder)' moved from \(directory)/\(folder) into the state store")
+            } catch {
+                logger.warning("iFlow account '\(folder)' stays in \(directory)/\(folder) for now: \(error)")
+                return
+            }
         }
     }
 
@@ -177,17 +241,8 @@ package final class IFlowProvider: ChatProvider {
         // Removed accounts count as unknown: signing in again under the name brings one back.
         let known = Set(all.map(\.name).filter { accounts.index(named: $0) != nil })
         if !known.contains(Self.defaultAccount) {
-            let cli = IFlowAccount(
-                name: Self.defaultAccount, origin: .cliFiles, settingsPath: settings.settingsPath, oauth: oauth,
-                logger: logger)
+            let cli = IFlowAccount(cliSettings: settings.settingsPath, oauth: oauth, logger: logger)
             if cli.credentials.currentKey() != nil { adopt(cli) }
-        }
-        for name in IFlowAccountFolders.names(in: settings.accountsDirectory) where !known.contains(name) {
-            let account = IFlowAccount(
-                name: name, origin: .signIn,
-                settingsPath: IFlowAccountFolders.settingsPath(settings.accountsDirectory!, name), oauth: oauth,
-                logger: logger)
-            if account.credentials.currentKey() != nil { adopt(account) }
         }
     }
 
@@ -201,41 +256,40 @@ package final class IFlowProvider: ChatProvider {
     }
 
     /// A sign-in (console or refresh) for `name`: `default` goes to the CLI's files, any other
-    /// name to its own folder; the account serves at once.
-    func store(_ signIn: IFlowOAuth.SignIn, account name: String) throws {
+    /// name to the state store; the account serves at once.
+    func store(_ signIn: IFlowOAuth.SignIn, account name: String) async throws {
         if let index = accounts.index(named: name), let refresher = account(index).refresher {
-            try refresher.store(signIn)
+            try await refresher.store(signIn)
             accounts.signedIn(index)
             return
         }
         let account: IFlowAccount
         if name == Self.defaultAccount {
-            account = IFlowAccount(
-                name: name, origin: .cliFiles, settingsPath: settings.settingsPath, oauth: oauth, logger: logger)
+            account = IFlowAccount(cliSettings: settings.settingsPath, oauth: oauth, logger: logger)
         } else {
-            guard let directory = settings.accountsDirectory else {
-                throw CredentialFileError(message: "this server keeps no named accounts (no data directory)")
+            guard let store = settings.store else {
+                throw CredentialFileError(message: "this server keeps no named accounts (no state store)")
             }
             account = IFlowAccount(
-                name: name, origin: .signIn, settingsPath: IFlowAccountFolders.settingsPath(directory, name),
-                oauth: oauth, logger: logger)
+                stored: IFlowStoredSignIn(provider: self.name, name: name, store: store), oauth: oauth, logger: logger)
         }
-        try account.refresher?.store(signIn)
+        try await account.refresher?.store(signIn)
         adopt(account)
     }
 
-    package func removeAccount(named name: String) throws(AccountActionError) {
+    package func removeAccount(named name: String) async throws(AccountActionError) {
         guard let index = accounts.index(named: name) else { throw AccountActionError("There is no account '\(name)'.") }
         let account = account(index)
-        guard account.origin == .signIn, let directory = settings.accountsDirectory else {
+        guard let stored = account.stored, let store = settings.store else {
             throw AccountActionError(
                 "The account '\(name)' comes from \(account.detail.source ?? "the configuration"): disable it here instead.")
         }
         do {
-            try IFlowAccountFolders.remove(directory, name)
+            try await store.removeAccount(provider: self.name, name: name)
         } catch {
-            throw AccountActionError("Removing the account's files failed: \(error).")
+            throw AccountActionError("The state store did not take the removal (\(error)); try again.")
         }
+        stored.markRemoved()
         _ = accounts.remove(name)
         logger.info("iFlow account '\(name)' removed")
     }

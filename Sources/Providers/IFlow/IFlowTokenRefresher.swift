@@ -3,8 +3,8 @@ import Logging
 import Synchronization
 
 /// Keeps an OAuth sign-in alive (docs/protocols/iflow.md): refreshes through `IFlowOAuth`, then
-/// calls getUserInfo and writes the new key to the CLI's files, which the provider
-/// re-reads, so the new key is used at once without a restart.
+/// calls getUserInfo and writes the new key where the sign-in lives (the CLI's files, or the
+/// state store), so the new key is used at once without a restart.
 package final class IFlowTokenRefresher: Sendable {
     package enum State: Sendable, Equatable {
         /// No OAuth sign-in stored (an API key may still be configured).
@@ -24,7 +24,7 @@ package final class IFlowTokenRefresher: Sendable {
     }
 
     package let oauth: IFlowOAuth
-    package let files: IFlowCredentialFiles
+    package let home: any IFlowSignInHome
     private let logger: Logger
     private let now: @Sendable () -> Date
     /// Told after every save, so the key in use changes at once.
@@ -33,11 +33,11 @@ package final class IFlowTokenRefresher: Sendable {
     private let refreshing = SingleFlight<Bool>()
 
     package init(
-        oauth: IFlowOAuth, files: IFlowCredentialFiles, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
+        oauth: IFlowOAuth, home: any IFlowSignInHome, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
         onSaved: @escaping @Sendable () -> Void = {}
     ) {
         self.oauth = oauth
-        self.files = files
+        self.home = home
         self.logger = logger
         self.now = now
         self.onSaved = onSaved
@@ -46,13 +46,13 @@ package final class IFlowTokenRefresher: Sendable {
 
     /// Reads the stored sign-in again (the provider's background work calls this every few seconds).
     package func reloadStored() {
-        let stored = files.load()
+        let stored = home.load()
         shared.withLock { $0.stored = stored }
     }
 
     /// Stores a sign-in (from the console or a refresh) and makes it the one in use.
-    package func store(_ signIn: IFlowOAuth.SignIn) throws {
-        try files.save(signIn)
+    package func store(_ signIn: IFlowOAuth.SignIn) async throws {
+        try await home.save(signIn)
         shared.withLock { shared in
             shared.schedule.succeeded()
             shared.deadToken = nil
@@ -76,7 +76,7 @@ package final class IFlowTokenRefresher: Sendable {
     package func run(checkEvery limit: Duration? = nil) async {
         while !Task.isCancelled {
             var wait = IFlowRefreshSchedule.checkInterval
-            let stored = files.load()
+            let stored = home.load()
             let decision = shared.withLock { shared -> IFlowRefreshSchedule.Decision in
                 shared.stored = stored
                 if let dead = shared.deadToken, dead != stored?.refreshToken {
@@ -102,10 +102,18 @@ package final class IFlowTokenRefresher: Sendable {
         }
     }
 
-    /// Refreshes now (one refresh at a time; concurrent callers share it). True on success.
+    /// Refreshes now (one refresh at a time; concurrent callers share it, as do instances sharing
+    /// the home). True on success.
     @discardableResult
     package func refreshNow() async -> Bool {
-        (try? await refreshing.run { await self.performRefresh() }) ?? false
+        let refreshed =
+            (try? await refreshing.run { await self.home.refreshOnce { await self.performRefresh() } }) ?? false
+        if refreshed {
+            // Another instance's refresh counts too: take what it wrote.
+            reloadStored()
+            onSaved()
+        }
+        return refreshed
     }
 
     /// Before a request whose sign-in has already expired (docs/protocols/iflow.md).
@@ -117,14 +125,14 @@ package final class IFlowTokenRefresher: Sendable {
     }
 
     private func performRefresh() async -> Bool {
-        guard let stored = files.load(), let refreshToken = stored.refreshToken else { return false }
+        guard let stored = home.load(), let refreshToken = stored.refreshToken else { return false }
         if shared.withLock({ $0.deadToken == refreshToken }) { return false }
         do {
             var signIn = try await oauth.refresh(refreshToken: refreshToken, now: now())
             // The refresh token may or may not rotate.
             if signIn.refreshToken == nil { signIn.refreshToken = refreshToken }
             for (key, value) in stored.user where signIn.user[key] == nil { signIn.user[key] = value }
-            try store(signIn)
+            try await store(signIn)
             logger.info("iFlow sign-in refreshed; valid until \(signIn.expiry.formatted(.iso8601))")
             return true
         } catch let failure as IFlowOAuth.Failure {

@@ -24,7 +24,7 @@ package protocol ChatProvider: Sendable {
     func accountDetail(_ account: Int) -> AccountDetail
     /// Takes out an account the operator added (a sign-in through flowgate); accounts from the
     /// configuration are disabled instead. Throws a message for the operator.
-    func removeAccount(named name: String) throws(AccountActionError)
+    func removeAccount(named name: String) async throws(AccountActionError)
     /// A non-streaming completion as an upstream chat.completion object, on account `account`.
     func complete(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> JSONObject
     /// A streaming completion, returned once the upstream accepted the request.
@@ -33,6 +33,8 @@ package protocol ChatProvider: Sendable {
     func upstreamModel(for id: String) -> String
     /// Asks the upstream for its model list again, where it has one (docs/protocols/openai-compatible.md).
     func refreshModels() async
+    /// Before the first request: fetches the model list, reads accounts kept in the state store.
+    func prepare() async
     /// Every credential this provider holds now (keys, tokens): the gateway removes them
     /// from anything it shows, whatever an upstream echoed (docs/security.md).
     func secrets() -> [String]
@@ -58,12 +60,13 @@ extension ChatProvider {
 
     package func check(_ request: ChatRequest) throws(GatewayError) {}
     package func accountDetail(_ account: Int) -> AccountDetail { AccountDetail() }
-    package func removeAccount(named name: String) throws(AccountActionError) {
+    package func removeAccount(named name: String) async throws(AccountActionError) {
         throw AccountActionError(
             "The account '\(name)' comes from the configuration: disable it here, or take it out of the configuration.")
     }
     package func upstreamModel(for id: String) -> String { id }
     package func refreshModels() async {}
+    package func prepare() async { await refreshModels() }
     package func run() async {}
     package var signIn: (any BrowserSignIn)? { nil }
     package var passesRateLimitHeaders: Bool { false }

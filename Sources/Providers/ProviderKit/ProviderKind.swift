@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Logging
+import Stores
 import NIOCore
 
 /// A kind of upstream (iFlow, Flowith, OpenAI-compatible, …): everything the gateway needs
@@ -63,12 +64,18 @@ package struct ProviderContext: Sendable {
     package let headTimeout: TimeAmount
     /// flowgate's own directory (`FLOWGATE_DATA_DIR`): accounts signed in through flowgate live there.
     package let dataDirectory: String?
+    /// Where accounts signed in through flowgate are kept (docs/architecture.md, "State store"); nil: none are.
+    package let store: (any AccountStore & RefreshLockStore)?
 
-    package init(client: HTTPClient, logger: Logger, headTimeout: TimeAmount, dataDirectory: String? = nil) {
+    package init(
+        client: HTTPClient, logger: Logger, headTimeout: TimeAmount, dataDirectory: String? = nil,
+        store: (any AccountStore & RefreshLockStore)? = nil
+    ) {
         self.client = client
         self.logger = logger
         self.headTimeout = headTimeout
         self.dataDirectory = dataDirectory
+        self.store = store
     }
 }
 
