@@ -22,7 +22,17 @@ package final class MockIFlowOAuth: Sendable {
     package let state = Mutex(State())
     package static let code = "mock-auth-code"
 
-    package init() {}
+    /// Seconds a token from a refresh lives (iFlow's: two days), and one from a sign-in.
+    package let expiresIn: Int
+    package let signInExpiresIn: Int
+    /// How long a refresh takes: a slow one lets two clients race for it.
+    package let refreshDelay: Duration
+
+    package init(expiresIn: Int = 172_800, signInExpiresIn: Int? = nil, refreshDelay: Duration = .zero) {
+        self.expiresIn = expiresIn
+        self.signInExpiresIn = signInExpiresIn ?? expiresIn
+        self.refreshDelay = refreshDelay
+    }
 
     package static func apiKey(forAccess access: String) -> String { "sk-for-\(access)" }
 
@@ -38,6 +48,16 @@ package final class MockIFlowOAuth: Sendable {
                 status: .found, headers: [.location: "\(redirect)\(separator)code=\(Self.code)&state=\(state)"])
         }
         router.post("/oauth/token") { request, _ in try await self.token(request) }
+        // Token calls by grant type, for tests that count refreshes across processes.
+        router.get("/_mock/oauth/stats") { _, _ in
+            let calls = self.state.withLock { $0.tokenCalls }
+            var counts: JSONObject = [:]
+            for call in calls {
+                let grant = call["grant_type"] ?? "?"
+                counts[grant] = .int((counts[grant]?.intValue ?? 0) + 1)
+            }
+            return Self.json(.ok, .object(counts))
+        }
         router.get("/api/oauth/getUserInfo") { request, _ in
             self.state.withLock { $0.userInfoCalls += 1 }
             guard let access = request.uri.queryParameters["accessToken"].map(String.init), access.hasPrefix("access-")
@@ -91,6 +111,7 @@ package final class MockIFlowOAuth: Sendable {
         case .refuse:
             return Self.json(.badRequest, ["error": "invalid_grant", "error_description": "refresh token is invalid"])
         case .issue(let old):
+            if old != nil { try await Task.sleep(for: refreshDelay) }
             let (access, refresh) = state.withLock { s -> (String, String) in
                 s.issued += 1
                 let refresh = (old == nil || s.rotateRefreshTokens) ? "refresh-\(s.issued)" : old!
@@ -101,7 +122,7 @@ package final class MockIFlowOAuth: Sendable {
             return Self.json(
                 .ok,
                 [
-                    "access_token": .string(access), "refresh_token": .string(refresh), "expires_in": 172_800,
+                    "access_token": .string(access), "refresh_token": .string(refresh), "expires_in": .int(Int64(old == nil ? signInExpiresIn : expiresIn)),
                     "token_type": "bearer", "scope": "read",
                 ])
         }

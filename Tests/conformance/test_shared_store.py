@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 import urllib.request
 import uuid
 
@@ -62,9 +64,13 @@ def fail(mock, scenario):
                                                   headers={"content-type": "application/json"}), timeout=5)
 
 
-def upstream_requests(mock):
+def stats(mock):
     with urllib.request.urlopen(mock + "/_mock/stats", timeout=5) as r:
-        return json.load(r)["requests_by_key"].get(KEY, 0)
+        return json.load(r)
+
+
+def upstream_requests(mock):
+    return stats(mock)["requests_by_key"].get(KEY, 0)
 
 
 def gateway(mock, store):
@@ -158,3 +164,157 @@ def test_a_stopped_database_fails_no_request_and_usage_is_written_when_it_return
         assert "fault" not in health(url)["store"], "the fault clears once the store answers"
     finally:
         stop(proc)
+
+
+def test_the_limit_holds_across_two_instances_and_a_killed_holders_slot_lapses(mock, database):
+    """One account, limit 1, 40 clients split across two processes: never two in flight at the
+    upstream. Then the instance holding the slot is killed with SIGKILL: the other serves once
+    the dead instance's slot lapses (at most 30 s after its last renewal)."""
+    fail(mock, None)
+    (a, a_url), (b, b_url) = gateway(mock, database), gateway(mock, database)
+    try:
+        def one(i):
+            client = openai.OpenAI(base_url=(a_url if i % 2 else b_url) + "/v1", api_key="unused", max_retries=0,
+                                   timeout=120)
+            plain = i % 4 < 2
+            messages = [{"role": "user", "content": f"scenario:{'sleep' if plain else 'silence'}:100 {i}"}]
+            if plain:
+                return client.chat.completions.create(model="glm-4.7", messages=messages).choices[0].message.content
+            stream = client.chat.completions.create(model="glm-4.7", messages=messages, stream=True)
+            return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+
+        with ThreadPoolExecutor(40) as pool:
+            answers = list(pool.map(one, range(40)))
+        assert len(answers) == 40 and all(answers)
+        assert stats(mock)["max_in_flight"] == 1, "one in flight for both instances together"
+
+        before = stats(mock)["requests"]
+        holder = threading.Thread(target=lambda: subprocess.run(
+            ["curl", "-s", "-m", "60", a_url + "/v1/chat/completions", "-H", "content-type: application/json", "-d",
+             json.dumps({"model": "glm-4.7", "messages": [{"role": "user", "content": "scenario:sleep:60000"}]})],
+            capture_output=True), daemon=True)
+        holder.start()
+        deadline = time.time() + 10
+        while stats(mock)["requests"] == before and time.time() < deadline:
+            time.sleep(0.05)
+        assert stats(mock)["requests"] == before + 1, "A holds the slot"
+        a.kill()  # SIGKILL: no release, no goodbye
+        a.wait(timeout=10)
+        started = time.time()
+        chat(b_url)
+        waited = time.time() - started
+        assert 3 < waited < 32, f"B waited {waited:.1f} s for the dead instance's slot"
+    finally:
+        if a.poll() is None:
+            stop(a)
+        stop(b)
+
+
+@pytest.fixture(scope="module")
+def signin_mock():
+    """A mock whose sign-ins expire within the hour (flowgate refreshes such a token at once),
+    whose refreshes take 2 s (so two instances starting together both want one while it runs),
+    and whose iFlow accepts the keys those sign-ins get."""
+    port = free_port()
+    keys = ",".join(f"sk-for-access-{i}" for i in range(1, 10))
+    proc = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")],
+                            env={**os.environ, "MOCK_PORT": str(port), "MOCK_OAUTH_SIGNIN_EXPIRES_IN": "3600",
+                                 "MOCK_OAUTH_REFRESH_DELAY_MS": "2000",
+                                 "MOCK_IFLOW_MORE_KEYS": keys},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url + "/_mock/stats")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def signin_env(mock, store, home):
+    return {"PATH": os.environ.get("PATH", ""), "HOME": home, "FLOWGATE_STORE": store,
+            "FLOWGATE_SECRET_KEY": SECRET, "IFLOW_OAUTH_URL": mock, "IFLOW_BASE_URL": mock + "/v1",
+            "IFLOW_SETTINGS": "/nonexistent/settings.json"}
+
+
+def login(mock, store, name):
+    """`flowgate login iflow --name NAME --paste`, the code typed in."""
+    home = tempfile.mkdtemp(prefix="flowgate-login-")
+    done = subprocess.run([os.path.join(BIN_DIR, "flowgate"), "login", "iflow", "--name", name, "--paste"],
+                          input="mock-auth-code\n", env=signin_env(mock, store, home), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def refreshes(mock):
+    with urllib.request.urlopen(mock + "/_mock/oauth/stats", timeout=5) as r:
+        return json.load(r).get("refresh_token", 0)
+
+
+def account(url, name):
+    return next((a for a in health(url)["providers"]["iflow"]["accounts"] if a["name"] == name), None)
+
+
+def test_a_sign_in_is_shared_refreshed_once_kept_sealed_and_outlives_a_restart(signin_mock, database):
+    said = login(signin_mock, database, "team")
+    assert "postgres state store as account 'team'" in said
+    issued = stats(signin_mock)["requests"]  # nothing asked yet
+    # Started together, both find the token within a day of expiry and want to refresh it
+    # while the first refresh (2 s at the mock) runs.
+    with ThreadPoolExecutor(2) as starting:
+        gateways = list(starting.map(
+            lambda _: start_gateway(signin_env(signin_mock, database, tempfile.mkdtemp(prefix="flowgate-home-"))),
+            range(2)))
+    try:
+        deadline = time.time() + 15
+        while refreshes(signin_mock) == 0 and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(4)  # the refresh, the other instance's wait, and room for a second refresh to show
+        assert refreshes(signin_mock) == 1, "one refresh for both instances"
+        for _, url in gateways:
+            assert account(url, "team")["state"] == "ok"
+            chat(url)
+        by_key = stats(signin_mock)["requests_by_key"]
+        assert stats(signin_mock)["requests"] == issued + 2 and by_key.get("sk-for-access-2") == 2, \
+            "both use the renewed key"
+        dump = subprocess.run(["pg_dump", database], check=True, capture_output=True, text=True).stdout
+        assert "CREATE TABLE" in dump and "team" in dump
+        for secret in ("sk-for-access-", "access-1", "access-2", "refresh-1", "refresh-2"):
+            assert secret not in dump, f"{secret} in clear in pg_dump"
+    finally:
+        for proc, _ in gateways:
+            stop(proc)
+    proc, url = start_gateway(signin_env(signin_mock, database, tempfile.mkdtemp(prefix="flowgate-home-")))
+    try:
+        assert account(url, "team")["state"] == "ok", "the sign-in outlived both processes"
+        chat(url)
+        assert refreshes(signin_mock) == 1
+    finally:
+        stop(proc)
+
+
+def test_the_sqlite_file_holds_no_credential_in_clear(signin_mock):
+    home = tempfile.mkdtemp(prefix="flowgate-sqlite-")
+    env = {**signin_env(signin_mock, "", home)}
+    del env["FLOWGATE_STORE"], env["FLOWGATE_SECRET_KEY"]  # the default: SQLite, a generated key
+    done = subprocess.run([os.path.join(BIN_DIR, "flowgate"), "login", "iflow", "--name", "solo", "--paste"],
+                          input="mock-auth-code\n", env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "sqlite state store as account 'solo'" in done.stdout
+    proc, url = start_gateway(env)
+    try:
+        deadline = time.time() + 15
+        while account(url, "solo") is None and time.time() < deadline:
+            time.sleep(0.2)
+        assert account(url, "solo")["state"] == "ok"
+        chat(url)
+    finally:
+        stop(proc)
+    data = os.path.join(home, ".flowgate")
+    assert oct(os.stat(os.path.join(data, "secret.key")).st_mode & 0o777) == "0o600"
+    files = [os.path.join(data, f) for f in os.listdir(data) if f.startswith("flowgate.db")]
+    assert files
+    for path in files:
+        with open(path, "rb") as f:
+            content = f.read()
+        for secret in (b"sk-for-access-", b"access-", b"refresh-"):
+            assert secret not in content, f"{secret!r} in clear in {path}"
