@@ -49,7 +49,7 @@ package struct GatewayConfig: Sendable {
     package var fallbacks: [String: [String]] = [:]
     /// Attempts per request across accounts and fallbacks (docs/configuration.md, `max_attempts`).
     package var maxAttempts = 3
-    /// flowgate's own directory (`FLOWGATE_DATA_DIR`, default `~/.flowgate`): config.yaml, named sign-ins.
+    /// flowgate's own directory (`FLOWGATE_DATA_DIR`, default `~/.flowgate`): config.yaml, the SQLite store and its key.
     package var dataDirectory = "~/.flowgate"
     /// Where state lives (docs/architecture.md, "State store"): nil = SQLite `{data dir}/flowgate.db`,
     /// `memory`, `sqlite:PATH` or a `postgres://` URL (`store`, `FLOWGATE_STORE`).

@@ -62,7 +62,7 @@ package struct ProviderContext: Sendable {
     package let logger: Logger
     /// Time allowed for an upstream's response head.
     package let headTimeout: TimeAmount
-    /// flowgate's own directory (`FLOWGATE_DATA_DIR`): accounts signed in through flowgate live there.
+    /// flowgate's own directory (`FLOWGATE_DATA_DIR`): where an earlier version kept sign-ins through flowgate.
     package let dataDirectory: String?
     /// Where accounts signed in through flowgate are kept (docs/architecture.md, "State store"); nil: none are.
     package let store: (any AccountStore & RefreshLockStore)?
