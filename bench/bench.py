@@ -197,14 +197,15 @@ def parse_wrk(out):
 
 # ---------------------------------------------------------------- targets
 
-def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False, store=None):
+def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False, store=None, limit=0):
     """`keys`: IFLOW_API_KEY, one account per comma-separated key; `fill_first`: the first account
-    is always tried first (the failover row); `store`: FLOWGATE_STORE (default: SQLite in its home)."""
+    is always tried first (the failover row); `store`: FLOWGATE_STORE (default: SQLite in its home);
+    `limit`: IFLOW_MAX_CONCURRENCY (0: none, so no request waits for a slot)."""
     port = free_port()
     home = os.path.join(WORK, f"home-flowgate-{port}")
     os.makedirs(home)
     env = {"HOME": home, "IFLOW_API_KEY": keys, "IFLOW_BASE_URL": base_url,
-           "IFLOW_MAX_CONCURRENCY": "0", "API_KEY": CLIENT_KEY, "LOG_LEVEL": "warning"}
+           "IFLOW_MAX_CONCURRENCY": str(limit), "API_KEY": CLIENT_KEY, "LOG_LEVEL": "warning"}
     if store:
         env["FLOWGATE_STORE"] = store
         env["FLOWGATE_SECRET_KEY"] = "bench-secret-key-of-at-least-32-characters"
@@ -314,13 +315,17 @@ def main():
             rows.append(measure(label, u1, u2, procs=[p1]))
             stop(p1), stop(p2)
 
-        # The state store on PostgreSQL instead of the SQLite default (a throwaway cluster).
+        # The state store on PostgreSQL instead of the SQLite default (a throwaway cluster), with a
+        # limit above wrk's 32 connections: every request then holds a slot in the store (shared
+        # leases, docs/architecture.md) without ever waiting for one.
         postgres = start_postgres()
         if postgres:
-            p1, u1 = start_flowgate(up + "/json/v1", store=postgres)
-            p2, u2 = start_flowgate(up + "/sse/v1", store=postgres)
-            rows.append(measure("flowgate, PostgreSQL store", u1, u2, procs=[p1]))
-            stop(p1), stop(p2)
+            builds = ((" (baseline)", baseline),) if baseline else ()
+            for suffix, binary in builds + (("", None),):
+                p1, u1 = start_flowgate(up + "/json/v1", binary, store=postgres, limit=64)
+                p2, u2 = start_flowgate(up + "/sse/v1", binary, store=postgres, limit=64)
+                rows.append(measure(f"flowgate{suffix}, PostgreSQL store, limit 64", u1, u2, procs=[p1]))
+                stop(p1), stop(p2)
             subprocess.run([os.path.join(ROOT, "scripts", "throwaway-postgres"), "stop", PG_DIR])
 
         if os.environ.get("BENCH_SKIP_PEERS") != "1":
