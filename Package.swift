@@ -63,7 +63,6 @@ let package = Package(
         .target(
             name: "Providers",
             dependencies: [
-                "Stores",
                 "OpenAIWire", "ChatCore", "Stores",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
