@@ -189,10 +189,16 @@ def test_the_limit_holds_across_two_instances_and_a_killed_holders_slot_lapses(m
         assert stats(mock)["max_in_flight"] == 1, "one in flight for both instances together"
 
         before = stats(mock)["requests"]
-        holder = threading.Thread(target=lambda: subprocess.run(
-            ["curl", "-s", "-m", "60", a_url + "/v1/chat/completions", "-H", "content-type: application/json", "-d",
-             json.dumps({"model": "glm-4.7", "messages": [{"role": "user", "content": "scenario:sleep:60000"}]})],
-            capture_output=True), daemon=True)
+        def hold():
+            body = json.dumps({"model": "glm-4.7", "messages": [{"role": "user", "content": "scenario:sleep:60000"}]})
+            request = urllib.request.Request(a_url + "/v1/chat/completions", data=body.encode(),
+                                             headers={"content-type": "application/json"})
+            try:
+                urllib.request.urlopen(request, timeout=60).read()
+            except OSError:
+                pass  # the instance is killed under it
+
+        holder = threading.Thread(target=hold, daemon=True)
         holder.start()
         deadline = time.time() + 10
         while stats(mock)["requests"] == before and time.time() < deadline:

@@ -160,22 +160,25 @@ package final class SQLStateStore: StateStore {
 
     // MARK: Leases and locks: one statement each, so two instances never both win a slot
 
+    /// One statement whatever the limit: a random free slot (random, so that requests arriving
+    /// together rarely race for the same one; the loser finds the row taken and gets nil, as if
+    /// all were held, and polls again).
     package func acquireLease(key: String, limit: Int, holder: String, now: Date, expires: Date) async throws -> Int? {
-        let (now, expires) = (now.milliseconds, expires.milliseconds)
+        let (now, expires, limit) = (now.milliseconds, expires.milliseconds, max(limit, 1))
         return try await run { db in
-            for slot in 0..<max(limit, 1) {
-                let taken = try await db.raw(
-                    """
-                    INSERT INTO leases (lease_key, slot, holder, expires_ms)
-                    VALUES (\(bind: key), \(bind: slot), \(bind: holder), \(bind: expires))
-                    ON CONFLICT (lease_key, slot) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
-                    WHERE leases.expires_ms < \(bind: now)
-                    RETURNING slot
-                    """
-                ).first()
-                if taken != nil { return slot }
-            }
-            return nil
+            try await db.raw(
+                """
+                WITH RECURSIVE slots(slot) AS (SELECT 0 UNION ALL SELECT slot + 1 FROM slots WHERE slot + 1 < \(bind: limit))
+                INSERT INTO leases (lease_key, slot, holder, expires_ms)
+                SELECT \(bind: key), slot, \(bind: holder), \(bind: expires) FROM slots
+                WHERE NOT EXISTS (SELECT 1 FROM leases held WHERE held.lease_key = \(bind: key) AND held.slot = slots.slot
+                  AND held.expires_ms >= \(bind: now))
+                ORDER BY random() LIMIT 1
+                ON CONFLICT (lease_key, slot) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+                WHERE leases.expires_ms < \(bind: now)
+                RETURNING slot
+                """
+            ).first().map { try $0.decode(column: "slot", as: Int.self) }
         }
     }
 
