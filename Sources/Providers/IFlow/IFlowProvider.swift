@@ -181,14 +181,16 @@ package final class IFlowProvider: ChatProvider {
             all.enumerated().filter { accounts.index(named: $0.element.name) == $0.offset }.map { ($0.element.name, $0) },
             uniquingKeysWith: { first, _ in first })
         for record in records where record.name != Self.defaultAccount {
-            guard let (index, account) = live[record.name].map({ ($0.0, $0.1) }) else {
+            guard let entry = live[record.name] else {
                 let account = IFlowAccount(
                     stored: IFlowStoredSignIn(provider: name, name: record.name, store: store), oauth: oauth, logger: logger)
                 account.stored?.apply(record)
                 if account.credentials.currentKey() != nil { adopt(account) }
                 continue
             }
-            guard let stored = account.stored else { continue }  // a configured account of that name wins
+            let (index, account) = entry
+            // A configured account of the same name wins.
+            guard let stored = account.stored else { continue }
             let before = account.credentials.currentKey()
             guard stored.apply(record) else { continue }
             account.refresher?.reloadStored()
@@ -196,7 +198,7 @@ package final class IFlowProvider: ChatProvider {
             if after != before { after == nil ? accounts.signedOut(index) : accounts.signedIn(index) }
         }
         let kept = Set(records.map(\.name))
-        for (name, (_, account)) in live where account.stored != nil && !kept.contains(name) {
+        for (name, (_, account)) in live where !kept.contains(name) {
             guard let stored = account.stored, !stored.isUnsaved else { continue }
             stored.markRemoved()
             _ = accounts.remove(name)
@@ -204,27 +206,30 @@ package final class IFlowProvider: ChatProvider {
         }
     }
 
-    /// Sign-ins an earlier version kept in folders go into the store, sealed, and their folders
-    /// (credentials in clear) are deleted.
+    /// Sign-ins an earlier version kept in folders go into the store, sealed (unless the store
+    /// already has a sign-in of that name), and their folders, credentials in clear, are deleted.
     private func moveFolders(into store: IFlowStoredSignIn.Store) async {
         guard let directory = settings.accountsDirectory else { return }
-        for folder in IFlowAccountFolders.names(in: directory) where folder != Self.defaultAccount {
+        let folders = IFlowAccountFolders.names(in: directory).filter { $0 != Self.defaultAccount }
+        guard !folders.isEmpty, let present = try? await store.accounts(provider: name).map(\.name) else { return }
+        for folder in folders {
             let files = IFlowCredentialFiles(settingsPath: IFlowAccountFolders.settingsPath(directory, folder))
             var creds = IFlowCredentialFiles.readObject(files.credsPath) ?? [:]
             guard let key = IFlowCredentials(environmentKey: nil, settingsPath: files.settingsPath).currentKey() else {
                 continue
             }
             creds["apiKey"] = .string(key)
-            let record = StoredAccount(
-                provider: name, name: folder, credentials: Data(JSONCoding.buffer(creds).readableBytesView),
-                updated: Date())
             do {
-                try await store.saveAccount(record)
+                if !present.contains(folder) {
+                    try await store.saveAccount(
+                        StoredAccount(
+                            provider: name, name: folder, credentials: Data(JSONCoding.buffer(creds).readableBytesView),
+                            updated: Date()))
+                }
                 try IFlowAccountFolders.remove(directory, folder)
                 logger.info("iFlow account '\(folder)' moved from \(directory)/\(folder) into the state store")
             } catch {
                 logger.warning("iFlow account '\(folder)' stays in \(directory)/\(folder) for now: \(error)")
-                return
             }
         }
     }
