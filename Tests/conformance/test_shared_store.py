@@ -46,16 +46,22 @@ def database(cluster):
     return base.rsplit("/", 1)[0] + "/" + name
 
 
-@pytest.fixture(scope="module")
-def mock():
+def run_mock(**settings):
+    """The mock upstreams as a process (with MOCK_… settings): yields its URL, then stops it."""
     port = free_port()
-    proc = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")], env={**os.environ, "MOCK_PORT": str(port)},
+    proc = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")],
+                            env={**os.environ, "MOCK_PORT": str(port), **settings},
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_for(url + "/_mock/stats")
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def mock():
+    yield from run_mock()
 
 
 def fail(mock, scenario):
@@ -221,18 +227,8 @@ def signin_mock():
     """A mock whose sign-ins expire within the hour (flowgate refreshes such a token at once),
     whose refreshes take 2 s (so two instances starting together both want one while it runs),
     and whose iFlow accepts the keys those sign-ins get."""
-    port = free_port()
-    keys = ",".join(f"sk-for-access-{i}" for i in range(1, 10))
-    proc = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")],
-                            env={**os.environ, "MOCK_PORT": str(port), "MOCK_OAUTH_SIGNIN_EXPIRES_IN": "3600",
-                                 "MOCK_OAUTH_REFRESH_DELAY_MS": "2000",
-                                 "MOCK_IFLOW_MORE_KEYS": keys},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_for(url + "/_mock/stats")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from run_mock(MOCK_OAUTH_SIGNIN_EXPIRES_IN="3600", MOCK_OAUTH_REFRESH_DELAY_MS="2000",
+                        MOCK_IFLOW_MORE_KEYS=",".join(f"sk-for-access-{i}" for i in range(1, 10)))
 
 
 def signin_env(mock, store, home):

@@ -34,7 +34,8 @@ final class SharedLeases: Service {
         guard settings.limit > 0, !skipping else { return }
         let key = "\(provider)/\(lease.name)"
         let giveUp = ContinuousClock.now + settings.waitTimeout
-        var pollDelay = Duration.milliseconds(20)
+        // The first miss may be a race lost to another request for the same slot: ask again at once.
+        var pollDelay = Duration.zero
         while true {
             let slot: Int?
             do {
@@ -57,7 +58,7 @@ final class SharedLeases: Service {
                     code: "queue_timeout", retryAfter: 5)
             }
             try await Task.sleep(for: pollDelay)
-            pollDelay = min(pollDelay * 2, .milliseconds(100))
+            pollDelay = pollDelay == .zero ? .milliseconds(20) : min(pollDelay * 2, .milliseconds(100))
         }
     }
 

@@ -12,6 +12,9 @@ package final class SQLStateStore: StateStore {
     private let sealer: SecretSealer
     private let timeout: Duration
     private let lastFault = Mutex<String?>(nil)
+    /// Where `acquireLease` starts looking: a different place each call (random at first, so
+    /// instances differ too).
+    private let leaseStart = Atomic<Int>(Int.random(in: 0..<1_000_000))
 
     init(connector: any SQLConnector, sealer: SecretSealer, timeout: Duration = .seconds(2)) {
         self.connector = connector
@@ -160,11 +163,12 @@ package final class SQLStateStore: StateStore {
 
     // MARK: Leases and locks: one statement each, so two instances never both win a slot
 
-    /// One statement whatever the limit: a random free slot (random, so that requests arriving
-    /// together rarely race for the same one; the loser finds the row taken and gets nil, as if
-    /// all were held, and polls again).
+    /// One statement whatever the limit: the first free slot from a starting point that moves
+    /// with every call, so that requests arriving together rarely race for the same one (the
+    /// loser finds the row taken and gets nil, as if all were held, and asks again).
     package func acquireLease(key: String, limit: Int, holder: String, now: Date, expires: Date) async throws -> Int? {
         let (now, expires, limit) = (now.milliseconds, expires.milliseconds, max(limit, 1))
+        let start = leaseStart.add(1, ordering: .relaxed).oldValue % limit
         return try await run { db in
             try await db.raw(
                 """
@@ -173,7 +177,7 @@ package final class SQLStateStore: StateStore {
                 SELECT \(bind: key), slot, \(bind: holder), \(bind: expires) FROM slots
                 WHERE NOT EXISTS (SELECT 1 FROM leases held WHERE held.lease_key = \(bind: key) AND held.slot = slots.slot
                   AND held.expires_ms >= \(bind: now))
-                ORDER BY random() LIMIT 1
+                ORDER BY (slot + \(bind: start)) % \(bind: limit) LIMIT 1
                 ON CONFLICT (lease_key, slot) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
                 WHERE leases.expires_ms < \(bind: now)
                 RETURNING slot

@@ -3,10 +3,17 @@ import SQLKit
 /// The schema, in numbered steps applied in order at start and recorded in `flowgate_migrations`
 /// (docs/architecture.md, "State store"). A released step is never edited: a change is a new step.
 enum StoreMigrations {
-    static let steps: [(version: Int, statements: [String])] = [
-        (
-            1,
-            [
+    struct Step {
+        let version: Int
+        let statements: [String]
+        /// Run on PostgreSQL only (after `statements`).
+        var postgres: [String] = []
+    }
+
+    static let steps: [Step] = [
+        Step(
+            version: 1,
+            statements: [
                 """
                 CREATE TABLE IF NOT EXISTS accounts (provider TEXT NOT NULL, name TEXT NOT NULL,
                   sealed TEXT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (provider, name))
@@ -38,8 +45,13 @@ enum StoreMigrations {
                 CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, body TEXT NOT NULL,
                   expires_ms BIGINT NOT NULL)
                 """,
-            ]
-        )
+            ]),
+        // Leases and refresh locks live 30 to 60 s and are written twice per request with shared
+        // limits: without the write-ahead log a commit waits for no fsync. A database crash empties
+        // them, which only frees slots and locks early.
+        Step(
+            version: 2, statements: [],
+            postgres: ["ALTER TABLE leases SET UNLOGGED", "ALTER TABLE refresh_locks SET UNLOGGED"]),
     ]
 
     /// Applies the steps not yet recorded. On PostgreSQL an advisory lock keeps two instances
@@ -48,7 +60,7 @@ enum StoreMigrations {
         let postgres = database.dialect.name == "postgresql"
         if postgres { try await database.raw("SELECT pg_advisory_lock(4711015)").run() }
         do {
-            let applied = try await run(on: database)
+            let applied = try await run(on: database, postgres: postgres)
             if postgres { try await database.raw("SELECT pg_advisory_unlock(4711015)").run() }
             return applied
         } catch {
@@ -57,7 +69,7 @@ enum StoreMigrations {
         }
     }
 
-    private static func run(on database: any SQLDatabase) async throws -> [Int] {
+    private static func run(on database: any SQLDatabase, postgres: Bool) async throws -> [Int] {
         try await database.raw(
             "CREATE TABLE IF NOT EXISTS flowgate_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)"
         ).run()
@@ -67,7 +79,9 @@ enum StoreMigrations {
             })
         var applied: [Int] = []
         for step in steps where !done.contains(step.version) {
-            for statement in step.statements { try await database.raw(SQLQueryString(statement)).run() }
+            for statement in step.statements + (postgres ? step.postgres : []) {
+                try await database.raw(SQLQueryString(statement)).run()
+            }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             try await database.raw(
                 "INSERT INTO flowgate_migrations (version, applied_ms) VALUES (\(bind: step.version), \(bind: now))"
