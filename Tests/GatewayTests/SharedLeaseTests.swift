@@ -59,13 +59,13 @@ import Testing
     /// A crashed holder's slot lapses; a waiter gives up with 429 after the line's wait.
     @Test func aSlotHeldElsewhereIsWaitedForThenGivenUp() async throws {
         let store = MemoryStateStore(shared: true)
-        let now = Date()
-        // Another instance holds the only slot until 1.5 s from now (it died without releasing).
-        let dead = try await store.acquireLease(
-            key: "iflow/key1", limit: 1, holder: "dead", now: now, expires: now.addingTimeInterval(1.5))
-        #expect(dead == 0)
         let harness = GatewayHarness(store: store) { $0.iflow.concurrency.waitTimeout = .seconds(5) }
         try await harness.run { gateway, _ in
+            // Another instance holds the only slot until 1.5 s from now (it died without releasing).
+            let now = Date()
+            let dead = try await store.acquireLease(
+                key: "iflow/key1", limit: 1, holder: "dead", now: now, expires: now.addingTimeInterval(1.5))
+            #expect(dead == 0)
             let started = ContinuousClock.now
             #expect(try await gateway.chat(request("hi")).status == .ok)
             let waited = ContinuousClock.now - started
