@@ -101,7 +101,7 @@ func buildRouter(
             scrubber: scrubber))
     router.middlewares.add(
         ClientKeyMiddleware(
-            keys: config.clientKeys, openPaths: PathSet(exact: browserPaths.exact.union(["/health"]), prefixes: browserPaths.prefixes)))
+            keys: config.clientKeys, names: config.clientKeys.map(config.clientKeyName), openPaths: PathSet(exact: browserPaths.exact.union(["/health"]), prefixes: browserPaths.prefixes)))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }

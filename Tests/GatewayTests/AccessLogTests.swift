@@ -59,6 +59,30 @@ import Testing
         }
     }
 
+    /// The access line names the client key (its name from `api_keys`, else a digest), never the key.
+    @Test func theAccessLineNamesTheClientKey() async throws {
+        let lines = GatewayLogHandlerTests.Lines()
+        var logger = Logger(label: "flowgate") { GatewayLogHandler(label: $0, stream: lines) }
+        logger.logLevel = .info
+        let harness = GatewayHarness(logger: logger) { config in
+            config.clientKeys = ["sk-client-alice", "sk-client-plain"]
+            config.clientKeyNames = ["sk-client-alice": "alice"]
+        }
+        try await harness.run { gateway, _ in
+            let alice = try await gateway.chat(request("hi"), headers: [.authorization: "Bearer sk-client-alice"])
+            let plain = try await gateway.chat(request("hi"), headers: [ClientKey.apiKeyHeader: "sk-client-plain"])
+            #expect(alice.status == .ok && plain.status == .ok)
+            let text = lines.text.withLock { $0 }
+            let access = text.split(separator: "\n").filter { $0.contains("POST /v1/chat/completions") }
+            let (aliceID, plainID) = (try #require(alice.headers[Self.requestID]), try #require(plain.headers[Self.requestID]))
+            let aliceLine = try #require(access.first { $0.contains(aliceID) })
+            #expect(aliceLine.contains("key=alice") && aliceLine.contains("account=key1"), "\(aliceLine)")
+            let plainLine = try #require(access.first { $0.contains(plainID) })
+            #expect(plainLine.contains("key=\(ClientKeyNames.derived(from: "sk-client-plain"))"), "\(plainLine)")
+            #expect(!text.contains("sk-client"), "no key in any line")
+        }
+    }
+
     @Test func jsonLinesCarryTheMessageAndTheMetadata() throws {
         let lines = GatewayLogHandlerTests.Lines()
         var logger = Logger(label: "flowgate") { GatewayLogHandler(label: $0, stream: lines, format: .json) }

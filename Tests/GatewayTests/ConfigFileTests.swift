@@ -61,6 +61,34 @@ import Testing
             readFile: { path in path == "/home/u/.flowgate/config.yaml" ? yaml : nil })
     }
 
+    @Test func clientKeysMayBeNamed() throws {
+        let config = try resolve(
+            """
+            server:
+              api_keys:
+                - sk-plain
+                - {name: alice, key: sk-alice}
+            """)
+        #expect(config.clientKeys == ["sk-plain", "sk-alice"])
+        #expect(config.clientKeyName("sk-alice") == "alice")
+        let derived = config.clientKeyName("sk-plain")
+        #expect(derived.hasPrefix("key-") && derived.count == 12 && !derived.contains("plain"))
+        #expect(derived == ClientKeyNames.derived(from: "sk-plain"), "the same name every time")
+        #expect(derived != ClientKeyNames.derived(from: "sk-plain2"))
+        for (item, complaint) in [
+            ("{name: 'has space', key: k}", "needs a name"), ("{name: bob}", "needs a key"),
+            ("{name: bob, key: k, role: x}", "not a known key"),
+        ] {
+            #expect(throws: ConfigError.self, "\(item)") { try resolve("server:\n  api_keys: [\(item)]") }
+            do { _ = try resolve("server:\n  api_keys: [\(item)]") } catch {
+                #expect(error.description.contains(complaint) && error.description.contains("api_keys[0]"), "\(error)")
+            }
+        }
+        #expect(throws: ConfigError.self) {
+            try resolve("server:\n  api_keys: [{name: bob, key: a}, {name: bob, key: b}]")
+        }
+    }
+
     @Test func everyKeyIsRead() throws {
         let config = try resolve(Self.full)
         #expect(config.host == "0.0.0.0")

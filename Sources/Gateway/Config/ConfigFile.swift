@@ -39,7 +39,7 @@ enum ConfigFile {
         let server = try node.mapping(allowed: Keys.server)
         if let v = server["host"] { config.host = try v.string() }
         if let v = server["port"] { config.port = try v.int(in: 0...65535) }
-        if let v = server["api_keys"] { config.clientKeys = try v.stringList() }
+        if let v = server["api_keys"] { (config.clientKeys, config.clientKeyNames) = try clientKeys(v) }
         if let v = server["allow_unauthenticated"] { config.allowUnauthenticated = try v.bool() }
         if let v = server["body_limit"] { config.bodyLimit = try v.int(in: 1024...(1 << 30)) }
         if let v = server["keep_alive_seconds"] {
@@ -91,6 +91,27 @@ enum ConfigFile {
     }
 
     /// `aliases` inline, plus `aliases_file`: a mapping file in the models.json format.
+    /// `api_keys`: each a key, or `{name, key}` (docs/configuration.md); names are unique.
+    private static func clientKeys(_ node: ConfigNode) throws(ConfigError) -> ([String], [String: String]) {
+        var keys: [String] = []
+        var names: [String: String] = [:]
+        for item in try node.list() {
+            guard case .mapping = item.node else {
+                keys.append(try item.string())
+                continue
+            }
+            let entry = try item.mapping(allowed: ["name", "key"])
+            guard let name = try entry["name"]?.string(), ClientKeyNames.isValid(name) else {
+                throw item.error("needs a name of 1 to 64 letters, digits, '-', '_', '.' or '@'")
+            }
+            guard let key = try entry["key"]?.string(), !key.isEmpty else { throw item.error("needs a key") }
+            if names.values.contains(name) { throw item.error("repeats the name '\(name)'") }
+            keys.append(key)
+            names[key] = name
+        }
+        return (keys, names)
+    }
+
     private static func aliases(_ m: [String: ConfigNode], home: String) throws(ConfigError) -> [String: String] {
         var result = try m["aliases"]?.stringMap() ?? [:]
         if let file = m["aliases_file"] {

@@ -18,8 +18,10 @@ package struct GatewayConfig: Sendable {
     /// Longest silence between two pieces of an upstream body.
     package var upstreamReadTimeout: Duration = .seconds(300)
     package var httpsProxy: String?
-    /// Client API keys (`API_KEY`, comma-separated); empty means no key is needed.
+    /// Client API keys (`API_KEY`, comma-separated, or `api_keys`); empty means no key is needed.
     package var clientKeys: [String] = []
+    /// Names given to keys in `api_keys`, by key; usage and logs name a key, never show it.
+    package var clientKeyNames: [String: String] = [:]
     /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
     package var allowUnauthenticated = false
     /// Opens the console and sign-in routes to non-loopback clients that present it (docs/security.md).
@@ -198,6 +200,11 @@ extension GatewayConfig {
 
 
     /// docs/security.md: refuses to serve other machines with nobody's key required.
+    /// What usage and logs call `key` (docs/configuration.md, `api_keys`).
+    package func clientKeyName(_ key: String) -> String {
+        clientKeyNames[key] ?? ClientKeyNames.derived(from: key)
+    }
+
     package func checkExposure() throws(ConfigError) {
         guard !isLoopback, clientKeys.isEmpty, !allowUnauthenticated else { return }
         throw ConfigError(

@@ -3,13 +3,17 @@ import Hummingbird
 import OpenAIWire
 
 /// docs/security.md: with client keys configured, every route but /health needs one, as
-/// `Authorization: Bearer <key>` or `x-api-key: <key>`, compared in constant time.
+/// `Authorization: Bearer <key>` or `x-api-key: <key>`, compared in constant time. The access
+/// record learns the key's name (docs/configuration.md, `api_keys`), never the key.
 struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
+    /// By the position of the key.
+    let names: [String]
     let openPaths: PathSet
 
-    init(keys: [String], openPaths: PathSet = PathSet(exact: ["/health"])) {
+    init(keys: [String], names: [String]? = nil, openPaths: PathSet = PathSet(exact: ["/health"])) {
         self.keys = keys.map { Array($0.utf8) }
+        self.names = names ?? keys.map(ClientKeyNames.derived(from:))
         self.openPaths = openPaths
     }
 
@@ -24,9 +28,12 @@ struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
                 "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.", code: "missing_api_key")
         }
         // Every key is compared in full, so timing says nothing about which one (or how much) matched.
-        var matched = false
-        for key in keys { matched = ClientKey.constantTimeEquals(key, presented.utf8) || matched }
-        guard matched else { throw GatewayError.unauthorized("Invalid API key.") }
+        var matched: Int?
+        for (position, key) in keys.enumerated() where ClientKey.constantTimeEquals(key, presented.utf8) {
+            matched = position
+        }
+        guard let matched else { throw GatewayError.unauthorized("Invalid API key.") }
+        AccessRecord.current?.clientKey(names[matched])
         return try await next(request, context)
     }
 

@@ -85,6 +85,8 @@ final class AccessRecord: Sendable {
         var model: String?
         var provider: String?
         var account: String?
+        /// The client key's name (never the key).
+        var clientKey: String?
         var usage: JSONObject?
         var deferred = false
     }
@@ -119,6 +121,10 @@ final class AccessRecord: Sendable {
         details.withLock { $0.account = name }
     }
 
+    func clientKey(_ name: String) {
+        details.withLock { $0.clientKey = name }
+    }
+
     func usage(_ usage: JSONObject?) {
         details.withLock { $0.usage = usage }
     }
@@ -145,6 +151,8 @@ final class AccessRecord: Sendable {
         var metadata: Logger.Metadata = ["status": "\(status)", "ms": "\((ms * 10).rounded() / 10)"]
         if let model = details.model { metadata["model"] = .string(model) }
         if let provider = details.provider { metadata["provider"] = .string(provider) }
+        if let account = details.account { metadata["account"] = .string(account) }
+        if let key = details.clientKey { metadata["key"] = .string(key) }
         if let usage = details.usage {
             for key in ["prompt_tokens", "completion_tokens", "total_tokens"] {
                 if let value = usage[key]?.intValue { metadata[key] = "\(value)" }
