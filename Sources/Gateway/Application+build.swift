@@ -74,6 +74,7 @@ func buildRouter(
     let signIn = SignInRoutes(
         live: live, states: SignInStates(store: store), localOnly: localOnly, csrf: csrf, publicURL: config.publicURL)
     let accountActions = AccountActions(live: live, localOnly: localOnly, csrf: csrf)
+    let usageReport = UsageRoute(store: store, recorder: usage, localOnly: localOnly)
     let console = ConsolePage(
         live: live, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
 
@@ -83,6 +84,7 @@ func buildRouter(
     ]
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
+    known[UsageRoute.path] = [.get]
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
     for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS. Sign-ins
@@ -101,7 +103,10 @@ func buildRouter(
             scrubber: scrubber))
     router.middlewares.add(
         ClientKeyMiddleware(
-            keys: config.clientKeys, names: config.clientKeys.map(config.clientKeyName), openPaths: PathSet(exact: browserPaths.exact.union(["/health"]), prefixes: browserPaths.prefixes)))
+            keys: config.clientKeys, names: config.clientKeys.map(config.clientKeyName),
+            // The operator's routes have their own guard (loopback or the admin key).
+            openPaths: PathSet(
+                exact: browserPaths.exact.union(["/health", UsageRoute.path]), prefixes: browserPaths.prefixes)))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }
@@ -125,6 +130,7 @@ func buildRouter(
         }
     }
     router.get("/health") { _, _ in health.respond() }
+    router.get(RouterPath(UsageRoute.path)) { request, context in try await usageReport.respond(request, context: context) }
     router.get("/") { request, context in try console.respond(request, context: context) }
     router.post("/admin/login") { request, _ in try await console.login(request) }
     router.post(RouterPath(AccountActions.path)) { request, context in

@@ -56,20 +56,23 @@ package struct UsageRecord: Sendable, Equatable {
     package var account: String
     package var model: String
     package var status: Int
+    /// The client key's name (docs/configuration.md, `api_keys`); empty without client keys.
+    package var clientKey: String
     package var requests: Int
     package var inputTokens: Int
     package var outputTokens: Int
     /// The requests' durations, summed.
     package var durationMs: Int
 
-    /// Records per `recordUsage` call: one INSERT of 9 binds a row stays under SQLite's 32,766
+    /// Records per `recordUsage` call: one INSERT of 10 binds a row stays under SQLite's 32,766
     /// and PostgreSQL's 65,535 binds.
     package static let rowsPerWrite = 1000
 
     package init(
-        time: Date, provider: String, account: String, model: String, status: Int, requests: Int = 1,
-        inputTokens: Int, outputTokens: Int, durationMs: Int
+        time: Date, provider: String, account: String, model: String, status: Int, clientKey: String = "",
+        requests: Int = 1, inputTokens: Int, outputTokens: Int, durationMs: Int
     ) {
+        self.clientKey = clientKey
         self.requests = requests
         self.time = time
         self.provider = provider
@@ -82,21 +85,37 @@ package struct UsageRecord: Sendable, Equatable {
     }
 }
 
-/// Usage summed per provider, account and model.
-package struct UsageTotal: Sendable, Equatable {
-    package var provider: String
-    package var account: String
-    package var model: String
-    package var requests: Int
-    package var inputTokens: Int
-    package var outputTokens: Int
+/// What `/admin/usage` groups by (docs/architecture.md, "State store").
+package enum UsageGrouping: String, CaseIterable, Sendable {
+    /// UTC days, as `YYYY-MM-DD`.
+    case day
+    case model
+    case provider
+    case account
+    /// The client key's name.
+    case key
+}
 
-    package init(provider: String, account: String, model: String, requests: Int, inputTokens: Int, outputTokens: Int) {
-        self.provider = provider
-        self.account = account
-        self.model = model
+/// Usage of one group in a time range.
+package struct UsageRow: Sendable, Equatable {
+    /// The group's value: a day, model, provider, account or key name.
+    package var key: String
+    package var requests: Int
+    /// Requests answered with a status of 400 or more.
+    package var errors: Int
+    package var promptTokens: Int
+    package var completionTokens: Int
+
+    package init(key: String, requests: Int, errors: Int, promptTokens: Int, completionTokens: Int) {
+        self.key = key
         self.requests = requests
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
+        self.errors = errors
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+
+    /// The UTC day of a time, `YYYY-MM-DD` (the `day` grouping's key).
+    package static func day(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day())
     }
 }

@@ -16,16 +16,17 @@ import Testing
             _ = try await gateway.chat(request("hi"))
             _ = try await gateway.chat(request("hi", stream: true))
             _ = try await gateway.execute(uri: "/health", method: .get)
-            var totals: [UsageTotal] = []
-            for _ in 0..<40 where totals.first?.requests != 2 {
+            var accounts: [UsageRow] = []
+            for _ in 0..<40 where accounts.first?.requests != 2 {
                 try await Task.sleep(for: .milliseconds(100))
-                totals = try await harness.store.usageTotals(since: started)
+                accounts = try await harness.store.usageReport(from: started, to: Date() + 1, groupBy: .account)
             }
-            let total = try #require(totals.first)
-            #expect(totals.count == 1, "health is not usage")
-            #expect(total.provider == "iflow" && total.model == "glm-4.7" && total.requests == 2)
-            #expect(total.account == "key1", "the account that answered")
-            #expect(total.inputTokens > 0 && total.outputTokens > 0)
+            let account = try #require(accounts.first)
+            #expect(accounts.count == 1, "health is not usage")
+            #expect(account.key == "key1" && account.requests == 2, "the account that answered")
+            #expect(account.promptTokens > 0 && account.completionTokens > 0)
+            let models = try await harness.store.usageReport(from: started, to: Date() + 1, groupBy: .model)
+            #expect(models.map(\.key) == ["glm-4.7"])
         }
     }
 
@@ -37,7 +38,9 @@ import Testing
             if failing.load(ordering: .relaxed) { throw CancellationError() }
             try await inner.recordUsage(records)
         }
-        func usageTotals(since: Date) async throws -> [UsageTotal] { try await inner.usageTotals(since: since) }
+        func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {
+            try await inner.usageReport(from: from, to: to, groupBy: groupBy)
+        }
     }
 
     static func record(_ tokens: Int, model: String = "m") -> UsageRecord {
@@ -60,9 +63,9 @@ import Testing
         recorder.add(Self.record(8, model: "m3"))
         store.failing.store(false, ordering: .relaxed)
         await recorder.flush()
-        let totals = try await store.usageTotals(since: .distantPast)
-        #expect(totals.map(\.model) == ["m1", "m2"])
-        #expect(totals.map(\.requests) == [4, 1] && totals.map(\.inputTokens) == [1 + 2 + 3 + 4, 10])
+        let totals = try await store.usageReport(from: .distantPast, to: .distantFuture, groupBy: .model)
+        #expect(totals.map(\.key) == ["m1", "m2"])
+        #expect(totals.map(\.requests) == [4, 1] && totals.map(\.promptTokens) == [1 + 2 + 3 + 4, 10])
         #expect(recorder.pendingRequests == 0)
         #expect(lines.text.withLock { $0 }.contains("2 requests not recorded"), "an overflow is logged with its count")
     }
@@ -72,11 +75,11 @@ import Testing
         let store = try await StoreLocation.sqlite(path: directory + "/flowgate.db").open(
             secretKey: nil, dataDirectory: directory, logger: Logger(label: "test"))
         let recorder = UsageRecorder(store: store, logger: Logger(label: "test"))
-        // 9 binds a row: 5,000 kinds of request in one statement would pass SQLite's limit of 32,766.
+        // 10 binds a row: 5,000 kinds of request in one statement would pass SQLite's limit of 32,766.
         for index in 0..<5000 { recorder.add(Self.record(1, model: "m\(index)")) }
         await recorder.flush()
         #expect(recorder.pendingRequests == 0)
-        let totals = try await store.usageTotals(since: .distantPast)
+        let totals = try await store.usageReport(from: .distantPast, to: .distantFuture, groupBy: .model)
         #expect(totals.count == 5000 && totals.allSatisfy { $0.requests == 1 })
         await store.close()
     }

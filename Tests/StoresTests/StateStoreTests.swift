@@ -136,24 +136,46 @@ struct StateStoreTests {
     }
 
     @Test(arguments: TestStores.kinds)
-    func usageAddsUp(kind: String) async throws {
+    func usageAddsUpByEveryGrouping(kind: String) async throws {
         let store = try await TestStores.make(kind)
         defer { Task { await store.close() } }
-        func record(_ account: String, _ input: Int, _ output: Int, at time: Date) -> UsageRecord {
+        func record(
+            _ account: String, _ input: Int, _ output: Int, at time: Date, status: Int = 200, key: String = "alice",
+            model: String = "glm-4.6", requests: Int = 1
+        ) -> UsageRecord {
             UsageRecord(
-                time: time, provider: "iflow", account: account, model: "glm-4.6", status: 200, inputTokens: input,
-                outputTokens: output, durationMs: 12)
+                time: time, provider: "iflow", account: account, model: model, status: status, clientKey: key,
+                requests: requests, inputTokens: input, outputTokens: output, durationMs: 12)
         }
-        try await store.recordUsage([record("key1", 10, 5, at: now), record("key1", 7, 3, at: now + 1)])
-        try await store.recordUsage([record("key2", 1, 1, at: now + 2), record("key1", 100, 100, at: now - 3600)])
+        // 2026-11-22 10:00 UTC and the day before.
+        let day = Date(timeIntervalSince1970: 1_795_341_600)
+        try await store.recordUsage([record("key1", 10, 5, at: day), record("key1", 7, 3, at: day + 1, key: "bob")])
+        try await store.recordUsage([
+            record("key2", 1, 1, at: day + 2, status: 429, model: "kimi", requests: 3),
+            record("key1", 100, 100, at: day - 86400),
+        ])
         try await store.recordUsage([])
-        let totals = try await store.usageTotals(since: now - 60)
+        let range = (from: day - 2 * 86400, to: day + 60)
+        func report(_ grouping: UsageGrouping, from: Date = range.from) async throws -> [UsageRow] {
+            try await store.usageReport(from: from, to: range.to, groupBy: grouping)
+        }
         #expect(
-            totals == [
-                UsageTotal(provider: "iflow", account: "key1", model: "glm-4.6", requests: 2, inputTokens: 17, outputTokens: 8),
-                UsageTotal(provider: "iflow", account: "key2", model: "glm-4.6", requests: 1, inputTokens: 1, outputTokens: 1),
+            try await report(.day) == [
+                UsageRow(key: "2026-11-21", requests: 1, errors: 0, promptTokens: 100, completionTokens: 100),
+                UsageRow(key: "2026-11-22", requests: 5, errors: 3, promptTokens: 18, completionTokens: 9),
             ])
-        #expect(try await store.usageTotals(since: now - 7200).first?.requests == 3)
+        #expect(
+            try await report(.account) == [
+                UsageRow(key: "key1", requests: 3, errors: 0, promptTokens: 117, completionTokens: 108),
+                UsageRow(key: "key2", requests: 3, errors: 3, promptTokens: 1, completionTokens: 1),
+            ])
+        #expect(try await report(.key).map(\.key) == ["alice", "bob"])
+        #expect(try await report(.key).map(\.requests) == [5, 1])
+        #expect(try await report(.model).map(\.key) == ["glm-4.6", "kimi"])
+        #expect(try await report(.provider) == [UsageRow(key: "iflow", requests: 6, errors: 3, promptTokens: 118, completionTokens: 109)])
+        // `from` is included, `to` is not.
+        #expect(try await report(.provider, from: day + 1).first?.requests == 4)
+        #expect(try await store.usageReport(from: day, to: day + 1, groupBy: .provider).first?.requests == 1)
     }
 
     @Test(arguments: TestStores.kinds)

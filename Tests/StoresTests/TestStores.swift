@@ -60,7 +60,8 @@ enum TestPostgres {
     private static func start() throws -> String {
         if let given = ProcessInfo.processInfo.environment["FLOWGATE_TEST_POSTGRES"], !given.isEmpty { return given }
         let directory = NSTemporaryDirectory() + "flowgate-pg-\(getpid())"
-        let port = 20000 + Int(getpid() % 20000)
+        // Below Linux's ephemeral ports (32768 and up), where the tests' own servers listen.
+        let port = 20000 + Int(getpid() % 12000)
         guard spawn(script, ["start", directory, "\(port)"]) == 0 else {
             throw TestSetupError("scripts/throwaway-postgres start \(directory) failed (is Debian's postgresql installed?)")
         }

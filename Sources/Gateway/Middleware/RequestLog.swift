@@ -144,7 +144,7 @@ final class AccessRecord: Sendable {
             usageRecorder.add(
                 UsageRecord(
                     time: Date(), provider: provider, account: details.account ?? "", model: details.model ?? "",
-                    status: status, inputTokens: Int(details.usage?["prompt_tokens"]?.intValue ?? 0),
+                    status: status, clientKey: details.clientKey ?? "", inputTokens: Int(details.usage?["prompt_tokens"]?.intValue ?? 0),
                     outputTokens: Int(details.usage?["completion_tokens"]?.intValue ?? 0), durationMs: Int(ms)))
         }
         guard logger.logLevel <= .info else { return }

@@ -5,7 +5,7 @@ import Stores
 import Synchronization
 
 /// Usage on its way to the store (docs/architecture.md, "State store"): a request only adds
-/// itself to a sum in memory, one per provider, account, model and status; a background task
+/// itself to a sum in memory, one per provider, account, model, status and client key; a background task
 /// writes the sums once a second. So the store sees a few rows a second however busy the server
 /// is. While the store fails the sums keep growing in place (the totals stay exact); a request
 /// that would need more than `capacity` groups is dropped and the count is logged, never silently.
@@ -17,6 +17,7 @@ final class UsageRecorder: Service, Sendable {
         let account: String
         let model: String
         let status: Int
+        let clientKey: String
     }
 
     private struct Buffer {
@@ -24,7 +25,9 @@ final class UsageRecorder: Service, Sendable {
         var dropped = 0
 
         mutating func merge(_ record: UsageRecord, capacity: Int) {
-            let group = Group(provider: record.provider, account: record.account, model: record.model, status: record.status)
+            let group = Group(
+                provider: record.provider, account: record.account, model: record.model, status: record.status,
+                clientKey: record.clientKey)
             if var sum = groups[group] {
                 sum.requests += record.requests
                 sum.inputTokens += record.inputTokens

@@ -109,9 +109,26 @@ package final class MemoryStateStore: StateStore {
         tables.withLock { $0.usage.append(contentsOf: records) }
     }
 
-    package func usageTotals(since: Date) async throws -> [UsageTotal] {
-        let records = tables.withLock { $0.usage.filter { $0.time >= since } }
-        return UsageTotal.summing(records)
+    package func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {
+        let records = tables.withLock { $0.usage.filter { $0.time >= from && $0.time < to } }
+        var rows: [String: UsageRow] = [:]
+        for record in records {
+            let key: String
+            switch groupBy {
+            case .day: key = UsageRow.day(record.time)
+            case .model: key = record.model
+            case .provider: key = record.provider
+            case .account: key = record.account
+            case .key: key = record.clientKey
+            }
+            var row = rows[key] ?? UsageRow(key: key, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0)
+            row.requests += record.requests
+            if record.status >= 400 { row.errors += record.requests }
+            row.promptTokens += record.inputTokens
+            row.completionTokens += record.outputTokens
+            rows[key] = row
+        }
+        return rows.values.sorted { $0.key < $1.key }
     }
 
     package func saveResponse(id: String, body: Data, expires: Date) async throws {
@@ -120,25 +137,5 @@ package final class MemoryStateStore: StateStore {
 
     package func response(id: String, now: Date) async throws -> Data? {
         tables.withLock { $0.responses[id] }.flatMap { $0.expires > now ? $0.body : nil }
-    }
-}
-
-extension UsageTotal {
-    /// Sums records per provider, account and model, sorted by those.
-    static func summing(_ records: [UsageRecord]) -> [UsageTotal] {
-        var totals: [String: UsageTotal] = [:]
-        for record in records {
-            let key = "\(record.provider)\n\(record.account)\n\(record.model)"
-            var total =
-                totals[key]
-                ?? UsageTotal(
-                    provider: record.provider, account: record.account, model: record.model, requests: 0,
-                    inputTokens: 0, outputTokens: 0)
-            total.requests += record.requests
-            total.inputTokens += record.inputTokens
-            total.outputTokens += record.outputTokens
-            totals[key] = total
-        }
-        return totals.values.sorted { ($0.provider, $0.account, $0.model) < ($1.provider, $1.account, $1.model) }
     }
 }

@@ -229,36 +229,47 @@ package final class SQLStateStore: StateStore {
         try await run { db in
             // One statement per call: callers pass at most `UsageRecord.rowsPerWrite` records.
             var insert = db.insert(into: "usage_records").columns(
-                "time_ms", "provider", "account", "model", "status", "requests", "input_tokens", "output_tokens",
-                "duration_ms")
+                "time_ms", "provider", "account", "model", "status", "client_key", "requests", "input_tokens",
+                "output_tokens", "duration_ms")
             for record in records {
                 insert = insert.values(
                     SQLBind(record.time.milliseconds), SQLBind(record.provider), SQLBind(record.account),
-                    SQLBind(record.model), SQLBind(record.status), SQLBind(record.requests), SQLBind(record.inputTokens),
-                    SQLBind(record.outputTokens), SQLBind(record.durationMs))
+                    SQLBind(record.model), SQLBind(record.status), SQLBind(record.clientKey), SQLBind(record.requests),
+                    SQLBind(record.inputTokens), SQLBind(record.outputTokens), SQLBind(record.durationMs))
             }
             try await insert.run()
         }
     }
 
-    package func usageTotals(since: Date) async throws -> [UsageTotal] {
-        try await run { db in
+    package func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {
+        // The group's column comes from the enum, never from the caller's text.
+        let column: String
+        switch groupBy {
+        case .day: column = "CAST(time_ms / 86400000 AS BIGINT)"
+        case .model: column = "model"
+        case .provider: column = "provider"
+        case .account: column = "account"
+        case .key: column = "client_key"
+        }
+        return try await run { db in
             try await db.raw(
                 """
-                SELECT provider, account, model, CAST(SUM(requests) AS BIGINT) AS requests,
-                  CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens,
-                  CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens
-                FROM usage_records WHERE time_ms >= \(bind: since.milliseconds)
-                GROUP BY provider, account, model ORDER BY provider, account, model
+                SELECT \(unsafeRaw: column) AS grp, CAST(SUM(requests) AS BIGINT) AS requests,
+                  CAST(SUM(CASE WHEN status >= 400 THEN requests ELSE 0 END) AS BIGINT) AS errors,
+                  CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, CAST(SUM(output_tokens) AS BIGINT) AS output_tokens
+                FROM usage_records WHERE time_ms >= \(bind: from.milliseconds) AND time_ms < \(bind: to.milliseconds)
+                GROUP BY \(unsafeRaw: column) ORDER BY \(unsafeRaw: column)
                 """
             ).all().map { row in
-                UsageTotal(
-                    provider: try row.decode(column: "provider", as: String.self),
-                    account: try row.decode(column: "account", as: String.self),
-                    model: try row.decode(column: "model", as: String.self),
-                    requests: try row.decode(column: "requests", as: Int.self),
-                    inputTokens: try row.decode(column: "input_tokens", as: Int.self),
-                    outputTokens: try row.decode(column: "output_tokens", as: Int.self))
+                let key =
+                    groupBy == .day
+                    ? UsageRow.day(Date(milliseconds: try row.decode(column: "grp", as: Int64.self) * 86_400_000))
+                    : try row.decode(column: "grp", as: String.self)
+                return UsageRow(
+                    key: key, requests: try row.decode(column: "requests", as: Int.self),
+                    errors: try row.decode(column: "errors", as: Int.self),
+                    promptTokens: try row.decode(column: "input_tokens", as: Int.self),
+                    completionTokens: try row.decode(column: "output_tokens", as: Int.self))
             }
         }
     }

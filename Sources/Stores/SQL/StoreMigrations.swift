@@ -52,6 +52,10 @@ enum StoreMigrations {
         Step(
             version: 2, statements: [],
             postgres: ["ALTER TABLE leases SET UNLOGGED", "ALTER TABLE refresh_locks SET UNLOGGED"]),
+        // Usage by client key name (docs/configuration.md, `api_keys`).
+        Step(
+            version: 3,
+            statements: ["ALTER TABLE usage_records ADD COLUMN client_key TEXT NOT NULL DEFAULT ''"]),
     ]
 
     /// Applies the steps not yet recorded. On PostgreSQL an advisory lock keeps two instances
