@@ -57,7 +57,8 @@ package func buildApplication(
 /// The routes; `connections` learns from each connection's pipeline when a client leaves.
 func buildRouter(
     config: GatewayConfig, live: LiveProviders, connections: ConnectionWatch, store: any StateStore = MemoryStateStore(),
-    usage: UsageRecorder? = nil, openStreams: OpenStreams = OpenStreams(), sharedLeases: SharedLeases? = nil
+    usage: UsageRecorder? = nil, openStreams: OpenStreams = OpenStreams(), sharedLeases: SharedLeases? = nil,
+    metrics: GatewayMetrics? = GatewayMetrics()
 ) -> Router<GatewayRequestContext> {
     let scrubber = SecretScrubber(live: live)
     let streams = StreamResponse(keepAlive: config.keepAliveInterval, openStreams: openStreams, scrubber: scrubber)
@@ -75,6 +76,7 @@ func buildRouter(
         live: live, states: SignInStates(store: store), localOnly: localOnly, csrf: csrf, publicURL: config.publicURL)
     let accountActions = AccountActions(live: live, localOnly: localOnly, csrf: csrf)
     let usageReport = UsageRoute(store: store, recorder: usage, localOnly: localOnly)
+    let metricsRoute = metrics.map { MetricsRoute(metrics: $0, live: live, localOnly: localOnly) }
     let console = ConsolePage(
         live: live, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
 
@@ -85,6 +87,7 @@ func buildRouter(
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
     known[UsageRoute.path] = [.get]
+    known[MetricsRoute.path] = [.get]
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
     for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS. Sign-ins
@@ -95,7 +98,7 @@ func buildRouter(
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
     // come before the error middleware so that errors get CORS headers too.
-    router.middlewares.add(RequestLogMiddleware(usage: usage))
+    router.middlewares.add(RequestLogMiddleware(usage: usage, metrics: metrics))
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
     router.middlewares.add(ErrorMiddleware(
@@ -106,7 +109,8 @@ func buildRouter(
             keys: config.clientKeys, names: config.clientKeys.map(config.clientKeyName),
             // The operator's routes have their own guard (loopback or the admin key).
             openPaths: PathSet(
-                exact: browserPaths.exact.union(["/health", UsageRoute.path]), prefixes: browserPaths.prefixes)))
+                exact: browserPaths.exact.union(["/health", UsageRoute.path, MetricsRoute.path]),
+                prefixes: browserPaths.prefixes)))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
     }
@@ -131,6 +135,9 @@ func buildRouter(
     }
     router.get("/health") { _, _ in health.respond() }
     router.get(RouterPath(UsageRoute.path)) { request, context in try await usageReport.respond(request, context: context) }
+    if let metricsRoute {
+        router.get(RouterPath(MetricsRoute.path)) { request, context in try metricsRoute.respond(request, context: context) }
+    }
     router.get("/") { request, context in try console.respond(request, context: context) }
     router.post("/admin/login") { request, _ in try await console.login(request) }
     router.post(RouterPath(AccountActions.path)) { request, context in

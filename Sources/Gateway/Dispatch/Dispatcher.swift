@@ -28,7 +28,11 @@ struct Dispatcher: Sendable {
 
     func complete(_ chat: ChatRequest, on route: ModelRouter.Route, logger: Logger) async throws -> JSONObject {
         try await attempts(chat, first: route, logger: logger) { route, lease in
-            defer { lease.release() }
+            let started = ContinuousClock.now
+            defer {
+                AccessRecord.current?.waitedOnUpstream(since: started)
+                lease.release()
+            }
             return try await route.provider.complete(chat, upstreamModel: route.upstreamModel, account: lease.index)
         }
     }
@@ -37,10 +41,21 @@ struct Dispatcher: Sendable {
         _ chat: ChatRequest, on route: ModelRouter.Route, encoder: Encoder, logger: Logger
     ) async throws -> Response {
         try await attempts(chat, first: route, logger: logger) { route, lease in
-            let chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel, account: lease.index)
+            let (started, access) = (ContinuousClock.now, AccessRecord.current)
+            let chunks: ChunkStream
+            do {
+                chunks = try await route.provider.stream(chat, upstreamModel: route.upstreamModel, account: lease.index)
+            } catch {
+                access?.waitedOnUpstream(since: started)
+                throw error
+            }
             // Released when the upstream is no longer read; the attempt succeeded once the first event came.
             return try await streams.respond(
-                chunks, encoder: encoder, provider: route.provider.name, logger: logger, onEnd: { lease.release() })
+                chunks, encoder: encoder, provider: route.provider.name, logger: logger,
+                onEnd: {
+                    access?.waitedOnUpstream(since: started)
+                    lease.release()
+                })
         }
     }
 

@@ -53,6 +53,7 @@ struct StreamResponse {
                     while let event = next {
                         switch event {
                         case .bytes(let buffer):
+                            access?.firstByte()
                             try await writer.write(buffer)
                             relay.delivered()
                         case .keepAlive: try await writer.write(Encoder.keepAlive)

@@ -14,6 +14,8 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let ids = RequestIDs()
     /// Where each chat's usage goes (nil: nowhere; then the record is kept only for the access line).
     var usage: UsageRecorder? = nil
+    /// Where each chat request is counted and timed (nil: nowhere).
+    var metrics: GatewayMetrics? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -23,10 +25,11 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let id = Self.accepted(request.headers.first(where: { $0.name == FieldNames.requestID })?.value) ?? ids.next()
         context.logger[metadataKey: "hb.request.id"] = .string(id)
         var response: Response
-        if usage != nil || context.logger.logLevel <= .info {
+        if usage != nil || metrics != nil || context.logger.logLevel <= .info {
+            let path = request.uri.path
             let record = AccessRecord(
-                logger: context.logger, method: request.method.rawValue, path: request.uri.path, started: .now,
-                usageRecorder: usage)
+                logger: context.logger, method: request.method.rawValue, path: path, started: .now,
+                usageRecorder: usage, metrics: metrics, dialect: AccessRecord.chatDialects[path])
             response = try await AccessRecord.$current.withValue(record) { try await next(request, context) }
             // A stream is logged by its writer when it ends, with its tokens.
             if !record.isDeferred { record.finish(status: Int(response.status.code)) }
@@ -81,6 +84,14 @@ final class RequestIDs: Sendable {
 final class AccessRecord: Sendable {
     @TaskLocal static var current: AccessRecord?
 
+    /// The chat routes' paths and their dialect's name (the metrics' `dialect` label).
+    static let chatDialects: [String: String] = {
+        var dialects: [String: String] = [:]
+        for path in ChatCompletionsRoute.paths { dialects[path] = "openai" }
+        for path in MessagesRoute.paths { dialects[path] = "anthropic" }
+        return dialects
+    }()
+
     private struct Details {
         var model: String?
         var provider: String?
@@ -89,6 +100,10 @@ final class AccessRecord: Sendable {
         var clientKey: String?
         var usage: JSONObject?
         var deferred = false
+        /// When the first byte of a stream went out.
+        var firstByte: ContinuousClock.Instant?
+        /// Time spent waiting on upstreams (every attempt's).
+        var upstream: Duration = .zero
     }
 
     private let logger: Logger
@@ -96,17 +111,34 @@ final class AccessRecord: Sendable {
     private let path: String
     private let started: ContinuousClock.Instant
     private let usageRecorder: UsageRecorder?
+    private let metrics: GatewayMetrics?
+    /// A chat route's dialect (`openai`, `anthropic`); nil: not counted in the metrics.
+    private let dialect: String?
     private let details = Mutex(Details())
 
     init(
         logger: Logger, method: String, path: String, started: ContinuousClock.Instant,
-        usageRecorder: UsageRecorder? = nil
+        usageRecorder: UsageRecorder? = nil, metrics: GatewayMetrics? = nil, dialect: String? = nil
     ) {
         self.logger = logger
         self.method = method
         self.path = path
         self.started = started
         self.usageRecorder = usageRecorder
+        self.metrics = metrics
+        self.dialect = dialect
+    }
+
+    /// A stream's first byte is on its way to the client.
+    func firstByte() {
+        let now = ContinuousClock.now
+        details.withLock { if $0.firstByte == nil { $0.firstByte = now } }
+    }
+
+    /// Time an upstream took (an attempt's call, a stream's whole read) and flowgate only waited.
+    func waitedOnUpstream(since start: ContinuousClock.Instant) {
+        let waited = ContinuousClock.now - start
+        details.withLock { $0.upstream += waited }
     }
 
     func route(model: String, provider: String) {
@@ -138,7 +170,8 @@ final class AccessRecord: Sendable {
 
     func finish(status: Int) {
         let details = details.withLock { $0 }
-        let elapsed = ContinuousClock.now - started
+        let now = ContinuousClock.now
+        let elapsed = now - started
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         if let usageRecorder, let provider = details.provider {
             usageRecorder.add(
@@ -146,6 +179,14 @@ final class AccessRecord: Sendable {
                     time: Date(), provider: provider, account: details.account ?? "", model: details.model ?? "",
                     status: status, clientKey: details.clientKey ?? "", inputTokens: Int(details.usage?["prompt_tokens"]?.intValue ?? 0),
                     outputTokens: Int(details.usage?["completion_tokens"]?.intValue ?? 0), durationMs: Int(ms)))
+        }
+        if let metrics, let dialect {
+            metrics.finished(
+                GatewayMetrics.Finished(
+                    dialect: dialect, provider: details.provider ?? "", model: details.model ?? "", status: status,
+                    promptTokens: details.usage?["prompt_tokens"]?.intValue.map(Int.init),
+                    completionTokens: details.usage?["completion_tokens"]?.intValue.map(Int.init), total: elapsed,
+                    firstByte: (details.firstByte ?? now) - started, overhead: max(.zero, elapsed - details.upstream)))
         }
         guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = ["status": "\(status)", "ms": "\((ms * 10).rounded() / 10)"]
