@@ -20,13 +20,14 @@ package func buildApplication(
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let live = LiveProviders(GenerationBuilder.generation(config, entries: providers))
-    let usage = UsageRecorder(store: store, logger: logger)
+    let usage = config.usageEnabled ? UsageRecorder(store: store, logger: logger) : nil
     // One instance alone holds its limits in memory: no store round trip per request.
     let sharedLeases = store.isShared ? SharedLeases(store: store, logger: logger) : nil
     let router = buildRouter(
         config: config, live: live, connections: connections, store: store, usage: usage, openStreams: openStreams,
-        sharedLeases: sharedLeases)
-    var services: [any Service] = [ProviderService(live: live), usage, CooldownSync(live: live, store: store)]
+        sharedLeases: sharedLeases, metrics: config.metricsEnabled ? GatewayMetrics() : nil)
+    var services: [any Service] = [ProviderService(live: live), CooldownSync(live: live, store: store)]
+    if let usage { services.append(usage) }
     if let sharedLeases { services.append(sharedLeases) }
     if let reload {
         services.append(

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import OpenAIWire
+import Providers
 import Testing
 
 @testable import Gateway
@@ -74,5 +75,27 @@ import Testing
             #expect(Self.value(samples, "flowgate_queued", account) == 0)
             #expect(!String(buffer: answer.body).contains(harness.mock.apiKey), "no key")
         }
+    }
+
+    @Test func offMeansNoRouteAndNoCounting() async throws {
+        let harness = GatewayHarness { $0.metricsEnabled = false }
+        try await harness.run { gateway, _ in
+            let chat = try await gateway.chat(request("hi"))
+            let metrics = try await gateway.execute(uri: "/metrics", method: .get)
+            #expect(chat.status == .ok && metrics.status == .notFound)
+        }
+    }
+
+    @Test func theSwitchesReadTheEnvironment() throws {
+        func config(_ env: [String: String]) throws -> GatewayConfig {
+            try GatewayConfig.resolve(flags: .init(), environment: env, home: "/home/u", readFile: { _ in nil })
+        }
+        let (plain, noMetrics, noUsage) = (
+            try config([:]), try config(["FLOWGATE_METRICS": "off"]), try config(["FLOWGATE_USAGE": "0"])
+        )
+        #expect(plain.metricsEnabled && plain.usageEnabled, "on by default")
+        #expect(!noMetrics.metricsEnabled && noMetrics.usageEnabled)
+        #expect(!noUsage.usageEnabled)
+        #expect(throws: ConfigError.self) { try config(["FLOWGATE_METRICS": "maybe"]) }
     }
 }

@@ -41,6 +41,8 @@ enum ConfigFile {
         if let v = server["port"] { config.port = try v.int(in: 0...65535) }
         if let v = server["api_keys"] { (config.clientKeys, config.clientKeyNames) = try clientKeys(v) }
         if let v = server["allow_unauthenticated"] { config.allowUnauthenticated = try v.bool() }
+        if let v = server["metrics"] { config.metricsEnabled = try v.bool() }
+        if let v = server["usage"] { config.usageEnabled = try v.bool() }
         if let v = server["body_limit"] { config.bodyLimit = try v.int(in: 1024...(1 << 30)) }
         if let v = server["keep_alive_seconds"] {
             let seconds = try v.int(in: 0...3600)
@@ -79,7 +81,7 @@ enum ConfigFile {
             "host", "port", "api_keys", "allow_unauthenticated", "body_limit", "keep_alive_seconds", "reasoning",
             "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
             "https_proxy", "admin_key", "allowed_hosts", "public_url", "cors_origins", "request_timeout_seconds",
-            "shutdown_grace_seconds", "trusted_proxies", "max_attempts",
+            "shutdown_grace_seconds", "trusted_proxies", "max_attempts", "metrics", "usage",
         ]
 
         /// With every built-in kind's keys.
@@ -90,7 +92,6 @@ enum ConfigFile {
         }
     }
 
-    /// `aliases` inline, plus `aliases_file`: a mapping file in the models.json format.
     /// `api_keys`: each a key, or `{name, key}` (docs/configuration.md); names are unique.
     private static func clientKeys(_ node: ConfigNode) throws(ConfigError) -> ([String], [String: String]) {
         var keys: [String] = []
@@ -112,6 +113,7 @@ enum ConfigFile {
         return (keys, names)
     }
 
+    /// `aliases` inline, plus `aliases_file`: a mapping file in the models.json format.
     private static func aliases(_ m: [String: ConfigNode], home: String) throws(ConfigError) -> [String: String] {
         var result = try m["aliases"]?.stringMap() ?? [:]
         if let file = m["aliases_file"] {

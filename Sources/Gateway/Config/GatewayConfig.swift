@@ -22,6 +22,10 @@ package struct GatewayConfig: Sendable {
     package var clientKeys: [String] = []
     /// Names given to keys in `api_keys`, by key; usage and logs name a key, never show it.
     package var clientKeyNames: [String: String] = [:]
+    /// `GET /metrics` and the counting behind it (`server.metrics`, `FLOWGATE_METRICS`).
+    package var metricsEnabled = true
+    /// Usage recorded in the state store (`server.usage`, `FLOWGATE_USAGE`).
+    package var usageEnabled = true
     /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
     package var allowUnauthenticated = false
     /// Opens the console and sign-in routes to non-loopback clients that present it (docs/security.md).
@@ -138,6 +142,15 @@ extension GatewayConfig {
         return config
     }
 
+    /// `on`/`off` and their usual spellings.
+    static func parseSwitch(_ text: String, origin: String) throws(ConfigError) -> Bool {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigError("\(origin) must be on or off (1/0, true/false), got '\(text)'.")
+        }
+    }
+
     private static func applyEnvironment(
         _ env: [String: String], kinds: [any ProviderKind], to config: inout GatewayConfig
     ) throws(ConfigError) {
@@ -161,6 +174,8 @@ extension GatewayConfig {
         if let hosts = env["FLOWGATE_ALLOWED_HOSTS"] { config.allowedHosts = ConfigChecks.commaSeparated(hosts) }
         if let url = env["FLOWGATE_PUBLIC_URL"] { config.publicURL = url }
         if let store = env["FLOWGATE_STORE"] { config.store = store }
+        if let on = env["FLOWGATE_METRICS"] { config.metricsEnabled = try parseSwitch(on, origin: "FLOWGATE_METRICS") }
+        if let on = env["FLOWGATE_USAGE"] { config.usageEnabled = try parseSwitch(on, origin: "FLOWGATE_USAGE") }
         if let key = env["FLOWGATE_SECRET_KEY"] { config.secretKey = key }
         if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = ConfigChecks.commaSeparated(origins) }
         if let proxies = env["FLOWGATE_TRUSTED_PROXIES"] { config.trustedProxies = ConfigChecks.commaSeparated(proxies) }
