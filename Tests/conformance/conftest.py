@@ -44,6 +44,24 @@ def wait_for(url, timeout=20):
     raise RuntimeError(f"{url} did not come up")
 
 
+def run_mock(**settings):
+    """The mock upstreams as a process (with MOCK_… settings): yields its URL, then stops it."""
+    port = free_port()
+    proc = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")],
+                            env={**os.environ, "MOCK_PORT": str(port), **settings},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url + "/_mock/stats")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def stop(proc):
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
 class Servers:
     def __init__(self, mock_url, gateway_url, gateway_proc):
         self.mock_url = mock_url

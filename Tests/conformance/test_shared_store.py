@@ -16,7 +16,7 @@ import uuid
 import openai
 import pytest
 
-from conftest import BIN_DIR, ROOT, free_port, start_gateway, wait_for
+from conftest import BIN_DIR, ROOT, free_port, run_mock, start_gateway, stop, wait_for
 
 KEY = "sk-mock-iflow-key"
 SECRET = "conformance-secret-key-of-at-least-32-chars"
@@ -44,19 +44,6 @@ def database(cluster):
     name = "c_" + uuid.uuid4().hex[:12]
     subprocess.run(["psql", base, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
     return base.rsplit("/", 1)[0] + "/" + name
-
-
-def run_mock(**settings):
-    """The mock upstreams as a process (with MOCK_… settings): yields its URL, then stops it."""
-    port = free_port()
-    proc = subprocess.Popen([os.path.join(BIN_DIR, "MockUpstream")],
-                            env={**os.environ, "MOCK_PORT": str(port), **settings},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_for(url + "/_mock/stats")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +92,6 @@ def health(url):
         return json.load(r)
 
 
-def stop(proc):
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def test_two_instances_share_a_cooldown_usage_and_a_restart_keeps_them(mock, database):
     fail(mock, None)
     (a, a_url), (b, b_url) = gateway(mock, database), gateway(mock, database)
@@ -128,6 +110,10 @@ def test_two_instances_share_a_cooldown_usage_and_a_restart_keeps_them(mock, dat
         assert int(sql(database, "SELECT sum(requests) FROM usage_records WHERE status = 200")) == 2
         assert int(sql(database, "SELECT sum(requests) FROM usage_records WHERE status = 429")) == 2
         assert int(sql(database, "SELECT sum(output_tokens) FROM usage_records")) > 0
+        with urllib.request.urlopen(b_url + "/admin/usage?group_by=provider", timeout=5) as r:
+            rows = json.load(r)["rows"]
+        assert [(row["key"], row["requests"], row["errors"]) for row in rows] == [("iflow", 4, 2)], \
+            "either instance reports both instances' usage"
     finally:
         stop(a), stop(b)
     c, c_url = gateway(mock, database)

@@ -1,0 +1,111 @@
+"""Usage and metrics as an operator reads them (docs/configuration.md, "Usage" and "Metrics"):
+requests made with the official openai and anthropic SDKs under two client keys, then
+`/metrics` parsed with prometheus-client's own parser and `/admin/usage` read by every
+grouping; a restart (SQLite, the default store) keeps the usage."""
+import json
+import urllib.request
+
+import anthropic
+import openai
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import run_mock, start_gateway, stop
+
+MOCK_KEY = "sk-mock-iflow-key"
+CONFIG = """server:
+  api_keys:
+    - sk-plain-client-key
+    - {name: alice, key: sk-alice-client-key}
+"""
+
+
+@pytest.fixture(scope="module")
+def mock():
+    yield from run_mock()
+
+
+def fail(mock, scenario):
+    body = json.dumps({"key": MOCK_KEY, "scenario": scenario}).encode()
+    urllib.request.urlopen(urllib.request.Request(mock + "/_mock/iflow/fail", data=body, method="POST",
+                                                  headers={"content-type": "application/json"}), timeout=5)
+
+
+def get(url, path):
+    with urllib.request.urlopen(url + path, timeout=10) as r:
+        return r.read().decode(), r.headers.get("content-type")
+
+
+def samples(url):
+    text, content_type = get(url, "/metrics")
+    assert content_type.startswith("text/plain; version=0.0.4")
+    return [s for family in text_string_to_metric_families(text) for s in family.samples], text
+
+
+def total(found, name, **labels):
+    return sum(s.value for s in found if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def usage(url, query):
+    text, _ = get(url, "/admin/usage?" + query)
+    return {row["key"]: row for row in json.loads(text)["rows"]}
+
+
+def test_metrics_and_usage_count_what_the_sdks_did_and_a_restart_keeps_the_usage(mock):
+    fail(mock, None)
+    proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": mock + "/v1"}, config=CONFIG)
+    home = proc.home
+    try:
+        alice = openai.OpenAI(base_url=url + "/v1", api_key="sk-alice-client-key", max_retries=0)
+        messages = [{"role": "user", "content": "hi"}]
+        alice.chat.completions.create(model="glm-4.7", messages=messages)
+        stream = alice.chat.completions.create(model="glm-4.7", messages=messages, stream=True,
+                                               stream_options={"include_usage": True})
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        claude = anthropic.Anthropic(base_url=url, api_key="sk-plain-client-key", max_retries=0)
+        claude.messages.create(model="glm-4.7", max_tokens=50, messages=messages)
+        with claude.messages.stream(model="glm-4.7", max_tokens=50, messages=messages) as events:
+            assert events.get_final_text()
+        with pytest.raises(openai.NotFoundError):
+            alice.chat.completions.create(model="no-such-model", messages=messages)
+        fail(mock, "http:400")
+        with pytest.raises(anthropic.BadRequestError):
+            claude.messages.create(model="glm-4.7", max_tokens=50, messages=messages)
+        fail(mock, None)
+
+        found, text = samples(url)
+        assert total(found, "flowgate_requests_total", dialect="openai", provider="iflow", model="glm-4.7",
+                     status="200") == 2
+        assert total(found, "flowgate_requests_total", dialect="anthropic", status="200") == 2
+        assert total(found, "flowgate_requests_total", dialect="openai", status="404", provider="") == 1
+        assert total(found, "flowgate_requests_total", dialect="anthropic", status="400") == 1
+        assert total(found, "flowgate_requests_total") == 6
+        prompt = total(found, "flowgate_tokens_total", kind="prompt", provider="iflow", model="glm-4.7")
+        completion = total(found, "flowgate_tokens_total", kind="completion")
+        assert prompt >= 4 and completion >= 4, "every answer's tokens"
+        for histogram in ("flowgate_request_duration_seconds", "flowgate_time_to_first_byte_seconds",
+                          "flowgate_overhead_seconds"):
+            assert total(found, histogram + "_count") == 6, histogram
+        assert total(found, "flowgate_overhead_seconds_sum") < total(found, "flowgate_request_duration_seconds_sum")
+        assert total(found, "flowgate_account_up", provider="iflow", account="key1") == 1
+        assert total(found, "flowgate_in_flight", provider="iflow", account="key1") == 0
+        assert "client-key" not in text and MOCK_KEY not in text, "no key in the metrics"
+
+        keys = usage(url, "group_by=key")
+        assert keys["alice"]["requests"] == 2 and keys["alice"]["errors"] == 0
+        plain = next(k for k in keys if k.startswith("key-"))
+        assert keys[plain]["requests"] == 3 and keys[plain]["errors"] == 1
+        assert keys["alice"]["prompt_tokens"] + keys[plain]["prompt_tokens"] == prompt
+        assert usage(url, "group_by=provider")["iflow"]["requests"] == 5, "the unrouted 404 has no provider"
+        assert usage(url, "group_by=model")["glm-4.7"]["total_tokens"] == prompt + completion
+        assert sum(r["requests"] for r in usage(url, "").values()) == 5
+    finally:
+        stop(proc)
+    proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": mock + "/v1", "HOME": home},
+                              config=CONFIG)
+    try:
+        again = usage(url, "group_by=key")
+        assert again["alice"]["requests"] == 2 and again[plain]["requests"] == 3, "kept across a restart"
+        assert total(samples(url)[0], "flowgate_requests_total") == 0, "the metrics are this process's"
+    finally:
+        stop(proc)
