@@ -57,6 +57,14 @@ def run_mock(**settings):
     proc.wait(timeout=10)
 
 
+def mock_fail(mock_url, key, scenario):
+    """Makes the mock iFlow answer `key`'s requests with `scenario` ("http:429:30"); None heals it."""
+    body = json.dumps({"key": key, "scenario": scenario}).encode()
+    request = urllib.request.Request(mock_url + "/_mock/iflow/fail", data=body, method="POST",
+                                     headers={"content-type": "application/json"})
+    urllib.request.urlopen(request, timeout=5)
+
+
 def stop(proc):
     proc.terminate()
     proc.wait(timeout=10)

@@ -10,7 +10,7 @@ import anthropic
 import openai
 import pytest
 
-from conftest import start_gateway, heal_accounts
+from conftest import start_gateway, heal_accounts, mock_fail
 
 KEY1, KEY2 = "sk-mock-iflow-key", "sk-mock-iflow-key-2"
 
@@ -20,10 +20,7 @@ def ask(text):
 
 
 def fail(servers, key, scenario):
-    body = json.dumps({"key": key, "scenario": scenario}).encode()
-    request = urllib.request.Request(servers.mock_url + "/_mock/iflow/fail", data=body, method="POST",
-                                     headers={"content-type": "application/json"})
-    urllib.request.urlopen(request, timeout=5)
+    mock_fail(servers.mock_url, key, scenario)
 
 
 @pytest.fixture(scope="module")

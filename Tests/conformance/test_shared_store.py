@@ -16,7 +16,7 @@ import uuid
 import openai
 import pytest
 
-from conftest import BIN_DIR, ROOT, free_port, run_mock, start_gateway, stop, wait_for
+from conftest import BIN_DIR, ROOT, free_port, mock_fail, run_mock, start_gateway, stop, wait_for
 
 KEY = "sk-mock-iflow-key"
 SECRET = "conformance-secret-key-of-at-least-32-chars"
@@ -52,9 +52,7 @@ def mock():
 
 
 def fail(mock, scenario):
-    body = json.dumps({"key": KEY, "scenario": scenario}).encode()
-    urllib.request.urlopen(urllib.request.Request(mock + "/_mock/iflow/fail", data=body, method="POST",
-                                                  headers={"content-type": "application/json"}), timeout=5)
+    mock_fail(mock, KEY, scenario)
 
 
 def stats(mock):

@@ -10,7 +10,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import run_mock, start_gateway, stop
+from conftest import mock_fail, run_mock, start_gateway, stop
 
 MOCK_KEY = "sk-mock-iflow-key"
 CONFIG = """server:
@@ -26,9 +26,7 @@ def mock():
 
 
 def fail(mock, scenario):
-    body = json.dumps({"key": MOCK_KEY, "scenario": scenario}).encode()
-    urllib.request.urlopen(urllib.request.Request(mock + "/_mock/iflow/fail", data=body, method="POST",
-                                                  headers={"content-type": "application/json"}), timeout=5)
+    mock_fail(mock, MOCK_KEY, scenario)
 
 
 def get(url, path):
