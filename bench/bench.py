@@ -197,15 +197,16 @@ def parse_wrk(out):
 
 # ---------------------------------------------------------------- targets
 
-def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False, store=None, limit=0):
+def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False, store=None, limit=0, extra_env=None):
     """`keys`: IFLOW_API_KEY, one account per comma-separated key; `fill_first`: the first account
     is always tried first (the failover row); `store`: FLOWGATE_STORE (default: SQLite in its home);
-    `limit`: IFLOW_MAX_CONCURRENCY (0: none, so no request waits for a slot)."""
+    `limit`: IFLOW_MAX_CONCURRENCY (0: none, so no request waits for a slot); `extra_env`: more variables."""
     port = free_port()
     home = os.path.join(WORK, f"home-flowgate-{port}")
     os.makedirs(home)
     env = {"HOME": home, "IFLOW_API_KEY": keys, "IFLOW_BASE_URL": base_url,
            "IFLOW_MAX_CONCURRENCY": str(limit), "API_KEY": CLIENT_KEY, "LOG_LEVEL": "warning"}
+    env.update(extra_env or {})
     if store:
         env["FLOWGATE_STORE"] = store
         env["FLOWGATE_SECRET_KEY"] = "bench-secret-key-of-at-least-32-characters"
@@ -306,6 +307,12 @@ def main():
         flowgate["ttfb_added"] = added_first_byte()
         flowgate["many_streams"] = many_streams()
         rows.append(anthropic)
+        # The defaults' price: usage and metrics off (docs/configuration.md, "Metrics").
+        off = {"FLOWGATE_METRICS": "off", "FLOWGATE_USAGE": "off"}
+        p1, u1 = start_flowgate(up + "/json/v1", extra_env=off)
+        p2, u2 = start_flowgate(up + "/sse/v1", extra_env=off)
+        rows.append(measure("flowgate, usage and metrics off", u1, u2, procs=[p1]))
+        stop(p1), stop(p2)
         # Two accounts taking turns; then every request's first attempt rate-limited (Retry-After: 0,
         # so the account never stays cool) and answered by the second account.
         for label, keys, first in (("flowgate, two accounts", f"{UPSTREAM_KEY},{UPSTREAM_KEY}-2", False),

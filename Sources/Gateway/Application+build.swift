@@ -78,8 +78,10 @@ func buildRouter(
     let accountActions = AccountActions(live: live, localOnly: localOnly, csrf: csrf)
     let usageReport = UsageRoute(store: store, recorder: usage, localOnly: localOnly)
     let metricsRoute = metrics.map { MetricsRoute(metrics: $0, live: live, localOnly: localOnly) }
+    let recent = RecentRequests()
     let console = ConsolePage(
-        live: live, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf)
+        live: live, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf,
+        usage: UsageSection(store: store, recorder: usage, recent: recent))
 
     var known: [String: [HTTPRequest.Method]] = [
         "/health": [.get], "/": [.get], "/oauth2callback": [.get], "/admin/login": [.post],
@@ -99,7 +101,7 @@ func buildRouter(
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
     // come before the error middleware so that errors get CORS headers too.
-    router.middlewares.add(RequestLogMiddleware(usage: usage, metrics: metrics))
+    router.middlewares.add(RequestLogMiddleware(usage: usage, metrics: metrics, recent: recent))
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
     router.middlewares.add(ErrorMiddleware(
@@ -139,7 +141,7 @@ func buildRouter(
     if let metricsRoute {
         router.get(RouterPath(MetricsRoute.path)) { request, context in try metricsRoute.respond(request, context: context) }
     }
-    router.get("/") { request, context in try console.respond(request, context: context) }
+    router.get("/") { request, context in try await console.respond(request, context: context) }
     router.post("/admin/login") { request, _ in try await console.login(request) }
     router.post(RouterPath(AccountActions.path)) { request, context in
         try await accountActions.respond(request, context: context)

@@ -89,6 +89,8 @@ package struct UsageRecord: Sendable, Equatable {
 package enum UsageGrouping: String, CaseIterable, Sendable {
     /// UTC days, as `YYYY-MM-DD`.
     case day
+    /// UTC hours, as `YYYY-MM-DDTHH:00Z` (the console's charts).
+    case hour
     case model
     case provider
     case account
@@ -117,5 +119,11 @@ package struct UsageRow: Sendable, Equatable {
     /// The UTC day of a time, `YYYY-MM-DD` (the `day` grouping's key).
     package static func day(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day())
+    }
+
+    /// The UTC hour of a time, `YYYY-MM-DDTHH:00Z` (the `hour` grouping's key).
+    package static func hour(_ date: Date) -> String {
+        let start = Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+        return String(start.formatted(.iso8601).prefix(13)) + ":00Z"
     }
 }

@@ -169,6 +169,7 @@ struct StateStoreTests {
                 UsageRow(key: "key1", requests: 3, errors: 0, promptTokens: 117, completionTokens: 108),
                 UsageRow(key: "key2", requests: 3, errors: 3, promptTokens: 1, completionTokens: 1),
             ])
+        #expect(try await report(.hour).map(\.key) == ["2026-11-21T10:00Z", "2026-11-22T10:00Z"])
         #expect(try await report(.key).map(\.key) == ["alice", "bob"])
         #expect(try await report(.key).map(\.requests) == [5, 1])
         #expect(try await report(.model).map(\.key) == ["glm-4.6", "kimi"])

@@ -193,3 +193,48 @@ fetch("{url}/v1/chat/completions", {{method: "POST",
         server.shutdown()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_usage_view_charts_the_requests_made(servers, browser):
+    """A scripted mix through the official SDKs under a named key, then the console in Chromium:
+    three charts whose bars for this hour carry the counts, the tables and the last requests
+    agree, and no key is on the page."""
+    import anthropic
+    import openai
+
+    config = "server:\n  api_keys:\n    - {name: alice, key: sk-alice-browser-key}\n"
+    proc, url = start_gateway({"IFLOW_API_KEY": "sk-mock-iflow-key", "IFLOW_BASE_URL": servers.mock_url + "/v1"},
+                              config=config)
+    try:
+        messages = [{"role": "user", "content": "hi"}]
+        client = openai.OpenAI(base_url=url + "/v1", api_key="sk-alice-browser-key", max_retries=0)
+        for _ in range(3):
+            client.chat.completions.create(model="glm-4.7", messages=messages)
+        claude = anthropic.Anthropic(base_url=url, api_key="sk-alice-browser-key", max_retries=0)
+        claude.messages.create(model="glm-4.7", max_tokens=20, messages=messages)
+        try:
+            client.chat.completions.create(model="no-such-model", messages=messages)
+        except openai.NotFoundError:
+            pass
+
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(url + "/")
+        page.screenshot(path=os.path.join(ARTIFACTS, "console-usage.png"), full_page=True)
+        charts = page.locator("figure.chart")
+        assert charts.count() == 3
+        titles = [charts.nth(i).locator("rect title").last.text_content() for i in range(3)]
+        assert titles[0].endswith(": 5") and titles[2].endswith(": 1"), titles  # the 404 is an error
+        tokens = int(titles[1].rsplit(": ", 1)[1])
+        assert tokens > 0
+        assert charts.nth(0).locator("rect").last.bounding_box()["height"] > 10, "this hour's bar is drawn"
+        model_rows = page.locator("table[data-group=model] tr").all_inner_texts()
+        assert any(row.split("\t")[:3] == ["glm-4.7", "4", "0"] for row in model_rows), model_rows
+        key_rows = page.locator("table[data-group='client key'] tr").all_inner_texts()
+        assert any(row.split("\t")[:2] == ["alice", "5"] for row in key_rows), key_rows
+        assert page.locator("#recent tr").count() == 1 + 5
+        content = page.content()
+        assert "sk-alice-browser-key" not in content and "sk-mock-iflow-key" not in content
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -90,20 +90,21 @@ def test_metrics_and_usage_count_what_the_sdks_did_and_a_restart_keeps_the_usage
         assert "client-key" not in text and MOCK_KEY not in text, "no key in the metrics"
 
         keys = usage(url, "group_by=key")
-        assert keys["alice"]["requests"] == 2 and keys["alice"]["errors"] == 0
+        assert keys["alice"]["requests"] == 3 and keys["alice"]["errors"] == 1, "two answers and the 404"
         plain = next(k for k in keys if k.startswith("key-"))
         assert keys[plain]["requests"] == 3 and keys[plain]["errors"] == 1
         assert keys["alice"]["prompt_tokens"] + keys[plain]["prompt_tokens"] == prompt
-        assert usage(url, "group_by=provider")["iflow"]["requests"] == 5, "the unrouted 404 has no provider"
+        providers = usage(url, "group_by=provider")
+        assert providers["iflow"]["requests"] == 5 and providers[""]["requests"] == 1, "the 404 reached no provider"
         assert usage(url, "group_by=model")["glm-4.7"]["total_tokens"] == prompt + completion
-        assert sum(r["requests"] for r in usage(url, "").values()) == 5
+        assert sum(r["requests"] for r in usage(url, "").values()) == 6
     finally:
         stop(proc)
     proc, url = start_gateway({"IFLOW_API_KEY": MOCK_KEY, "IFLOW_BASE_URL": mock + "/v1", "HOME": home},
                               config=CONFIG)
     try:
         again = usage(url, "group_by=key")
-        assert again["alice"]["requests"] == 2 and again[plain]["requests"] == 3, "kept across a restart"
+        assert again["alice"]["requests"] == 3 and again[plain]["requests"] == 3, "kept across a restart"
         assert total(samples(url)[0], "flowgate_requests_total") == 0, "the metrics are this process's"
     finally:
         stop(proc)

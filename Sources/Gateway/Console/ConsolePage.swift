@@ -3,26 +3,27 @@ import Hummingbird
 import Providers
 
 /// `GET /` (docs/protocols/openai-chat.md): provider and account state, key prefix, token expiry in local
-/// time, the sign-in button, the model list and settings to copy into a client.
-/// Server-rendered, no scripts, nothing loaded from elsewhere.
+/// time, the sign-in button, usage (docs/configuration.md, "Usage"), settings to copy into
+/// clients, and the model list. Server-rendered, no scripts, nothing loaded from elsewhere.
 struct ConsolePage: Sendable {
     let live: LiveProviders
     let localOnly: LocalOnlyGuard
     let clientKeysRequired: Bool
     let csrf: CSRFToken
+    let usage: UsageSection
 
-    func respond(_ request: Request, context: GatewayRequestContext) throws -> Response {
+    func respond(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         guard localOnly.isLocal(request, context: context) || localOnly.presentsAdminKey(request) else {
             return Self.adminKeyPage(offered: localOnly.adminKey != nil, wrong: false)
         }
         let base = "http://\(request.head.authority ?? "127.0.0.1:8000")/v1"
-        let html = HTML.page(title: "flowgate", body: render(baseURL: base))
+        let html = HTML.page(title: "flowgate", body: render(baseURL: base, usage: await usage.render()))
         return Response(
             status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    func render(baseURL: String) -> String {
+    func render(baseURL: String, usage: String = "") -> String {
         let models = live.current.models
         var rows = ""
         var signIns = ""
@@ -58,11 +59,7 @@ struct ConsolePage: Sendable {
         }
         .joined()
         let keyLine = clientKeysRequired ? "your API_KEY" : "any value (no client key is configured)"
-        let example = """
-            curl \(baseURL)/chat/completions \\
-              -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' \\
-              -d '{"model":"\(models.listing().first?.id ?? "glm-4.7")","messages":[{"role":"user","content":"Hello"}]}'
-            """
+        let model = models.listing().first?.id ?? "glm-4.7"
         return """
             <h1>flowgate \(HTML.escape(FlowgateVersion.current))</h1>
             <h2>Providers</h2>
@@ -70,12 +67,55 @@ struct ConsolePage: Sendable {
             \(signIns)
             <h2>Accounts</h2>
             \(accountTable())
+            \(usage)
             <h2>Client settings</h2>
             <p>Base URL <code>\(HTML.escape(baseURL))</code>, API key \(HTML.escape(keyLine)).</p>
-            <pre>\(HTML.escape(example))</pre>
+            \(Self.clientSettings(baseURL: baseURL, model: model))
             <h2>Models</h2>
             <ul>\(modelList.isEmpty ? "<li>No provider has credentials yet.</li>" : modelList)</ul>
             """
+    }
+
+    /// Settings to copy into the clients people point at flowgate (the key stays a placeholder).
+    static func clientSettings(baseURL: String, model: String) -> String {
+        let root = baseURL.hasSuffix("/v1") ? String(baseURL.dropLast(3)) : baseURL
+        let snippets = [
+            (
+                "curl", """
+                curl \(baseURL)/chat/completions \\
+                  -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' \\
+                  -d '{"model":"\(model)","messages":[{"role":"user","content":"Hello"}]}'
+                """
+            ),
+            (
+                "OpenAI SDK (Python)", """
+                from openai import OpenAI
+                client = OpenAI(base_url="\(baseURL)", api_key="<key>")
+                client.chat.completions.create(model="\(model)", messages=[{"role": "user", "content": "Hello"}])
+                """
+            ),
+            (
+                "Anthropic SDK (Python)", """
+                from anthropic import Anthropic
+                client = Anthropic(base_url="\(root)", api_key="<key>")
+                client.messages.create(model="\(model)", max_tokens=1024, messages=[{"role": "user", "content": "Hello"}])
+                """
+            ),
+            (
+                "Claude Code", """
+                ANTHROPIC_BASE_URL=\(root) ANTHROPIC_AUTH_TOKEN=<key> ANTHROPIC_MODEL=\(model) claude
+                """
+            ),
+            (
+                "Open WebUI", """
+                Admin Settings → Connections → OpenAI API: URL \(baseURL), key <key>
+                (from a container on this machine: http://host.docker.internal:<port>/v1)
+                """
+            ),
+        ]
+        return snippets.map { title, text in
+            "<h3>\(HTML.escape(title))</h3><pre class=\"settings\">\(HTML.escape(text))</pre>"
+        }.joined()
     }
 
     /// Every provider's accounts with their pool state, load and credentials, and the operator's

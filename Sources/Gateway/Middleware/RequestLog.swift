@@ -16,6 +16,8 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     var usage: UsageRecorder? = nil
     /// Where each chat request is counted and timed (nil: nowhere).
     var metrics: GatewayMetrics? = nil
+    /// The last chat requests, for the console.
+    var recent: RecentRequests? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -25,11 +27,11 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let id = Self.accepted(request.headers.first(where: { $0.name == FieldNames.requestID })?.value) ?? ids.next()
         context.logger[metadataKey: "hb.request.id"] = .string(id)
         var response: Response
-        if usage != nil || metrics != nil || context.logger.logLevel <= .info {
+        if usage != nil || metrics != nil || recent != nil || context.logger.logLevel <= .info {
             let path = request.uri.path
             let record = AccessRecord(
                 logger: context.logger, method: request.method.rawValue, path: path, started: .now,
-                usageRecorder: usage, metrics: metrics, dialect: AccessRecord.chatDialects[path])
+                usageRecorder: usage, metrics: metrics, recent: recent, dialect: AccessRecord.chatDialects[path])
             response = try await AccessRecord.$current.withValue(record) { try await next(request, context) }
             // A stream is logged by its writer when it ends, with its tokens.
             if !record.isDeferred { record.finish(status: Int(response.status.code)) }
@@ -112,13 +114,15 @@ final class AccessRecord: Sendable {
     private let started: ContinuousClock.Instant
     private let usageRecorder: UsageRecorder?
     private let metrics: GatewayMetrics?
+    private let recent: RecentRequests?
     /// A chat route's dialect (`openai`, `anthropic`); nil: not counted in the metrics.
     private let dialect: String?
     private let details = Mutex(Details())
 
     init(
         logger: Logger, method: String, path: String, started: ContinuousClock.Instant,
-        usageRecorder: UsageRecorder? = nil, metrics: GatewayMetrics? = nil, dialect: String? = nil
+        usageRecorder: UsageRecorder? = nil, metrics: GatewayMetrics? = nil, recent: RecentRequests? = nil,
+        dialect: String? = nil
     ) {
         self.logger = logger
         self.method = method
@@ -126,6 +130,7 @@ final class AccessRecord: Sendable {
         self.started = started
         self.usageRecorder = usageRecorder
         self.metrics = metrics
+        self.recent = recent
         self.dialect = dialect
     }
 
@@ -173,19 +178,28 @@ final class AccessRecord: Sendable {
         let now = ContinuousClock.now
         let elapsed = now - started
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-        if let usageRecorder, let provider = details.provider {
+        let promptTokens = details.usage?["prompt_tokens"]?.intValue.map(Int.init)
+        let completionTokens = details.usage?["completion_tokens"]?.intValue.map(Int.init)
+        // Every chat request counts, answered by a provider or not (an unknown model: no provider).
+        if let usageRecorder, details.provider != nil || dialect != nil {
             usageRecorder.add(
                 UsageRecord(
-                    time: Date(), provider: provider, account: details.account ?? "", model: details.model ?? "",
-                    status: status, clientKey: details.clientKey ?? "", inputTokens: Int(details.usage?["prompt_tokens"]?.intValue ?? 0),
-                    outputTokens: Int(details.usage?["completion_tokens"]?.intValue ?? 0), durationMs: Int(ms)))
+                    time: Date(), provider: details.provider ?? "", account: details.account ?? "",
+                    model: details.model ?? "", status: status, clientKey: details.clientKey ?? "",
+                    inputTokens: promptTokens ?? 0, outputTokens: completionTokens ?? 0, durationMs: Int(ms)))
+        }
+        if let recent, dialect != nil {
+            recent.add(
+                RecentRequests.Entry(
+                    time: Date(), clientKey: details.clientKey ?? "", model: details.model ?? "",
+                    provider: details.provider ?? "", account: details.account ?? "", status: status,
+                    promptTokens: promptTokens ?? 0, completionTokens: completionTokens ?? 0, milliseconds: ms))
         }
         if let metrics, let dialect {
             metrics.finished(
                 GatewayMetrics.Finished(
                     dialect: dialect, provider: details.provider ?? "", model: details.model ?? "", status: status,
-                    promptTokens: details.usage?["prompt_tokens"]?.intValue.map(Int.init),
-                    completionTokens: details.usage?["completion_tokens"]?.intValue.map(Int.init), total: elapsed,
+                    promptTokens: promptTokens, completionTokens: completionTokens, total: elapsed,
                     firstByte: (details.firstByte ?? now) - started, overhead: max(.zero, elapsed - details.upstream)))
         }
         guard logger.logLevel <= .info else { return }

@@ -116,6 +116,7 @@ package final class MemoryStateStore: StateStore {
             let key: String
             switch groupBy {
             case .day: key = UsageRow.day(record.time)
+            case .hour: key = UsageRow.hour(record.time)
             case .model: key = record.model
             case .provider: key = record.provider
             case .account: key = record.account

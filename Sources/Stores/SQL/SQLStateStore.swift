@@ -246,6 +246,7 @@ package final class SQLStateStore: StateStore {
         let column: String
         switch groupBy {
         case .day: column = "CAST(time_ms / 86400000 AS BIGINT)"
+        case .hour: column = "CAST(time_ms / 3600000 AS BIGINT)"
         case .model: column = "model"
         case .provider: column = "provider"
         case .account: column = "account"
@@ -261,10 +262,12 @@ package final class SQLStateStore: StateStore {
                 GROUP BY \(unsafeRaw: column) ORDER BY \(unsafeRaw: column)
                 """
             ).all().map { row in
-                let key =
-                    groupBy == .day
-                    ? UsageRow.day(Date(milliseconds: try row.decode(column: "grp", as: Int64.self) * 86_400_000))
-                    : try row.decode(column: "grp", as: String.self)
+                let key: String
+                switch groupBy {
+                case .day: key = UsageRow.day(Date(milliseconds: try row.decode(column: "grp", as: Int64.self) * 86_400_000))
+                case .hour: key = UsageRow.hour(Date(milliseconds: try row.decode(column: "grp", as: Int64.self) * 3_600_000))
+                default: key = try row.decode(column: "grp", as: String.self)
+                }
                 return UsageRow(
                     key: key, requests: try row.decode(column: "requests", as: Int.self),
                     errors: try row.decode(column: "errors", as: Int.self),
