@@ -49,11 +49,12 @@ struct StreamResponse {
                 }
                 var events = handoff.iterator
                 var next = first
+                // The first event goes out now: the client's time to first byte.
+                access?.firstByte()
                 do {
                     while let event = next {
                         switch event {
                         case .bytes(let buffer):
-                            access?.firstByte()
                             try await writer.write(buffer)
                             relay.delivered()
                         case .keepAlive: try await writer.write(Encoder.keepAlive)
