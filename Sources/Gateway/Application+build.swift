@@ -20,7 +20,9 @@ package func buildApplication(
 ) -> some ApplicationProtocol {
     let connections = ConnectionWatch()
     let live = LiveProviders(GenerationBuilder.generation(config, entries: providers))
-    let usage = config.usageEnabled ? UsageRecorder(store: store, logger: logger) : nil
+    let usage =
+        config.usageEnabled
+        ? UsageRecorder(store: store, logger: logger, retentionDays: config.usageRetentionDays) : nil
     // One instance alone holds its limits in memory: no store round trip per request.
     let sharedLeases = store.isShared ? SharedLeases(store: store, logger: logger) : nil
     let router = buildRouter(

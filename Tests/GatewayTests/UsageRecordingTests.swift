@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Stores
 import Synchronization
+import Providers
 import Testing
 
 @testable import Gateway
@@ -38,6 +39,7 @@ import Testing
             if failing.load(ordering: .relaxed) { throw CancellationError() }
             try await inner.recordUsage(records)
         }
+        func pruneUsage(before: Date) async throws -> Int { try await inner.pruneUsage(before: before) }
         func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {
             try await inner.usageReport(from: from, to: to, groupBy: groupBy)
         }
@@ -82,5 +84,27 @@ import Testing
         let totals = try await store.usageReport(from: .distantPast, to: .distantFuture, groupBy: .model)
         #expect(totals.count == 5000 && totals.allSatisfy { $0.requests == 1 })
         await store.close()
+    }
+
+    @Test func usagePastTheRetentionIsDeleted() async throws {
+        let store = MemoryStateStore()
+        let now = Date()
+        var old = Self.record(1)
+        old.time = now.addingTimeInterval(-31 * 86400)
+        var recent = Self.record(2)
+        recent.time = now.addingTimeInterval(-29 * 86400)
+        try await store.recordUsage([old, recent])
+        await UsageRecorder(store: store, logger: Logger(label: "test"), retentionDays: 30).prune(now: now)
+        let left = try await store.usageReport(from: .distantPast, to: .distantFuture, groupBy: .day)
+        #expect(left.map(\.promptTokens) == [2])
+    }
+
+    @Test func theRetentionIsConfigured() throws {
+        func config(_ env: [String: String]) throws -> GatewayConfig {
+            try GatewayConfig.resolve(flags: .init(), environment: env, home: "/home/u", readFile: { _ in nil })
+        }
+        #expect(try config([:]).usageRetentionDays == 90)
+        #expect(try config(["FLOWGATE_USAGE_RETENTION_DAYS": "7"]).usageRetentionDays == 7)
+        #expect(throws: ConfigError.self) { try config(["FLOWGATE_USAGE_RETENTION_DAYS": "0"]) }
     }
 }

@@ -177,6 +177,10 @@ struct StateStoreTests {
         // `from` is included, `to` is not.
         #expect(try await report(.provider, from: day + 1).first?.requests == 4)
         #expect(try await store.usageReport(from: day, to: day + 1, groupBy: .provider).first?.requests == 1)
+        // Past the retention: the day before goes, the rest stays.
+        #expect(try await store.pruneUsage(before: day - 3600) == 1)
+        #expect(try await store.pruneUsage(before: day - 3600) == 0)
+        #expect(try await report(.day).map(\.key) == ["2026-11-22"])
     }
 
     @Test(arguments: TestStores.kinds)

@@ -26,6 +26,8 @@ package struct GatewayConfig: Sendable {
     package var metricsEnabled = true
     /// Usage recorded in the state store (`server.usage`, `FLOWGATE_USAGE`).
     package var usageEnabled = true
+    /// Days usage is kept (`server.usage_retention_days`, `FLOWGATE_USAGE_RETENTION_DAYS`).
+    package var usageRetentionDays = 90
     /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
     package var allowUnauthenticated = false
     /// Opens the console and sign-in routes to non-loopback clients that present it (docs/security.md).
@@ -176,6 +178,12 @@ extension GatewayConfig {
         if let store = env["FLOWGATE_STORE"] { config.store = store }
         if let on = env["FLOWGATE_METRICS"] { config.metricsEnabled = try parseSwitch(on, origin: "FLOWGATE_METRICS") }
         if let on = env["FLOWGATE_USAGE"] { config.usageEnabled = try parseSwitch(on, origin: "FLOWGATE_USAGE") }
+        if let days = env["FLOWGATE_USAGE_RETENTION_DAYS"] {
+            guard let value = Int(days), (1...3650).contains(value) else {
+                throw ConfigError("FLOWGATE_USAGE_RETENTION_DAYS must be a whole number of days from 1 to 3650, got '\(days)'.")
+            }
+            config.usageRetentionDays = value
+        }
         if let key = env["FLOWGATE_SECRET_KEY"] { config.secretKey = key }
         if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = ConfigChecks.commaSeparated(origins) }
         if let proxies = env["FLOWGATE_TRUSTED_PROXIES"] { config.trustedProxies = ConfigChecks.commaSeparated(proxies) }

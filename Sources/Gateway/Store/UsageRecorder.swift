@@ -46,13 +46,26 @@ final class UsageRecorder: Service, Sendable {
     private let logger: Logger
     private let interval: Duration
     private let capacity: Int
+    /// How long usage is kept (docs/configuration.md, `usage_retention_days`).
+    private let retention: Duration
     private let buffer = Mutex(Buffer())
 
-    init(store: any UsageStore, logger: Logger, interval: Duration = .seconds(1), capacity: Int = UsageRecorder.capacity) {
+    init(
+        store: any UsageStore, logger: Logger, interval: Duration = .seconds(1), capacity: Int = UsageRecorder.capacity,
+        retentionDays: Int = 90
+    ) {
         self.store = store
         self.logger = logger
         self.interval = interval
         self.capacity = capacity
+        self.retention = .seconds(retentionDays * 86400)
+    }
+
+    /// Deletes usage past the retention; every hour, and at start.
+    func prune(now: Date = Date()) async {
+        let before = now.addingTimeInterval(-Double(retention.components.seconds))
+        guard let gone = try? await store.pruneUsage(before: before), gone > 0 else { return }
+        logger.info("usage: \(gone) records older than \(retention.components.seconds / 86400) days deleted")
     }
 
     func add(_ record: UsageRecord) {
@@ -91,7 +104,12 @@ final class UsageRecorder: Service, Sendable {
     /// Flushes every `interval` until shutdown, then once more.
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var pruned = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
+                if ContinuousClock.now - pruned >= .seconds(3600) {
+                    pruned = .now
+                    await self.prune()
+                }
                 try? await Task.sleep(for: self.interval)
                 await self.flush()
             }

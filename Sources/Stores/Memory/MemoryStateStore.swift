@@ -109,6 +109,14 @@ package final class MemoryStateStore: StateStore {
         tables.withLock { $0.usage.append(contentsOf: records) }
     }
 
+    package func pruneUsage(before: Date) async throws -> Int {
+        tables.withLock { tables in
+            let count = tables.usage.count
+            tables.usage.removeAll { $0.time < before }
+            return count - tables.usage.count
+        }
+    }
+
     package func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {
         let records = tables.withLock { $0.usage.filter { $0.time >= from && $0.time < to } }
         var rows: [String: UsageRow] = [:]

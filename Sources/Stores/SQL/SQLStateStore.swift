@@ -241,6 +241,13 @@ package final class SQLStateStore: StateStore {
         }
     }
 
+    package func pruneUsage(before: Date) async throws -> Int {
+        try await run { db in
+            try await db.raw("DELETE FROM usage_records WHERE time_ms < \(bind: before.milliseconds) RETURNING 1 AS gone")
+                .all().count
+        }
+    }
+
     package func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {
         // The group's column comes from the enum, never from the caller's text.
         let column: String
