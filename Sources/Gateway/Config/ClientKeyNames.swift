@@ -1,4 +1,5 @@
 import Crypto
+import OpenAIWire
 
 /// How usage and logs name a client key (docs/configuration.md, `api_keys`): the name given in
 /// `api_keys` (`{name: alice, key: sk-…}`), else `key-` and 8 hex digits of the key's SHA-256,
@@ -13,11 +14,6 @@ enum ClientKeyNames {
 
     /// Letters, digits, `-`, `_`, `.` and `@`, 1 to 64: safe in a log line, a label and a URL.
     static func isValid(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count)
-            && name.utf8.allSatisfy { byte in
-                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-                    || byte == UInt8(ascii: "@")
-            }
+        PlainName.isPlain(name, length: 1...64, also: "-_.@")
     }
 }

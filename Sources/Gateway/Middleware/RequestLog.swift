@@ -30,7 +30,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             let path = request.uri.path
             let record = AccessRecord(
                 logger: context.logger, method: request.method.rawValue, path: path, started: .now,
-                usageRecorder: usage, metrics: metrics, recent: recent, dialect: AccessRecord.chatDialects[path])
+                usageRecorder: usage, metrics: metrics, recent: recent, dialect: Dialect.ofChatPath[path])
             response = try await AccessRecord.$current.withValue(record) { try await next(request, context) }
             // A stream is logged by its writer when it ends, with its tokens.
             if !record.isDeferred { record.finish(status: Int(response.status.code)) }
@@ -44,13 +44,8 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// A client's id is kept when it is short and plain (it goes into logs as it is).
     static func accepted(_ value: String?) -> String? {
-        guard let value, (1...128).contains(value.utf8.count) else { return nil }
-        let plain = value.utf8.allSatisfy { byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-                || byte == UInt8(ascii: ":")
-        }
-        return plain ? value : nil
+        guard let value, PlainName.isPlain(value, length: 1...128, also: "-_.:") else { return nil }
+        return value
     }
 }
 

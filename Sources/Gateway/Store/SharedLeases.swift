@@ -15,8 +15,7 @@ import Synchronization
 final class SharedLeases: Service {
     private let store: any LeaseStore
     private let logger: Logger
-    /// This instance, as the holder of its slots.
-    let holder = "flowgate-\(UUID().uuidString.prefix(12))"
+    let holder = StoreHolder.thisInstance
     static let lifetime: TimeInterval = 30
     static let renewEvery = Duration.seconds(10)
     /// After a store failure, how long requests skip the store.

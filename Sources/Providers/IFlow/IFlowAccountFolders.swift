@@ -1,4 +1,5 @@
 import Foundation
+import OpenAIWire
 
 /// Sign-ins through flowgate (`flowgate login iflow --name`, the console) keep one folder per
 /// account, `{data dir}/accounts/iflow/{name}/`, holding `settings.json` and
@@ -6,11 +7,7 @@ import Foundation
 package enum IFlowAccountFolders {
     /// Letters, digits, `-`, `_` and `.`, 1 to 40 of them, not starting with a dot: a folder name anywhere.
     package static func isValidName(_ name: String) -> Bool {
-        (1...40).contains(name.utf8.count) && !name.hasPrefix(".")
-            && name.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == 0x2D || byte == 0x5F || byte == 0x2E
-            }
+        !name.hasPrefix(".") && PlainName.isPlain(name, length: 1...40, also: "-_.")
     }
 
     package static func settingsPath(_ directory: String, _ name: String) -> String {

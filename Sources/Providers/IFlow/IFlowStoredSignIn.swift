@@ -23,8 +23,6 @@ package final class IFlowStoredSignIn: IFlowSignInHome {
     private let store: Store
     private let record = Mutex<Record?>(nil)
     private let removed = Atomic(false)
-    /// This process, as the holder of refresh locks.
-    static let holder = "flowgate-\(UUID().uuidString.prefix(12))"
     /// A crashed holder's lock lapses after this.
     static let lockLifetime: TimeInterval = 60
     /// How long an instance waits for another one's refresh before giving up this round.
@@ -101,7 +99,7 @@ package final class IFlowStoredSignIn: IFlowSignInHome {
             let acquired: Bool
             do {
                 acquired = try await store.acquireLock(
-                    key: lockKey, holder: Self.holder, now: now, expires: now.addingTimeInterval(Self.lockLifetime))
+                    key: lockKey, holder: StoreHolder.thisInstance, now: now, expires: now.addingTimeInterval(Self.lockLifetime))
             } catch {
                 // The store fails: the sign-in must not lapse for that; refresh here.
                 return await refresh()
@@ -116,7 +114,7 @@ package final class IFlowStoredSignIn: IFlowSignInHome {
         // It may have finished just before this instance took the lock.
         await reread()
         let refreshed = updated != seen ? true : await refresh()
-        try? await store.releaseLock(key: lockKey, holder: Self.holder)
+        try? await store.releaseLock(key: lockKey, holder: StoreHolder.thisInstance)
         return refreshed
     }
 }
