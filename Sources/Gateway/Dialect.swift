@@ -9,6 +9,22 @@ enum Dialect {
     case openAIChat
     case anthropicMessages
 
+    /// The metrics' `dialect` label.
+    var label: String {
+        switch self {
+        case .openAIChat: "openai"
+        case .anthropicMessages: "anthropic"
+        }
+    }
+
+    /// The chat routes' paths, each with its dialect (other paths are no chat: not counted as one).
+    static let ofChatPath: [String: Dialect] = {
+        var dialects: [String: Dialect] = [:]
+        for path in ChatCompletionsRoute.paths { dialects[path] = .openAIChat }
+        for path in MessagesRoute.paths { dialects[path] = .anthropicMessages }
+        return dialects
+    }()
+
     static func of(path: String) -> Dialect {
         // This runs for every answer (the request-id header): a chat path is told apart by
         // one byte ("/c…", "/v1/c…") before any prefix is compared.

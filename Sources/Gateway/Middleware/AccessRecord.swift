@@ -8,14 +8,6 @@ import Synchronization
 final class AccessRecord: Sendable {
     @TaskLocal static var current: AccessRecord?
 
-    /// The chat routes' paths and their dialect's name (the metrics' `dialect` label).
-    static let chatDialects: [String: String] = {
-        var dialects: [String: String] = [:]
-        for path in ChatCompletionsRoute.paths { dialects[path] = "openai" }
-        for path in MessagesRoute.paths { dialects[path] = "anthropic" }
-        return dialects
-    }()
-
     private struct Details {
         var model: String?
         var provider: String?
@@ -37,14 +29,14 @@ final class AccessRecord: Sendable {
     private let usageRecorder: UsageRecorder?
     private let metrics: GatewayMetrics?
     private let recent: RecentRequests?
-    /// A chat route's dialect (`openai`, `anthropic`); nil: not counted in the metrics.
-    private let dialect: String?
+    /// A chat route's dialect; nil: no chat (not counted in usage, metrics or the last requests).
+    private let dialect: Dialect?
     private let details = Mutex(Details())
 
     init(
         logger: Logger, method: String, path: String, started: ContinuousClock.Instant,
         usageRecorder: UsageRecorder? = nil, metrics: GatewayMetrics? = nil, recent: RecentRequests? = nil,
-        dialect: String? = nil
+        dialect: Dialect? = nil
     ) {
         self.logger = logger
         self.method = method
@@ -121,7 +113,7 @@ final class AccessRecord: Sendable {
         if let metrics, let dialect {
             metrics.finished(
                 GatewayMetrics.Finished(
-                    dialect: dialect, provider: details.provider ?? "", model: details.model ?? "", status: status,
+                    dialect: dialect.label, provider: details.provider ?? "", model: details.model ?? "", status: status,
                     promptTokens: promptTokens, completionTokens: completionTokens, total: elapsed,
                     firstByte: (details.firstByte ?? now) - started, overhead: max(.zero, elapsed - details.upstream)))
         }
