@@ -77,7 +77,7 @@ import Testing
         }
     }
 
-    @Test func offMeansNoRouteAndNoCounting() async throws {
+    @Test func offMeansNoRoute() async throws {
         let harness = GatewayHarness { $0.metricsEnabled = false }
         try await harness.run { gateway, _ in
             let chat = try await gateway.chat(request("hi"))
