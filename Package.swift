@@ -52,6 +52,7 @@ let package = Package(
         .target(
             name: "Stores",
             dependencies: [
+                "OpenAIWire",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),

@@ -40,10 +40,16 @@ package enum FinishReason: String, Sendable, Equatable {
 package struct TokenUsage: Sendable, Equatable {
     package var input: Int
     package var output: Int
+    /// Of `output`, the reasoning (OpenAI's `completion_tokens_details.reasoning_tokens`).
+    package var reasoning: Int
+    /// Of `input`, read from the upstream's cache (`prompt_tokens_details.cached_tokens`).
+    package var cached: Int
 
-    package init(input: Int, output: Int) {
+    package init(input: Int, output: Int, reasoning: Int = 0, cached: Int = 0) {
         self.input = input
         self.output = output
+        self.reasoning = reasoning
+        self.cached = cached
     }
 
     /// The estimate used wherever an upstream counts nothing (docs/configuration.md, "Usage").
@@ -55,6 +61,12 @@ package struct TokenUsage: Sendable, Equatable {
 extension TokenUsage {
     /// In OpenAI's field names, which the access log and the OpenAI dialect use.
     package var openAIFields: JSONObject {
-        ["prompt_tokens": .int(Int64(input)), "completion_tokens": .int(Int64(output)), "total_tokens": .int(Int64(input + output))]
+        var fields: JSONObject = [
+            "prompt_tokens": .int(Int64(input)), "completion_tokens": .int(Int64(output)),
+            "total_tokens": .int(Int64(input + output)),
+        ]
+        if cached > 0 { fields["prompt_tokens_details"] = ["cached_tokens": .int(Int64(cached))] }
+        if reasoning > 0 { fields["completion_tokens_details"] = ["reasoning_tokens": .int(Int64(reasoning))] }
+        return fields
     }
 }

@@ -8,6 +8,8 @@ package protocol ChatStreamEncoder: Sendable {
     var hasOutput: Bool { get }
     /// The usage the client was told (OpenAI field names), for the access log.
     var reportedUsage: JSONObject { get }
+    /// The upstream counted nothing: `reportedUsage` is the estimate.
+    var usageIsEstimated: Bool { get }
     mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer)
     mutating func accept(events: [ChatEvent], into out: inout ByteBuffer)
     /// The upstream ended; `complete` says whether it ended properly. Throws for a

@@ -65,6 +65,8 @@ package struct OpenAIChunkEvents: Sendable {
 
     private static func usage(_ usage: JSONObject) -> TokenUsage {
         TokenUsage(
-            input: Int(usage["prompt_tokens"]?.intValue ?? 0), output: Int(usage["completion_tokens"]?.intValue ?? 0))
+            input: Int(usage["prompt_tokens"]?.intValue ?? 0), output: Int(usage["completion_tokens"]?.intValue ?? 0),
+            reasoning: Int(usage["completion_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0),
+            cached: Int(usage["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0))
     }
 }

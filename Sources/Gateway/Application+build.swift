@@ -79,11 +79,11 @@ func buildRouter(
         live: live, states: SignInStates(store: store), localOnly: localOnly, csrf: csrf, publicURL: config.publicURL)
     let accountActions = AccountActions(live: live, localOnly: localOnly, csrf: csrf)
     let usageReport = UsageRoute(store: store, recorder: usage, localOnly: localOnly)
+    let requestRecords = RequestsRoute(store: store, recorder: usage, localOnly: localOnly)
     let metricsRoute = metrics.map { MetricsRoute(metrics: $0, live: live, localOnly: localOnly) }
-    let recent = RecentRequests()
     let console = ConsolePage(
         live: live, localOnly: localOnly, clientKeysRequired: !config.clientKeys.isEmpty, csrf: csrf,
-        usage: UsageSection(store: store, recorder: usage, recent: recent))
+        usage: UsageSection(store: store, recorder: usage))
 
     var known: [String: [HTTPRequest.Method]] = [
         "/health": [.get], "/": [.get], "/oauth2callback": [.get], "/admin/login": [.post],
@@ -92,6 +92,7 @@ func buildRouter(
     for path in ChatCompletionsRoute.paths { known[path] = [.post] }
     for path in ModelsRoute.paths { known[path] = [.get] }
     known[UsageRoute.path] = [.get]
+    known[RequestsRoute.path] = [.get]
     known[MetricsRoute.path] = [.get]
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
     for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
@@ -103,7 +104,7 @@ func buildRouter(
     let router = Router(context: GatewayRequestContext.self)
     // Outermost first: every answer has a request id and an access line; the web-page rules
     // come before the error middleware so that errors get CORS headers too.
-    router.middlewares.add(RequestLogMiddleware(usage: usage, metrics: metrics, recent: recent))
+    router.middlewares.add(RequestLogMiddleware(usage: usage, metrics: metrics))
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
     router.middlewares.add(ErrorMiddleware(
@@ -114,7 +115,7 @@ func buildRouter(
             keys: config.clientKeys, names: config.clientKeys.map(config.clientKeyName),
             // The operator's routes have their own guard (loopback or the admin key).
             openPaths: PathSet(
-                exact: browserPaths.exact.union(["/health", UsageRoute.path, MetricsRoute.path]),
+                exact: browserPaths.exact.union(["/health", UsageRoute.path, RequestsRoute.path, MetricsRoute.path]),
                 prefixes: browserPaths.prefixes)))
     for path in ChatCompletionsRoute.paths {
         router.post(RouterPath(path)) { request, context in try await chat.respond(to: request, context: context) }
@@ -140,6 +141,9 @@ func buildRouter(
     }
     router.get("/health") { _, _ in health.respond() }
     router.get(RouterPath(UsageRoute.path)) { request, context in try await usageReport.respond(request, context: context) }
+    router.get(RouterPath(RequestsRoute.path)) { request, context in
+        try await requestRecords.respond(request, context: context)
+    }
     if let metricsRoute {
         router.get(RouterPath(MetricsRoute.path)) { request, context in try metricsRoute.respond(request, context: context) }
     }

@@ -41,10 +41,14 @@ package protocol RefreshLockStore: Sendable {
 package protocol UsageStore: Sendable {
     /// All or none; at most `UsageRecord.rowsPerWrite` records per call.
     func recordUsage(_ records: [UsageRecord]) async throws
-    /// Deletes usage older than `before`; returns how many rows went.
+    /// All or none, however many.
+    func recordRequests(_ records: [RequestRecord]) async throws
+    /// Deletes usage and request records older than `before`; returns how many rows went.
     func pruneUsage(before: Date) async throws -> Int
     /// Usage from `from` up to (not including) `to`, a row per group, sorted by the group's value.
     func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow]
+    /// Request records, newest first.
+    func requests(_ query: RequestQuery) async throws -> [RequestRecord]
 }
 
 /// Responses kept for `previous_response_id`.

@@ -8,6 +8,11 @@ enum MockScript {
     }
 
     static let usage: JSON = ["prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9]
+    /// `detailed-usage`: the same, with reasoning and cached tokens as OpenAI reports them.
+    static let detailedUsage: JSON = [
+        "prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9, "prompt_tokens_details": ["cached_tokens": 3],
+        "completion_tokens_details": ["reasoning_tokens": 2],
+    ]
 
     static func completion(scenario: String, model: String) -> JSON {
         var message: JSONObject = ["role": "assistant", "content": "Hello from mock iFlow."]
@@ -39,6 +44,7 @@ enum MockScript {
             "usage": usage,
         ]
         if scenario == "no-usage" { completion["usage"] = nil }
+        if scenario == "detailed-usage" { completion["usage"] = detailedUsage }
         return .object(completion)
     }
 
@@ -57,7 +63,8 @@ enum MockScript {
         let done = "data:[DONE]\n\n"
         let hello = [
             chunk(["role": "assistant", "content": ""]), chunk(["content": "Hello"]), chunk(["content": " from"]),
-            chunk(["content": " mock"], finish: "stop"), chunk([:], usage: usage, choices: false), done,
+            chunk(["content": " mock"], finish: "stop"),
+            chunk([:], usage: scenario == "detailed-usage" ? detailedUsage : usage, choices: false), done,
         ]
         switch scenario {
         case "reasoning":

@@ -184,6 +184,60 @@ struct StateStoreTests {
     }
 
     @Test(arguments: TestStores.kinds)
+    func requestRecordsComeBackFieldForFieldNewestFirst(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        let day = Date(timeIntervalSince1970: 1_795_341_600)
+        var full = RequestRecord(time: day, requestID: "req-1", clientKey: "alice", dialect: "anthropic", status: 502)
+        full.provider = "iflow"
+        full.account = "work"
+        // Text a hand-made JSON row would break on: quotes, backslashes, control characters, non-ASCII.
+        full.model = "m \"quoted\" \\ tab\t nl\n é 模型"
+        full.upstreamModel = "glm-4.6"
+        full.stream = true
+        full.errorCode = "upstream_error"
+        full.promptTokens = 120
+        full.completionTokens = 30
+        full.reasoningTokens = 12
+        full.cachedTokens = 64
+        full.estimated = true
+        full.firstByteMicros = 1_500
+        full.totalMicros = 2_000_000_123
+        full.overheadMicros = 250
+        var plain = RequestRecord(time: day + 1, requestID: "req-2", clientKey: "", dialect: "openai", status: 200)
+        plain.model = "glm-4.7"
+        let old = RequestRecord(time: day - 86400, requestID: "req-0", clientKey: "bob", dialect: "openai", status: 200)
+        try await store.recordRequests([full, plain, old])
+        try await store.recordRequests([])
+        // Milliseconds are what a time keeps.
+        let range = RequestQuery(from: day - 60, to: day + 60)
+        let listed = try await store.requests(range)
+        #expect(listed.map(\.requestID) == ["req-2", "req-1"])
+        #expect(listed.last == full)
+        #expect(try await store.requests(RequestQuery(from: day - 60, to: day + 60, requestID: "req-1")) == [full])
+        #expect(try await store.requests(RequestQuery(from: day - 60, to: day + 60, clientKey: "alice")) == [full])
+        #expect(try await store.requests(RequestQuery(from: day - 2 * 86400, to: day + 60, limit: 1)).map(\.requestID) == ["req-2"])
+        // `to` is not included.
+        #expect(try await store.requests(RequestQuery(from: day - 60, to: day + 1)).map(\.requestID) == ["req-1"])
+        // A thousand at once: one statement (one bound value) holds them all.
+        let many = (0..<1000).map { RequestRecord(time: day + 10, requestID: "r\($0)", clientKey: "", dialect: "openai", status: 200) }
+        try await store.recordRequests(many)
+        #expect(try await store.requests(RequestQuery(from: day + 10, to: day + 11, limit: 1000)).count == 1000)
+        #expect(try await store.pruneUsage(before: day - 3600) == 1)
+        #expect(try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, requestID: "req-0")).isEmpty)
+    }
+
+    @Test func theMemoryStoreKeepsOnlyTheNewestRecords() async throws {
+        let store = MemoryStateStore()
+        let count = MemoryStateStore.requestCapacity + 5
+        try await store.recordRequests(
+            (0..<count).map { RequestRecord(time: now, requestID: "r\($0)", clientKey: "", dialect: "openai", status: 200) })
+        let kept = try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, limit: count))
+        #expect(kept.count == MemoryStateStore.requestCapacity)
+        #expect(kept.first?.requestID == "r\(count - 1)" && kept.last?.requestID == "r5")
+    }
+
+    @Test(arguments: TestStores.kinds)
     func storedResponsesExpire(kind: String) async throws {
         let store = try await TestStores.make(kind)
         defer { Task { await store.close() } }

@@ -112,6 +112,10 @@ def test_two_instances_share_a_cooldown_usage_and_a_restart_keeps_them(mock, dat
             rows = json.load(r)["rows"]
         assert [(row["key"], row["requests"], row["errors"]) for row in rows] == [("iflow", 4, 2)], \
             "either instance reports both instances' usage"
+        with urllib.request.urlopen(a_url + "/admin/requests", timeout=5) as r:
+            records = json.load(r)["requests"]
+        assert sorted(r["status"] for r in records) == [200, 200, 429, 429], "and each one's record"
+        assert int(sql(database, "SELECT count(*) FROM usage_requests WHERE error_code = 'all_accounts_cooling'")) == 2
     finally:
         stop(a), stop(b)
     c, c_url = gateway(mock, database)
@@ -149,6 +153,9 @@ def test_a_stopped_database_fails_no_request_and_usage_is_written_when_it_return
             time.sleep(0.5)
             written = int(sql(database, "SELECT coalesce(sum(requests), 0) FROM usage_records"))
         assert written == answered, "usage kept in memory while the store was down, all written after"
+        while int(sql(database, "SELECT count(*) FROM usage_requests")) < answered and time.time() < deadline:
+            time.sleep(0.5)
+        assert int(sql(database, "SELECT count(*) FROM usage_requests")) == answered, "and every request's record"
         while "fault" in health(url)["store"] and time.time() < deadline:
             time.sleep(0.5)
         assert "fault" not in health(url)["store"], "the fault clears once the store answers"

@@ -22,6 +22,7 @@ package struct AnthropicStreamEncoder: ChatStreamEncoder {
     package var hasOutput: Bool { writer.hasStarted }
 
     package var reportedUsage: JSONObject { writer.finalUsage.openAIFields }
+    package var usageIsEstimated: Bool { writer.usageIsEstimated }
 
     package mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
         events.removeAll(keepingCapacity: true)

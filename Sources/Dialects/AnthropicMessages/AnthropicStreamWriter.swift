@@ -52,6 +52,8 @@ package struct AnthropicStreamWriter: Sendable {
         usage ?? TokenUsage(input: inputTokens, output: (outputCharacters + 3) / 4)
     }
 
+    package var usageIsEstimated: Bool { usage == nil }
+
     /// `message_start`: the answer begins (written as soon as the upstream answered, never held back).
     package mutating func start(into out: inout ByteBuffer) {
         guard !started else { return }

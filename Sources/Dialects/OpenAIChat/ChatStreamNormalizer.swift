@@ -26,6 +26,7 @@ package struct ChatStreamNormalizer: Sendable {
         usage.map(Usage.normalize)
             ?? Usage.estimate(promptCharacters: promptCharacters, completionCharacters: completionCharacters)
     }
+    package var usageIsEstimated: Bool { usage == nil }
     /// Chunks written to the client so far (0 means an error can still be a plain HTTP error).
     package private(set) var emittedChunks = 0
 

@@ -3,11 +3,11 @@ import Stores
 
 /// The console's usage view (docs/configuration.md, "Usage"): the last 24 hours as hourly bar
 /// charts of requests, tokens and errors, tables by model, provider, account and client key,
-/// and the last 100 requests. Rendered on the server from the state store and memory.
+/// and the last 100 requests (of every instance sharing the store). Rendered on the server from
+/// the state store, after this instance's pending usage is written.
 struct UsageSection: Sendable {
     let store: any UsageStore
     let recorder: UsageRecorder?
-    let recent: RecentRequests
 
     func render(now: Date = Date()) async -> String {
         await recorder?.flush()
@@ -16,6 +16,7 @@ struct UsageSection: Sendable {
         let range = (from: firstHour, to: now.addingTimeInterval(1))
         var charts = ""
         var tables = ""
+        var recent = ""
         do {
             let hourly = Dictionary(
                 uniqueKeysWithValues: try await store.usageReport(from: range.from, to: range.to, groupBy: .hour).map {
@@ -35,6 +36,7 @@ struct UsageSection: Sendable {
                 let rows = try await store.usageReport(from: range.from, to: range.to, groupBy: grouping)
                 tables += table(title, rows)
             }
+            recent = recentTable(try await store.requests(RequestQuery(from: now - 86400, to: range.to, limit: 100)))
         } catch {
             charts = "<p class=\"warn\">Usage is not available now: the state store did not answer (\(HTML.escape("\(error)"))).</p>"
         }
@@ -43,7 +45,7 @@ struct UsageSection: Sendable {
             \(charts)
             <div class="tables">\(tables)</div>
             <h2>Last requests</h2>
-            \(recentTable())
+            \(recent)
             """
     }
 
@@ -59,15 +61,16 @@ struct UsageSection: Sendable {
             """
     }
 
-    private func recentTable() -> String {
-        let entries = recent.entries
-        guard !entries.isEmpty else { return "<p>No requests yet.</p>" }
-        let body = entries.map { entry in
-            let css = entry.status < 400 ? "ok" : entry.status == 429 ? "warn" : "bad"
-            return "<tr><td>\(ConsolePage.localTime(entry.time))</td><td>\(HTML.escape(entry.clientKey.isEmpty ? "—" : entry.clientKey))</td>"
-                + "<td>\(HTML.escape(entry.model))</td><td>\(HTML.escape(entry.account.isEmpty ? "—" : "\(entry.provider)/\(entry.account)"))</td>"
-                + "<td class=\"\(css)\">\(entry.status)</td><td>\(entry.promptTokens + entry.completionTokens)</td>"
-                + "<td>\(String(format: "%.1f", entry.milliseconds))</td></tr>"
+    private func recentTable(_ records: [RequestRecord]) -> String {
+        guard !records.isEmpty else { return "<p>No requests yet.</p>" }
+        let body = records.map { record in
+            let css = record.status < 400 && record.errorCode.isEmpty ? "ok" : record.status == 429 ? "warn" : "bad"
+            let status = record.errorCode.isEmpty ? "\(record.status)" : "\(record.status) \(record.errorCode)"
+            return "<tr><td>\(ConsolePage.localTime(record.time))</td><td>\(HTML.escape(record.clientKey.isEmpty ? "—" : record.clientKey))</td>"
+                + "<td>\(HTML.escape(record.model))</td><td>\(HTML.escape(record.account.isEmpty ? "—" : "\(record.provider)/\(record.account)"))</td>"
+                + "<td class=\"\(css)\">\(HTML.escape(status))</td>"
+                + "<td>\(record.promptTokens + record.completionTokens)\(record.estimated ? " (est.)" : "")</td>"
+                + "<td>\(String(format: "%.1f", Double(record.totalMicros) / 1000))</td></tr>"
         }.joined()
         return """
             <table id="recent"><tr><th>time</th><th>key</th><th>model</th><th>account</th><th>status</th>\

@@ -21,7 +21,8 @@ struct Dispatcher: Sendable {
     /// The provider and upstream model for a chat, once the provider said it can serve it.
     func route(_ chat: ChatRequest) async throws(GatewayError) -> ModelRouter.Route {
         let route = try await live.current.models.routeRefreshing(chat.model)
-        AccessRecord.current?.route(model: chat.model, provider: route.provider.name)
+        AccessRecord.current?.route(
+            model: chat.model, upstreamModel: route.upstreamModel, provider: route.provider, stream: chat.stream)
         try route.provider.check(chat)
         return route
     }
@@ -100,7 +101,9 @@ struct Dispatcher: Sendable {
                 outcome.attempts += 1
                 AccessRecord.current?.account(lease.name)
                 if outcome.attempts > 1 || route.provider.name != first.provider.name {
-                    AccessRecord.current?.route(model: chat?.model ?? route.upstreamModel, provider: route.provider.name)
+                    AccessRecord.current?.route(
+                        model: chat?.model ?? route.upstreamModel, upstreamModel: route.upstreamModel,
+                        provider: route.provider, stream: chat?.stream ?? false)
                 }
                 do {
                     let value = try await attempt(route, lease)

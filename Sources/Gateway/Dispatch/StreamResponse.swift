@@ -44,7 +44,7 @@ struct StreamResponse {
                 defer {
                     openStreams.closed(relay)
                     relay.cancel()
-                    access?.usage(relay.finalUsage)
+                    if let (usage, estimated) = relay.finalUsage { access?.usage(usage, estimated: estimated) }
                     access?.finish(status: 200)
                 }
                 var events = handoff.iterator
@@ -63,6 +63,7 @@ struct StreamResponse {
                     }
                 } catch let error as GatewayError {
                     let shown = scrubber.scrub(error)
+                    access?.error(code: shown.code ?? shown.type)
                     logger.warning("stream ended by \(shown.code ?? "error"): \(shown.message)")
                     var out = ByteBuffer()
                     Encoder.writeError(shown, into: &out)

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Prometheus
 import Providers
+import Stores
 import Synchronization
 
 /// flowgate's metrics (docs/configuration.md, "Metrics"): swift-metrics counters, timers and
@@ -9,19 +10,6 @@ import Synchronization
 /// `GET /metrics`. A finished request updates counters and histograms held here by their
 /// labels; the account gauges are read from the pools when scraped.
 final class GatewayMetrics: Sendable {
-    /// One finished request, as the access record saw it.
-    struct Finished {
-        var dialect: String
-        var provider: String
-        var model: String
-        var status: Int
-        var promptTokens: Int?
-        var completionTokens: Int?
-        var total: Duration
-        var firstByte: Duration
-        var overhead: Duration
-    }
-
     private struct RequestLabels: Hashable {
         let dialect: String
         let provider: String
@@ -62,9 +50,11 @@ final class GatewayMetrics: Sendable {
         overhead = CoreMetrics.Timer(label: "flowgate_overhead_seconds", factory: factory)
     }
 
-    func finished(_ request: Finished) {
+    /// Counts and times a finished request. Tokens by kind: `prompt` and `completion`, and of
+    /// those `reasoning` and `cached` (docs/configuration.md, "Metrics").
+    func finished(_ request: RequestRecord) {
         let factory = self.factory
-        let (requests, prompt, completion) = handlers.withLock { handlers in
+        let (requests, tokens) = handlers.withLock { handlers in
             let labels = RequestLabels(
                 dialect: request.dialect, provider: request.provider, model: request.model, status: request.status)
             let requests =
@@ -76,8 +66,8 @@ final class GatewayMetrics: Sendable {
                         ("status", String(labels.status)),
                     ], factory: factory)
             handlers.requests[labels] = requests
-            func tokens(_ kind: String, _ count: Int?) -> (CoreMetrics.Counter, Int)? {
-                guard let count, count > 0 else { return nil }
+            func tokens(_ kind: String, _ count: Int) -> (CoreMetrics.Counter, Int)? {
+                guard count > 0 else { return nil }
                 let labels = TokenLabels(provider: request.provider, model: request.model, kind: kind)
                 let counter =
                     handlers.tokens[labels]
@@ -88,14 +78,19 @@ final class GatewayMetrics: Sendable {
                 handlers.tokens[labels] = counter
                 return (counter, count)
             }
-            return (requests, tokens("prompt", request.promptTokens), tokens("completion", request.completionTokens))
+            return (
+                requests,
+                [
+                    tokens("prompt", request.promptTokens), tokens("completion", request.completionTokens),
+                    tokens("reasoning", request.reasoningTokens), tokens("cached", request.cachedTokens),
+                ]
+            )
         }
         requests.increment()
-        if let (counter, count) = prompt { counter.increment(by: count) }
-        if let (counter, count) = completion { counter.increment(by: count) }
-        duration.recordNanoseconds(request.total.nanoseconds)
-        firstByte.recordNanoseconds(request.firstByte.nanoseconds)
-        overhead.recordNanoseconds(request.overhead.nanoseconds)
+        for case let (counter, count)? in tokens { counter.increment(by: count) }
+        duration.recordMicroseconds(request.totalMicros)
+        firstByte.recordMicroseconds(request.firstByteMicros)
+        overhead.recordMicroseconds(request.overheadMicros)
     }
 
     /// The Prometheus text, with each account's gauges as they are now.
@@ -110,12 +105,5 @@ final class GatewayMetrics: Sendable {
             }
         }
         return registry.emitToBuffer()
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

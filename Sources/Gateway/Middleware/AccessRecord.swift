@@ -1,20 +1,26 @@
 import Foundation
 import Logging
 import OpenAIWire
+import Providers
 import Stores
 import Synchronization
 
-/// What the access line says about one request; the chat route adds what it knows.
+/// What one request's access line, usage record and metrics say; the routes add what they know.
 final class AccessRecord: Sendable {
     @TaskLocal static var current: AccessRecord?
 
     private struct Details {
         var model: String?
+        var upstreamModel: String?
         var provider: String?
         var account: String?
         /// The client key's name (never the key).
         var clientKey: String?
+        var stream = false
         var usage: JSONObject?
+        /// The usage is flowgate's estimate: the upstream counted nothing.
+        var estimated = false
+        var errorCode: String?
         var deferred = false
         /// When the first byte of a stream went out.
         var firstByte: ContinuousClock.Instant?
@@ -25,26 +31,25 @@ final class AccessRecord: Sendable {
     private let logger: Logger
     private let method: String
     private let path: String
+    private let requestID: String
     private let started: ContinuousClock.Instant
     private let usageRecorder: UsageRecorder?
     private let metrics: GatewayMetrics?
-    private let recent: RecentRequests?
-    /// A chat route's dialect; nil: no chat (not counted in usage, metrics or the last requests).
+    /// A chat route's dialect; nil: no chat (not counted in usage or metrics).
     private let dialect: Dialect?
     private let details = Mutex(Details())
 
     init(
-        logger: Logger, method: String, path: String, started: ContinuousClock.Instant,
-        usageRecorder: UsageRecorder? = nil, metrics: GatewayMetrics? = nil, recent: RecentRequests? = nil,
-        dialect: Dialect? = nil
+        logger: Logger, method: String, path: String, requestID: String, started: ContinuousClock.Instant,
+        usageRecorder: UsageRecorder? = nil, metrics: GatewayMetrics? = nil, dialect: Dialect? = nil
     ) {
         self.logger = logger
         self.method = method
         self.path = path
+        self.requestID = requestID
         self.started = started
         self.usageRecorder = usageRecorder
         self.metrics = metrics
-        self.recent = recent
         self.dialect = dialect
     }
 
@@ -60,10 +65,15 @@ final class AccessRecord: Sendable {
         details.withLock { $0.upstream += waited }
     }
 
-    func route(model: String, provider: String) {
+    /// The provider that takes the request (again for each fallback).
+    func route(model: String, upstreamModel: String, provider: any ChatProvider, stream: Bool) {
+        let (name, estimated) = (provider.name, !provider.countsTokens)
         details.withLock {
             $0.model = model
-            $0.provider = provider
+            $0.upstreamModel = upstreamModel
+            $0.provider = name
+            $0.stream = stream
+            $0.estimated = estimated
         }
     }
 
@@ -76,8 +86,17 @@ final class AccessRecord: Sendable {
         details.withLock { $0.clientKey = name }
     }
 
-    func usage(_ usage: JSONObject?) {
-        details.withLock { $0.usage = usage }
+    /// The usage the client was told; `estimated`: the upstream counted nothing.
+    func usage(_ usage: JSONObject?, estimated: Bool) {
+        details.withLock {
+            $0.usage = usage
+            $0.estimated = $0.estimated || estimated
+        }
+    }
+
+    /// The error the client was given (also in a stream that failed after it started).
+    func error(code: String) {
+        details.withLock { $0.errorCode = code }
     }
 
     /// The answer is a stream: its writer calls `finish` at the end.
@@ -92,30 +111,27 @@ final class AccessRecord: Sendable {
         let now = ContinuousClock.now
         let elapsed = now - started
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-        let wall = Date()
-        let promptTokens = details.usage?["prompt_tokens"]?.intValue.map(Int.init)
-        let completionTokens = details.usage?["completion_tokens"]?.intValue.map(Int.init)
-        // Every chat request counts, answered by a provider or not (an unknown model: no provider).
-        if let usageRecorder, details.provider != nil || dialect != nil {
-            usageRecorder.add(
-                UsageRecord(
-                    time: wall, provider: details.provider ?? "", account: details.account ?? "",
-                    model: details.model ?? "", status: status, clientKey: details.clientKey ?? "",
-                    inputTokens: promptTokens ?? 0, outputTokens: completionTokens ?? 0, durationMs: Int(ms)))
-        }
-        if let recent, dialect != nil {
-            recent.add(
-                RecentRequests.Entry(
-                    time: wall, clientKey: details.clientKey ?? "", model: details.model ?? "",
-                    provider: details.provider ?? "", account: details.account ?? "", status: status,
-                    promptTokens: promptTokens ?? 0, completionTokens: completionTokens ?? 0, milliseconds: ms))
-        }
-        if let metrics, let dialect {
-            metrics.finished(
-                GatewayMetrics.Finished(
-                    dialect: dialect.label, provider: details.provider ?? "", model: details.model ?? "", status: status,
-                    promptTokens: promptTokens, completionTokens: completionTokens, total: elapsed,
-                    firstByte: (details.firstByte ?? now) - started, overhead: max(.zero, elapsed - details.upstream)))
+        let tokens = Tokens(details.usage)
+        if let dialect, usageRecorder != nil || metrics != nil {
+            var record = RequestRecord(
+                time: Date(), requestID: requestID, clientKey: details.clientKey ?? "", dialect: dialect.label,
+                status: status)
+            record.provider = details.provider ?? ""
+            record.account = details.account ?? ""
+            record.model = details.model ?? ""
+            record.upstreamModel = details.upstreamModel ?? ""
+            record.stream = details.stream
+            record.errorCode = details.errorCode ?? ""
+            record.promptTokens = tokens.prompt
+            record.completionTokens = tokens.completion
+            record.reasoningTokens = tokens.reasoning
+            record.cachedTokens = tokens.cached
+            record.estimated = details.usage != nil && details.estimated
+            record.totalMicros = elapsed.microseconds
+            record.firstByteMicros = ((details.firstByte ?? now) - started).microseconds
+            record.overheadMicros = max(.zero, elapsed - details.upstream).microseconds
+            usageRecorder?.add(record)
+            metrics?.finished(record)
         }
         guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = ["status": "\(status)", "ms": "\((ms * 10).rounded() / 10)"]
@@ -123,11 +139,31 @@ final class AccessRecord: Sendable {
         if let provider = details.provider { metadata["provider"] = .string(provider) }
         if let account = details.account { metadata["account"] = .string(account) }
         if let key = details.clientKey { metadata["key"] = .string(key) }
-        if let usage = details.usage {
-            for key in ["prompt_tokens", "completion_tokens", "total_tokens"] {
-                if let value = usage[key]?.intValue { metadata[key] = "\(value)" }
-            }
+        if details.usage != nil {
+            metadata["prompt_tokens"] = "\(tokens.prompt)"
+            metadata["completion_tokens"] = "\(tokens.completion)"
+            metadata["total_tokens"] = "\(tokens.prompt + tokens.completion)"
         }
         logger.info("\(method) \(path)", metadata: metadata)
+    }
+
+    /// The counts of an OpenAI-shaped usage object (docs/protocols/openai-chat.md, "Usage").
+    private struct Tokens {
+        var prompt = 0, completion = 0, reasoning = 0, cached = 0
+
+        init(_ usage: JSONObject?) {
+            guard let usage else { return }
+            prompt = Int(usage["prompt_tokens"]?.intValue ?? 0)
+            completion = Int(usage["completion_tokens"]?.intValue ?? 0)
+            reasoning = Int(usage["completion_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0)
+            cached = Int(usage["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
+        }
+    }
+}
+
+extension Duration {
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

@@ -21,10 +21,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         // Worked out only when there is an error to render.
         func dialect() -> Dialect { Dialect.of(path: request.uri.path) }
+        // The usage record keeps what the client was told.
+        func shown(_ error: GatewayError) -> GatewayError {
+            AccessRecord.current?.error(code: error.code ?? error.type)
+            return error
+        }
         do {
             return try await next(request, context)
         } catch let error as GatewayError {
-            let shown = scrubber.scrub(error)
+            let shown = shown(scrubber.scrub(error))
             // The operator hears of upstream failures with their reason; client mistakes are the access line's.
             if error.status >= 500 {
                 var metadata: Logger.Metadata = ["status": "\(error.status)"]
@@ -34,21 +39,22 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // A client without a valid key gets no more of this connection (a slow body stays unread).
             return shown.response(dialect(), closing: error.status == 401)
         } catch let error as HTTPError {
-            var response = map(error, request: request).response(dialect())
+            var response = shown(map(error, request: request)).response(dialect())
             if response.status == .methodNotAllowed, let allowed = allowedMethods(Self.normalized(request.uri.path)) {
                 response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
             }
             return response
         } catch is HTTPParserError {
             // Broken framing (bad chunk sizes and the like) is the client's fault.
-            return GatewayError.invalidRequest("The request is not valid HTTP/1.1.", code: "malformed_request")
+            return shown(GatewayError.invalidRequest("The request is not valid HTTP/1.1.", code: "malformed_request"))
                 .response(dialect(), closing: true)
         } catch is CancellationError {
             // The client went away; nobody reads this answer.
-            return GatewayError(status: 499, message: "Client closed the request.", type: "client_closed").response(dialect())
+            return shown(GatewayError(status: 499, message: "Client closed the request.", type: "client_closed"))
+                .response(dialect())
         } catch {
             context.logger.error("unhandled error: \(String(reflecting: type(of: error)))")
-            return GatewayError.internalError().response(dialect())
+            return shown(GatewayError.internalError()).response(dialect())
         }
     }
 

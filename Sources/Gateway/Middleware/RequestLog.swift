@@ -15,8 +15,6 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     var usage: UsageRecorder? = nil
     /// Where each chat request is counted and timed (nil: nowhere).
     var metrics: GatewayMetrics? = nil
-    /// The last chat requests, for the console.
-    var recent: RecentRequests? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -26,11 +24,11 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let id = Self.accepted(request.headers.first(where: { $0.name == FieldNames.requestID })?.value) ?? ids.next()
         context.logger[metadataKey: "hb.request.id"] = .string(id)
         var response: Response
-        if usage != nil || metrics != nil || recent != nil || context.logger.logLevel <= .info {
+        if usage != nil || metrics != nil || context.logger.logLevel <= .info {
             let path = request.uri.path
             let record = AccessRecord(
-                logger: context.logger, method: request.method.rawValue, path: path, started: .now,
-                usageRecorder: usage, metrics: metrics, recent: recent, dialect: Dialect.ofChatPath[path])
+                logger: context.logger, method: request.method.rawValue, path: path, requestID: id, started: .now,
+                usageRecorder: usage, metrics: metrics, dialect: Dialect.ofChatPath[path])
             response = try await AccessRecord.$current.withValue(record) { try await next(request, context) }
             // A stream is logged by its writer when it ends, with its tokens.
             if !record.isDeferred { record.finish(status: Int(response.status.code)) }

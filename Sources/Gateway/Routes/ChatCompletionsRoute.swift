@@ -47,7 +47,7 @@ struct ChatCompletionsRoute: Sendable {
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: chat.model, reasoning: config.reasoning, now: Self.now(),
             promptCharacters: chat.promptCharacters)
-        AccessRecord.current?.usage(completion["usage"]?.objectValue)
+        AccessRecord.current?.usage(completion["usage"]?.objectValue, estimated: upstream["usage"] == nil)
         return .json(.object(completion))
     }
 

@@ -47,7 +47,7 @@ struct MessagesRoute: Sendable {
         let completion = try ChatCompletionNormalizer.normalize(
             upstream, model: messages.model, reasoning: dropReasoning ? .drop : .passthrough,
             now: Int64(Date().timeIntervalSince1970), promptCharacters: chat.promptCharacters)
-        AccessRecord.current?.usage(completion["usage"]?.objectValue)
+        AccessRecord.current?.usage(completion["usage"]?.objectValue, estimated: upstream["usage"] == nil)
         return .json(AnthropicResponse.message(OpenAIChunkEvents.events(ofCompletion: completion), request: messages))
     }
 }

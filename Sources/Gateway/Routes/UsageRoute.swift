@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import OpenAIWire
 import Stores
 
@@ -18,9 +19,7 @@ struct UsageRoute: Sendable {
     func respond(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try localOnly.check(request, context: context)
         let query = request.uri.queryParameters
-        let to = try Self.date(query["to"], param: "to") ?? Date()
-        let from = try Self.date(query["from"], param: "from") ?? to.addingTimeInterval(-Self.defaultRange)
-        guard from < to else { throw GatewayError.invalidRequest("'from' must be before 'to'.", param: "from") }
+        let (from, to) = try Self.range(query)
         let groupText = query["group_by"].map(String.init) ?? UsageGrouping.day.rawValue
         guard let grouping = UsageGrouping(rawValue: groupText) else {
             throw GatewayError.invalidRequest(
@@ -32,7 +31,7 @@ struct UsageRoute: Sendable {
         do {
             rows = try await store.usageReport(from: from, to: to, groupBy: grouping)
         } catch {
-            throw GatewayError.unavailable("The state store did not answer (\(error)); try again.", code: "store_unavailable")
+            throw GatewayError.storeUnavailable(error)
         }
         let body: JSON = [
             "from": .string(from.formatted(.iso8601)), "to": .string(to.formatted(.iso8601)),
@@ -50,6 +49,14 @@ struct UsageRoute: Sendable {
         return .json(body)
     }
 
+    /// `from` and `to`, by default the last 24 hours.
+    static func range(_ query: FlatDictionary<Substring, Substring>) throws(GatewayError) -> (from: Date, to: Date) {
+        let to = try date(query["to"], param: "to") ?? Date()
+        let from = try date(query["from"], param: "from") ?? to.addingTimeInterval(-defaultRange)
+        guard from < to else { throw GatewayError.invalidRequest("'from' must be before 'to'.", param: "from") }
+        return (from, to)
+    }
+
     /// ISO-8601: a time with a zone (fractional seconds allowed), or a date (its UTC midnight).
     static func date(_ text: Substring?, param: String) throws(GatewayError) -> Date? {
         guard let text = text.map(String.init) else { return nil }
@@ -60,5 +67,11 @@ struct UsageRoute: Sendable {
         for style in styles { if let date = try? Date(text, strategy: style) { return date } }
         throw GatewayError.invalidRequest(
             "'\(param)' must be an ISO-8601 time (2026-11-22T10:00:00Z) or date (2026-11-22).", param: param)
+    }
+}
+
+extension GatewayError {
+    static func storeUnavailable(_ error: any Error) -> GatewayError {
+        .unavailable("The state store did not answer (\(error)); try again.", code: "store_unavailable")
     }
 }

@@ -4,13 +4,16 @@ import ServiceLifecycle
 import Stores
 import Synchronization
 
-/// Usage on its way to the store (docs/architecture.md, "State store"): a request only adds
-/// itself to a sum in memory, one per provider, account, model, status and client key; a background task
-/// writes the sums once a second. So the store sees a few rows a second however busy the server
-/// is. While the store fails the sums keep growing in place (the totals stay exact); a request
-/// that would need more than `capacity` groups is dropped and the count is logged, never silently.
+/// Usage on its way to the store (docs/architecture.md, "Usage"): a request only appends its
+/// record to a list in memory and adds itself to a sum, one per provider, account, model, status
+/// and client key; a background task writes both once a second, the records in one statement per
+/// `recordsPerWrite`. While the store fails the sums keep growing in place (the totals stay exact)
+/// and the records wait up to `recordCapacity`; what does not fit is dropped and the count is
+/// logged, never silently.
 final class UsageRecorder: Service, Sendable {
     static let capacity = 10_000
+    static let recordCapacity = 50_000
+    static let recordsPerWrite = 5_000
 
     private struct Group: Hashable {
         let provider: String
@@ -23,6 +26,14 @@ final class UsageRecorder: Service, Sendable {
     private struct Buffer {
         var groups: [Group: UsageRecord] = [:]
         var dropped = 0
+        var records: [RequestRecord] = []
+        var droppedRecords = 0
+
+        mutating func keep(_ records: some Collection<RequestRecord>, capacity: Int) {
+            let room = max(0, capacity - self.records.count)
+            self.records.append(contentsOf: records.prefix(room))
+            droppedRecords += max(0, records.count - room)
+        }
 
         mutating func merge(_ record: UsageRecord, capacity: Int) {
             let group = Group(
@@ -46,14 +57,16 @@ final class UsageRecorder: Service, Sendable {
     private let logger: Logger
     private let interval: Duration
     private let capacity: Int
+    private let recordCapacity: Int
     /// How long usage is kept (docs/configuration.md, `usage_retention_days`).
     private let retention: Duration
     private let buffer = Mutex(Buffer())
 
     init(
         store: any UsageStore, logger: Logger, interval: Duration = .seconds(1), capacity: Int = UsageRecorder.capacity,
-        retentionDays: Int = 90
+        recordCapacity: Int = UsageRecorder.recordCapacity, retentionDays: Int = 90
     ) {
+        self.recordCapacity = recordCapacity
         self.store = store
         self.logger = logger
         self.interval = interval
@@ -68,21 +81,53 @@ final class UsageRecorder: Service, Sendable {
         logger.info("usage: \(gone) records older than \(retention.components.seconds / 86400) days deleted")
     }
 
-    func add(_ record: UsageRecord) {
-        buffer.withLock { $0.merge(record, capacity: capacity) }
+    func add(_ record: RequestRecord) {
+        let sum = record.sum
+        buffer.withLock { buffer in
+            buffer.merge(sum, capacity: capacity)
+            if buffer.records.count < recordCapacity {
+                buffer.records.append(record)
+            } else {
+                buffer.droppedRecords += 1
+            }
+        }
     }
 
-    /// Writes the sums, `UsageRecord.rowsPerWrite` at a time; on a failure what was not written
-    /// is added back for the next try (nothing is written twice).
+    /// Writes the sums, `UsageRecord.rowsPerWrite` at a time, then the records; on a failure
+    /// what was not written is added back for the next try (nothing is written twice).
     func flush() async {
-        let (batch, dropped) = buffer.withLock { buffer in
+        let (batch, dropped, records, droppedRecords) = buffer.withLock { buffer in
             defer { buffer = Buffer() }
-            return (Array(buffer.groups.values), buffer.dropped)
+            return (Array(buffer.groups.values), buffer.dropped, buffer.records, buffer.droppedRecords)
         }
         if dropped > 0 {
             logger.warning(
                 "usage: \(dropped) requests not recorded: the store has not accepted writes and \(capacity) kinds of request are waiting")
         }
+        if droppedRecords > 0 {
+            logger.warning(
+                "usage: \(droppedRecords) request records dropped: the store has not accepted writes and \(recordCapacity) are waiting (the sums are complete)")
+        }
+        await write(records)
+        await write(batch)
+    }
+
+    private func write(_ records: [RequestRecord]) async {
+        var written = 0
+        while written < records.count {
+            let chunk = records[written..<min(written + Self.recordsPerWrite, records.count)]
+            do {
+                try await store.recordRequests(Array(chunk))
+                written += chunk.count
+            } catch {
+                let left = records[written...]
+                buffer.withLock { $0.keep(left, capacity: recordCapacity) }
+                return
+            }
+        }
+    }
+
+    private func write(_ batch: [UsageRecord]) async {
         var written = 0
         while written < batch.count {
             let chunk = batch[written..<min(written + UsageRecord.rowsPerWrite, batch.count)]
@@ -100,6 +145,8 @@ final class UsageRecorder: Service, Sendable {
 
     /// Requests counted and not yet written.
     var pendingRequests: Int { buffer.withLock { $0.groups.values.reduce(0) { $0 + $1.requests } } }
+    /// Request records not yet written.
+    var pendingRecords: Int { buffer.withLock { $0.records.count } }
 
     /// Flushes every `interval` until shutdown, then once more.
     func run() async throws {

@@ -83,10 +83,12 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                 }
                 var out = ByteBuffer()
                 try encoder.finish(complete: complete, into: &out)
-                usage.value.withLock { $0 = encoder.reportedUsage }
+                usage.value.withLock { $0 = (encoder.reportedUsage, encoder.usageIsEstimated) }
                 continuation.yield(.bytes(out))
                 continuation.finish()
             } catch {
+                // What was streamed before the failure was spent too.
+                usage.value.withLock { $0 = (encoder.reportedUsage, encoder.usageIsEstimated) }
                 continuation.finish(throwing: GatewayError.fromUpstream(error, provider: providerName))
             }
         }
@@ -99,8 +101,8 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
         }
     }
 
-    /// The usage the upstream reported, once the stream has ended.
-    var finalUsage: JSONObject? { usage.value.withLock { $0 } }
+    /// The usage the client was told (or would have been), once the stream has ended.
+    var finalUsage: (usage: JSONObject, estimated: Bool)? { usage.value.withLock { $0 } }
 
     /// The writer sent a `.bytes` event to the client: the producer may read on.
     func delivered() {
@@ -137,7 +139,7 @@ private final class LastActivity: Sendable {
     let instant = Mutex(ContinuousClock.now)
 }
 
-/// The usage the upstream reported, set by the producer when the stream ends.
+/// The usage the client was told, set by the producer when the stream ends.
 private final class ReportedUsage: Sendable {
-    let value = Mutex<JSONObject?>(nil)
+    let value = Mutex<(usage: JSONObject, estimated: Bool)?>(nil)
 }

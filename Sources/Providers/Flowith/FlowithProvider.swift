@@ -49,6 +49,8 @@ package final class FlowithProvider: ChatProvider {
 
     package let kind = "flowith"
     package var name: String { settings.name }
+    /// Flowith's stream carries text only; its usage is the estimate.
+    package var countsTokens: Bool { false }
     package let modelIDs: [String]
     private let upstreamNames: [String: String]
     private let settings: Settings

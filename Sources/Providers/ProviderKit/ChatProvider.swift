@@ -44,6 +44,9 @@ package protocol ChatProvider: Sendable {
     /// Whether the upstream's rate-limit headers (`x-ratelimit-*`) reach the client: OpenAI
     /// clients pace themselves by them. The provider records them in `UpstreamHeaders.current`.
     var passesRateLimitHeaders: Bool { get }
+    /// Whether the upstream counts tokens; when not, the usage every dialect reports is the
+    /// estimate (docs/configuration.md, "Usage"), and the usage record says so.
+    var countsTokens: Bool { get }
     /// The sign-in in the browser this provider offers, if any (the console shows its button).
     var signIn: (any BrowserSignIn)? { get }
     /// Work the provider does for as long as the server runs (keeping a sign-in fresh,
@@ -70,6 +73,7 @@ extension ChatProvider {
     package func run() async {}
     package var signIn: (any BrowserSignIn)? { nil }
     package var passesRateLimitHeaders: Bool { false }
+    package var countsTokens: Bool { true }
 }
 
 /// An account's credentials as the operator sees them.

@@ -10,12 +10,16 @@ package final class MemoryStateStore: StateStore {
         var leases: [String: (holder: String, expires: Date)] = [:]
         var locks: [String: (holder: String, expires: Date)] = [:]
         var usage: [UsageRecord] = []
+        /// Oldest first, at most `requestCapacity`.
+        var requests: [RequestRecord] = []
         var responses: [String: (body: Data, expires: Date)] = [:]
     }
 
     private let tables = Mutex(Tables())
 
     package let isShared: Bool
+    /// Request records kept (the oldest go first): memory is no place for 90 days of them.
+    package static let requestCapacity = 20_000
 
     /// `shared`: behave as a store several instances share (leases go through it), so tests can
     /// run two instances in one process on one store.
@@ -109,12 +113,27 @@ package final class MemoryStateStore: StateStore {
         tables.withLock { $0.usage.append(contentsOf: records) }
     }
 
+    package func recordRequests(_ records: [RequestRecord]) async throws {
+        tables.withLock { tables in
+            tables.requests.append(contentsOf: records)
+            let excess = tables.requests.count - Self.requestCapacity
+            if excess > 0 { tables.requests.removeFirst(excess) }
+        }
+    }
+
     package func pruneUsage(before: Date) async throws -> Int {
         tables.withLock { tables in
-            let count = tables.usage.count
+            let count = tables.usage.count + tables.requests.count
             tables.usage.removeAll { $0.time < before }
-            return count - tables.usage.count
+            tables.requests.removeAll { $0.time < before }
+            return count - tables.usage.count - tables.requests.count
         }
+    }
+
+    package func requests(_ query: RequestQuery) async throws -> [RequestRecord] {
+        let matching = tables.withLock { tables in tables.requests.filter(query.matches) }
+        // Newest first; of one time, the later recorded first.
+        return Array(matching.reversed().sorted { $0.time > $1.time }.prefix(query.limit))
     }
 
     package func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {

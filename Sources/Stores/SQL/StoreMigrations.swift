@@ -56,6 +56,20 @@ enum StoreMigrations {
         Step(
             version: 3,
             statements: ["ALTER TABLE usage_records ADD COLUMN client_key TEXT NOT NULL DEFAULT ''"]),
+        // One row per request (docs/architecture.md, "Usage"); the sums above stay for the reports.
+        Step(
+            version: 4,
+            statements: [
+                """
+                CREATE TABLE IF NOT EXISTS usage_requests (time_ms BIGINT NOT NULL, request_id TEXT NOT NULL,
+                  client_key TEXT NOT NULL, dialect TEXT NOT NULL, provider TEXT NOT NULL, account TEXT NOT NULL,
+                  model TEXT NOT NULL, upstream_model TEXT NOT NULL, stream BIGINT NOT NULL, status BIGINT NOT NULL,
+                  error_code TEXT NOT NULL, prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
+                  reasoning_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL, estimated BIGINT NOT NULL,
+                  first_byte_us BIGINT NOT NULL, total_us BIGINT NOT NULL, overhead_us BIGINT NOT NULL)
+                """,
+                "CREATE INDEX IF NOT EXISTS usage_requests_time ON usage_requests (time_ms)",
+            ]),
     ]
 
     /// Applies the steps not yet recorded. On PostgreSQL an advisory lock keeps two instances
