@@ -23,6 +23,8 @@ package struct ChatRequest: Sendable {
     package let choiceCount: Int
     /// The end user, for the upstream's abuse tracking.
     package let user: String?
+    /// OpenAI's `response_format` (`json_object`, `json_schema`), as the chat API takes it.
+    package let responseFormat: JSON?
     /// What keeps a conversation on one account (docs/architecture.md, "Account pools"): the
     /// client's session header when it sent one, else `prompt_cache_key` or the user.
     package var session: String?
@@ -33,8 +35,9 @@ package struct ChatRequest: Sendable {
         model: String, messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil,
         parallelToolCalls: Bool? = nil, sampling: Sampling = Sampling(), reasoning: ReasoningSwitch? = nil,
         stream: Bool = false, includeUsage: Bool = false, choiceCount: Int = 1, user: String? = nil,
-        session: String? = nil, openAIBody: JSONObject? = nil
+        responseFormat: JSON? = nil, session: String? = nil, openAIBody: JSONObject? = nil
     ) {
+        self.responseFormat = responseFormat
         self.model = model
         self.messages = messages
         self.tools = tools
@@ -50,7 +53,7 @@ package struct ChatRequest: Sendable {
         self.openAIBody = openAIBody ?? OpenAIChatBody.render(
             model: model, messages: messages, tools: tools, toolChoice: toolChoice, parallelToolCalls: parallelToolCalls,
             sampling: sampling, reasoning: reasoning, stream: stream, includeUsage: includeUsage,
-            choiceCount: choiceCount, user: user)
+            choiceCount: choiceCount, user: user, responseFormat: responseFormat)
     }
 
     /// What the usage estimate counts when the upstream reports none (docs/configuration.md,

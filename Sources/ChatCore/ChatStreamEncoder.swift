@@ -16,7 +16,7 @@ package protocol ChatStreamEncoder: Sendable {
     /// stream that was cut or empty: the relay turns that into the error event.
     mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(GatewayError)
     /// A failure after the stream started, in the dialect's in-stream form.
-    static func writeError(_ error: GatewayError, into out: inout ByteBuffer)
+    func writeError(_ error: GatewayError, into out: inout ByteBuffer)
     /// What is written while the upstream is silent.
     static var keepAlive: ByteBuffer { get }
 }

@@ -6,7 +6,7 @@ enum OpenAIChatBody {
     static func render(
         model: String, messages: [ChatMessage], tools: [ToolDefinition], toolChoice: ToolChoice?,
         parallelToolCalls: Bool?, sampling: Sampling, reasoning: ReasoningSwitch?, stream: Bool, includeUsage: Bool,
-        choiceCount: Int, user: String?
+        choiceCount: Int, user: String?, responseFormat: JSON? = nil
     ) -> JSONObject {
         var body: JSONObject = ["model": .string(model), "messages": .array(messages.map(message))]
         if let max = sampling.maxTokens { body["max_tokens"] = .int(Int64(max)) }
@@ -32,6 +32,7 @@ enum OpenAIChatBody {
             if let parallel = parallelToolCalls { body["parallel_tool_calls"] = .bool(parallel) }
         }
         if let user { body["user"] = .string(user) }
+        if let responseFormat { body["response_format"] = responseFormat }
         if choiceCount > 1 { body["n"] = .int(Int64(choiceCount)) }
         if stream {
             body["stream"] = true

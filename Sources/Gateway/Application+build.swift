@@ -69,6 +69,8 @@ func buildRouter(
     let dispatcher = Dispatcher(live: live, streams: streams, sharedLeases: sharedLeases)
     let chat = ChatCompletionsRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
     let messages = MessagesRoute(dispatcher: dispatcher, config: config, connections: connections, bodies: bodies)
+    let responses = ResponsesRoute(
+        dispatcher: dispatcher, config: config, connections: connections, bodies: bodies, store: store)
     let embeddings = EmbeddingsRoute(dispatcher: dispatcher, bodyLimit: config.bodyLimit)
     let listing = ModelsRoute(live: live, created: Int64(Date().timeIntervalSince1970))
     let health = HealthRoute(live: live, store: store)
@@ -96,6 +98,7 @@ func buildRouter(
     known[MetricsRoute.path] = [.get]
     for path in EmbeddingsRoute.paths { known[path] = [.post] }
     for path in MessagesRoute.paths + MessagesRoute.countPaths { known[path] = [.post] }
+    for path in ResponsesRoute.paths { known[path] = [.post] }
     // Pages for a browser: no Bearer key (LocalOnlyGuard instead), forms, never CORS. Sign-ins
     // start at /login/<provider>, for whichever providers a reload brings.
     let browserPaths = PathSet(
@@ -108,7 +111,10 @@ func buildRouter(
     router.middlewares.add(
         WebPageGuard(hosts: HostNames(config: config), cors: CORSOrigins(config.corsOrigins), browserPaths: browserPaths))
     router.middlewares.add(ErrorMiddleware(
-            routes: known, prefixRoutes: [SignInRoutes.startPrefix: [.post]], bodyLimit: config.bodyLimit,
+            routes: known,
+            prefixRoutes: [SignInRoutes.startPrefix: [.post]].merging(
+                ResponsesRoute.itemPrefixes.map { ($0, [.get, .delete]) }, uniquingKeysWith: { first, _ in first }),
+            bodyLimit: config.bodyLimit,
             scrubber: scrubber))
     router.middlewares.add(
         ClientKeyMiddleware(
@@ -127,6 +133,15 @@ func buildRouter(
     }
     for path in MessagesRoute.paths {
         router.post(RouterPath(path)) { request, context in try await messages.respond(to: request, context: context) }
+    }
+    for path in ResponsesRoute.paths {
+        router.post(RouterPath(path)) { request, context in try await responses.create(request, context: context) }
+        router.get(RouterPath(path + "/:id")) { _, context in
+            try await responses.retrieve(id: try context.parameters.require("id"), context: context)
+        }
+        router.delete(RouterPath(path + "/:id")) { _, context in
+            try await responses.delete(id: try context.parameters.require("id"), context: context)
+        }
     }
     for path in MessagesRoute.countPaths {
         router.post(RouterPath(path)) { request, _ in try await messages.countTokens(request) }

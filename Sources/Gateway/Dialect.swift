@@ -8,12 +8,15 @@ import OpenAIWire
 enum Dialect {
     case openAIChat
     case anthropicMessages
+    /// Errors in OpenAI's shape, like chat; its own label.
+    case openAIResponses
 
     /// The metrics' `dialect` label.
     var label: String {
         switch self {
         case .openAIChat: "openai"
         case .anthropicMessages: "anthropic"
+        case .openAIResponses: "responses"
         }
     }
 
@@ -22,6 +25,7 @@ enum Dialect {
         var dialects: [String: Dialect] = [:]
         for path in ChatCompletionsRoute.paths { dialects[path] = .openAIChat }
         for path in MessagesRoute.paths { dialects[path] = .anthropicMessages }
+        for path in ResponsesRoute.paths { dialects[path] = .openAIResponses }
         return dialects
     }()
 
@@ -51,7 +55,7 @@ extension GatewayError {
         if !shouldRetry { headers[ErrorHeaders.shouldRetry] = "false" }
         if closing { headers[.connection] = "close" }
         switch dialect {
-        case .openAIChat:
+        case .openAIChat, .openAIResponses:
             return .json(openAIJSON, status: .init(code: status), headers: headers)
         case .anthropicMessages:
             return .json(

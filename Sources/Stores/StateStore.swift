@@ -55,6 +55,8 @@ package protocol UsageStore: Sendable {
 package protocol ResponseStore: Sendable {
     func saveResponse(id: String, body: Data, expires: Date) async throws
     func response(id: String, now: Date) async throws -> Data?
+    /// Whether there was one to delete.
+    func deleteResponse(id: String) async throws -> Bool
 }
 
 /// Everything that survives a restart and is shared by instances (docs/architecture.md, "State store").

@@ -202,7 +202,7 @@ func checkGrammar(_ events: [(String, JSON)]) {
         encoder.accept(chunk(["content": "Hel"]), into: &out)
         #expect(throws: GatewayError.self) { try encoder.finish(complete: false, into: &out) }
         var error = ByteBuffer()
-        AnthropicStreamEncoder.writeError(.upstreamFailed("cut"), into: &error)
+        encoder.writeError(.upstreamFailed("cut"), into: &error)
         let events = try anthropicEvents(error)
         #expect(events.map(\.0) == ["error"])
         #expect(events[0].1["error"]?["type"]?.stringValue == "api_error")

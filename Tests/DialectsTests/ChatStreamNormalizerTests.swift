@@ -147,7 +147,7 @@ func chunk(_ delta: JSONObject, finish: String? = nil, usage: JSON? = nil, id: S
 
     @Test func errorEventThenDone() {
         var out = ByteBuffer()
-        ChatStreamNormalizer.writeError(.upstreamFailed("boom"), into: &out)
+        ChatStreamNormalizer(model: "m", includeUsage: false, reasoning: .passthrough, created: 0).writeError(.upstreamFailed("boom"), into: &out)
         let events = clientEvents(out)
         #expect(events.count == 2)
         #expect(events[0]?["error"]?["message"] == "boom")

@@ -238,7 +238,7 @@ struct StateStoreTests {
     }
 
     @Test(arguments: TestStores.kinds)
-    func storedResponsesExpire(kind: String) async throws {
+    func storedResponsesExpireAndAreDeleted(kind: String) async throws {
         let store = try await TestStores.make(kind)
         defer { Task { await store.close() } }
         let body = Data(#"{"id":"resp_1","output":[]}"#.utf8)
@@ -246,5 +246,8 @@ struct StateStoreTests {
         #expect(try await store.response(id: "resp_1", now: now) == body)
         #expect(try await store.response(id: "resp_1", now: now + 61) == nil)
         #expect(try await store.response(id: "resp_2", now: now) == nil)
+        #expect(try await store.deleteResponse(id: "resp_1"))
+        #expect(try await store.deleteResponse(id: "resp_1") == false)
+        #expect(try await store.response(id: "resp_1", now: now) == nil)
     }
 }

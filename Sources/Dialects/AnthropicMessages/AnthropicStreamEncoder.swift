@@ -62,7 +62,7 @@ package struct AnthropicStreamEncoder: ChatStreamEncoder {
         writer.finish(into: &out)
     }
 
-    package static func writeError(_ error: GatewayError, into out: inout ByteBuffer) {
+    package func writeError(_ error: GatewayError, into out: inout ByteBuffer) {
         AnthropicError.writeEvent(error, into: &out)
     }
 

@@ -104,7 +104,7 @@ package struct ChatStreamNormalizer: Sendable {
     }
 
     /// An error after the stream started: one error event, then `[DONE]` (docs/protocols/openai-chat.md).
-    package static func writeError(_ error: GatewayError, into out: inout ByteBuffer) {
+    package func writeError(_ error: GatewayError, into out: inout ByteBuffer) {
         SSEFrame.write(error.openAIJSON, into: &out)
         out.writeImmutableBuffer(SSEFrame.done)
     }

@@ -44,6 +44,7 @@ enum ConfigFile {
         if let v = server["metrics"] { config.metricsEnabled = try v.bool() }
         if let v = server["usage"] { config.usageEnabled = try v.bool() }
         if let v = server["usage_retention_days"] { config.usageRetentionDays = try v.int(in: 1...3650) }
+        if let v = server["response_retention_days"] { config.responseRetentionDays = try v.int(in: 1...3650) }
         if let v = server["body_limit"] { config.bodyLimit = try v.int(in: 1024...(1 << 30)) }
         if let v = server["keep_alive_seconds"] {
             let seconds = try v.int(in: 0...3600)
@@ -83,6 +84,7 @@ enum ConfigFile {
             "upstream_timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds", "idle_timeout_seconds",
             "https_proxy", "admin_key", "allowed_hosts", "public_url", "cors_origins", "request_timeout_seconds",
             "shutdown_grace_seconds", "trusted_proxies", "max_attempts", "metrics", "usage", "usage_retention_days",
+            "response_retention_days",
         ]
 
         /// With every built-in kind's keys.

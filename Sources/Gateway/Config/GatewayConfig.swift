@@ -28,6 +28,8 @@ package struct GatewayConfig: Sendable {
     package var usageEnabled = true
     /// Days usage is kept (`server.usage_retention_days`, `FLOWGATE_USAGE_RETENTION_DAYS`).
     package var usageRetentionDays = 90
+    /// Days a stored Responses answer is kept (`server.response_retention_days`, `FLOWGATE_RESPONSE_RETENTION_DAYS`).
+    package var responseRetentionDays = 30
     /// Lets a non-loopback address run without client keys (`--allow-unauthenticated`).
     package var allowUnauthenticated = false
     /// Opens the console and sign-in routes to non-loopback clients that present it (docs/security.md).
@@ -153,6 +155,14 @@ extension GatewayConfig {
         }
     }
 
+    /// A retention: whole days from 1 to 3650.
+    static func parseDays(_ text: String, origin: String) throws(ConfigError) -> Int {
+        guard let value = Int(text), (1...3650).contains(value) else {
+            throw ConfigError("\(origin) must be a whole number of days from 1 to 3650, got '\(text)'.")
+        }
+        return value
+    }
+
     private static func applyEnvironment(
         _ env: [String: String], kinds: [any ProviderKind], to config: inout GatewayConfig
     ) throws(ConfigError) {
@@ -179,10 +189,10 @@ extension GatewayConfig {
         if let on = env["FLOWGATE_METRICS"] { config.metricsEnabled = try parseSwitch(on, origin: "FLOWGATE_METRICS") }
         if let on = env["FLOWGATE_USAGE"] { config.usageEnabled = try parseSwitch(on, origin: "FLOWGATE_USAGE") }
         if let days = env["FLOWGATE_USAGE_RETENTION_DAYS"] {
-            guard let value = Int(days), (1...3650).contains(value) else {
-                throw ConfigError("FLOWGATE_USAGE_RETENTION_DAYS must be a whole number of days from 1 to 3650, got '\(days)'.")
-            }
-            config.usageRetentionDays = value
+            config.usageRetentionDays = try parseDays(days, origin: "FLOWGATE_USAGE_RETENTION_DAYS")
+        }
+        if let days = env["FLOWGATE_RESPONSE_RETENTION_DAYS"] {
+            config.responseRetentionDays = try parseDays(days, origin: "FLOWGATE_RESPONSE_RETENTION_DAYS")
         }
         if let key = env["FLOWGATE_SECRET_KEY"] { config.secretKey = key }
         if let origins = env["FLOWGATE_CORS_ORIGINS"] { config.corsOrigins = ConfigChecks.commaSeparated(origins) }

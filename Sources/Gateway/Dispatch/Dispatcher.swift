@@ -39,7 +39,8 @@ struct Dispatcher: Sendable {
     }
 
     func stream<Encoder: ChatStreamEncoder>(
-        _ chat: ChatRequest, on route: ModelRouter.Route, encoder: Encoder, logger: Logger
+        _ chat: ChatRequest, on route: ModelRouter.Route, encoder: Encoder, logger: Logger,
+        finished: (@Sendable (Encoder) async -> Void)? = nil
     ) async throws -> Response {
         try await attempts(chat, first: route, logger: logger) { route, lease in
             let (started, access) = (ContinuousClock.now, AccessRecord.current)
@@ -52,7 +53,7 @@ struct Dispatcher: Sendable {
             }
             // Released when the upstream is no longer read; the attempt succeeded once the first event came.
             return try await streams.respond(
-                chunks, encoder: encoder, provider: route.provider.name, logger: logger,
+                chunks, encoder: encoder, provider: route.provider.name, logger: logger, finished: finished,
                 onEnd: {
                     access?.waitedOnUpstream(since: started)
                     lease.release()

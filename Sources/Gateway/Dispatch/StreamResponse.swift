@@ -19,9 +19,11 @@ struct StreamResponse {
         .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
     ]
 
+    /// `finished` gets the encoder as the stream left it, once the client has the whole answer
+    /// (the Responses dialect stores it).
     func respond<Encoder: ChatStreamEncoder>(
         _ chunks: ChunkStream, encoder: Encoder, provider: String, logger: Logger,
-        onEnd: @escaping @Sendable () -> Void
+        finished: (@Sendable (Encoder) async -> Void)? = nil, onEnd: @escaping @Sendable () -> Void
     ) async throws -> Response {
         let relay = StreamRelay(
             chunks: chunks, encoder: encoder, keepAlive: keepAlive, providerName: provider, onEnd: onEnd)
@@ -44,7 +46,8 @@ struct StreamResponse {
                 defer {
                     openStreams.closed(relay)
                     relay.cancel()
-                    if let (usage, estimated) = relay.finalUsage { access?.usage(usage, estimated: estimated) }
+                    let final = relay.finalEncoder
+                    access?.usage(final.reportedUsage, estimated: final.usageIsEstimated)
                     access?.finish(status: 200)
                 }
                 var events = handoff.iterator
@@ -66,9 +69,10 @@ struct StreamResponse {
                     access?.error(code: shown.code ?? shown.type)
                     logger.warning("stream ended by \(shown.code ?? "error"): \(shown.message)")
                     var out = ByteBuffer()
-                    Encoder.writeError(shown, into: &out)
+                    relay.finalEncoder.writeError(shown, into: &out)
                     try await writer.write(out)
                 }
+                if let finished { await finished(relay.finalEncoder) }
                 try await writer.finish(nil)
             })
     }

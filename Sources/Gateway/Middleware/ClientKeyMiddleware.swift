@@ -5,7 +5,7 @@ import OpenAIWire
 /// docs/security.md: with client keys configured, every route but /health needs one, as
 /// `Authorization: Bearer <key>` or `x-api-key: <key>`, compared in constant time. The access
 /// record learns the key's name (docs/configuration.md, `api_keys`), never the key.
-struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+struct ClientKeyMiddleware<Context: ClientKeyContext>: RouterMiddleware {
     let keys: [[UInt8]]
     /// By the position of the key.
     let names: [String]
@@ -34,6 +34,8 @@ struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         guard let matched else { throw GatewayError.unauthorized("Invalid API key.") }
         AccessRecord.current?.clientKey(names[matched])
+        var context = context
+        context.clientKeyName = names[matched]
         return try await next(request, context)
     }
 
@@ -78,4 +80,9 @@ enum ClientKey {
         }
         return difference == 0 && a.count == b.count
     }
+}
+
+/// A request context that carries the client key's name (what stored responses belong to).
+protocol ClientKeyContext: RequestContext {
+    var clientKeyName: String? { get set }
 }

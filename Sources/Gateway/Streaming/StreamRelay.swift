@@ -16,7 +16,7 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
     private let timer: Task<Void, Never>?
     private let continuation: AsyncThrowingStream<StreamRelayEvent, any Error>.Continuation
     private let window: RelayWindow
-    private let usage: ReportedUsage
+    private let final: FinalEncoder<Encoder>
 
     /// Events the producer may run ahead of the client.
     static var windowSize: Int { 4 }
@@ -32,8 +32,8 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
         let window = RelayWindow(limit: Self.windowSize)
         self.window = window
         let lastActivity = LastActivity()
-        let usage = ReportedUsage()
-        self.usage = usage
+        let final = FinalEncoder<Encoder>(encoder)
+        self.final = final
         let timer: Task<Void, Never>? = keepAlive.map { interval in
             Task {
                 while !Task.isCancelled {
@@ -83,12 +83,12 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                 }
                 var out = ByteBuffer()
                 try encoder.finish(complete: complete, into: &out)
-                usage.value.withLock { $0 = (encoder.reportedUsage, encoder.usageIsEstimated) }
+                final.value.withLock { $0 = encoder }
                 continuation.yield(.bytes(out))
                 continuation.finish()
             } catch {
-                // What was streamed before the failure was spent too.
-                usage.value.withLock { $0 = (encoder.reportedUsage, encoder.usageIsEstimated) }
+                // Its state writes the error event, and counts what was streamed before the failure.
+                final.value.withLock { $0 = encoder }
                 continuation.finish(throwing: GatewayError.fromUpstream(error, provider: providerName))
             }
         }
@@ -101,8 +101,9 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
         }
     }
 
-    /// The usage the client was told (or would have been), once the stream has ended.
-    var finalUsage: (usage: JSONObject, estimated: Bool)? { usage.value.withLock { $0 } }
+    /// The encoder as the stream left it (its usage, its answer), once the upstream is no
+    /// longer read; before that, as it started.
+    var finalEncoder: Encoder { final.value.withLock { $0 } }
 
     /// The writer sent a `.bytes` event to the client: the producer may read on.
     func delivered() {
@@ -139,7 +140,9 @@ private final class LastActivity: Sendable {
     let instant = Mutex(ContinuousClock.now)
 }
 
-/// The usage the client was told, set by the producer when the stream ends.
-private final class ReportedUsage: Sendable {
-    let value = Mutex<(usage: JSONObject, estimated: Bool)?>(nil)
+/// The encoder's last state, set by the producer when the stream ends.
+private final class FinalEncoder<Encoder: ChatStreamEncoder>: Sendable {
+    let value: Mutex<Encoder>
+
+    init(_ encoder: Encoder) { value = Mutex(encoder) }
 }

@@ -163,6 +163,10 @@ package final class MemoryStateStore: StateStore {
         tables.withLock { $0.responses[id] = (body, expires) }
     }
 
+    package func deleteResponse(id: String) async throws -> Bool {
+        tables.withLock { $0.responses.removeValue(forKey: id) != nil }
+    }
+
     package func response(id: String, now: Date) async throws -> Data? {
         tables.withLock { $0.responses[id] }.flatMap { $0.expires > now ? $0.body : nil }
     }

@@ -338,6 +338,12 @@ package final class SQLStateStore: StateStore {
         }
     }
 
+    package func deleteResponse(id: String) async throws -> Bool {
+        try await run { db in
+            try await db.raw("DELETE FROM responses WHERE id = \(bind: id) RETURNING id").first() != nil
+        }
+    }
+
     package func response(id: String, now: Date) async throws -> Data? {
         try await run { db in
             try await db.raw(
