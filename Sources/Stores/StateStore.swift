@@ -41,7 +41,7 @@ package protocol RefreshLockStore: Sendable {
 package protocol UsageStore: Sendable {
     /// All or none; at most `UsageRecord.rowsPerWrite` records per call.
     func recordUsage(_ records: [UsageRecord]) async throws
-    /// All or none, however many.
+    /// All or none; at most `UsageRecord.rowsPerWrite` records per call.
     func recordRequests(_ records: [RequestRecord]) async throws
     /// Deletes usage and request records older than `before`; returns how many rows went.
     func pruneUsage(before: Date) async throws -> Int

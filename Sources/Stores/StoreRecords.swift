@@ -64,8 +64,8 @@ package struct UsageRecord: Sendable, Equatable {
     /// The requests' durations, summed.
     package var durationMs: Int
 
-    /// Records per `recordUsage` call: one INSERT of 10 binds a row stays under SQLite's 32,766
-    /// and PostgreSQL's 65,535 binds.
+    /// Records per `recordUsage` and `recordRequests` call: one INSERT of 10 (19) binds a row
+    /// stays under SQLite's 32,766 and PostgreSQL's 65,535 binds.
     package static let rowsPerWrite = 1000
 
     package init(

@@ -72,7 +72,8 @@ import Testing
                 return r
             }
             let holder = Task { try await client.execute(post("scenario:sleep:1500"), timeout: .seconds(10)) }
-            try await Task.sleep(for: .milliseconds(200))
+            // The holder has the account's one slot (on a loaded machine that can take a while).
+            try await waitUntil { harness.mock.stats.withLock { $0.inFlight } == 1 }
             let queued = Task { try await client.execute(post("queued"), timeout: .seconds(10)) }
             try await Task.sleep(for: .milliseconds(200))
             queued.cancel()

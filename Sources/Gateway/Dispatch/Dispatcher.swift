@@ -20,7 +20,14 @@ struct Dispatcher: Sendable {
 
     /// The provider and upstream model for a chat, once the provider said it can serve it.
     func route(_ chat: ChatRequest) async throws(GatewayError) -> ModelRouter.Route {
-        let route = try await live.current.models.routeRefreshing(chat.model)
+        let route: ModelRouter.Route
+        do {
+            route = try await live.current.models.routeRefreshing(chat.model)
+        } catch {
+            // No provider: the usage record still says what was asked.
+            AccessRecord.current?.asked(model: chat.model, stream: chat.stream)
+            throw error
+        }
         AccessRecord.current?.route(
             model: chat.model, upstreamModel: route.upstreamModel, provider: route.provider, stream: chat.stream)
         try route.provider.check(chat)

@@ -54,9 +54,10 @@ final class GatewayMetrics: Sendable {
     /// those `reasoning` and `cached` (docs/configuration.md, "Metrics").
     func finished(_ request: RequestRecord) {
         let factory = self.factory
-        let (requests, tokens) = handlers.withLock { handlers in
-            let labels = RequestLabels(
-                dialect: request.dialect, provider: request.provider, model: request.model, status: request.status)
+        let (requests, prompt, completion, reasoning, cached) = handlers.withLock { handlers in
+            // A model no provider took is whatever a client typed: one label value, not one series each.
+            let model = request.provider.isEmpty ? "" : request.model
+            let labels = RequestLabels(dialect: request.dialect, provider: request.provider, model: model, status: request.status)
             let requests =
                 handlers.requests[labels]
                 ?? CoreMetrics.Counter(
@@ -79,15 +80,17 @@ final class GatewayMetrics: Sendable {
                 return (counter, count)
             }
             return (
-                requests,
-                [
-                    tokens("prompt", request.promptTokens), tokens("completion", request.completionTokens),
-                    tokens("reasoning", request.reasoningTokens), tokens("cached", request.cachedTokens),
-                ]
+                requests, tokens("prompt", request.promptTokens), tokens("completion", request.completionTokens),
+                tokens("reasoning", request.reasoningTokens), tokens("cached", request.cachedTokens)
             )
         }
         requests.increment()
-        for case let (counter, count)? in tokens { counter.increment(by: count) }
+        // No array of the four: this runs for every request.
+        func add(_ tokens: (CoreMetrics.Counter, Int)?) { if let (counter, count) = tokens { counter.increment(by: count) } }
+        add(prompt)
+        add(completion)
+        add(reasoning)
+        add(cached)
         duration.recordMicroseconds(request.totalMicros)
         firstByte.recordMicroseconds(request.firstByteMicros)
         overhead.recordMicroseconds(request.overheadMicros)

@@ -77,6 +77,14 @@ final class AccessRecord: Sendable {
         }
     }
 
+    /// A chat no provider takes (an unknown model).
+    func asked(model: String, stream: Bool) {
+        details.withLock {
+            $0.model = model
+            $0.stream = stream
+        }
+    }
+
     /// The account of the attempt that answered (the last one leased).
     func account(_ name: String) {
         details.withLock { $0.account = name }

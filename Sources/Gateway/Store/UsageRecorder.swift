@@ -7,13 +7,13 @@ import Synchronization
 /// Usage on its way to the store (docs/architecture.md, "Usage"): a request only appends its
 /// record to a list in memory and adds itself to a sum, one per provider, account, model, status
 /// and client key; a background task writes both once a second, the records in one statement per
-/// `recordsPerWrite`. While the store fails the sums keep growing in place (the totals stay exact)
-/// and the records wait up to `recordCapacity`; what does not fit is dropped and the count is
-/// logged, never silently.
+/// `UsageRecord.rowsPerWrite`, and sooner when that many are waiting (so the list, and the memory
+/// it takes, stays small). While the store fails the sums keep growing in place (the totals stay
+/// exact) and the records wait up to `recordCapacity`; what does not fit is dropped and the count
+/// is logged, never silently.
 final class UsageRecorder: Service, Sendable {
     static let capacity = 10_000
     static let recordCapacity = 50_000
-    static let recordsPerWrite = 5_000
 
     private struct Group: Hashable {
         let provider: String
@@ -95,7 +95,8 @@ final class UsageRecorder: Service, Sendable {
 
     /// Writes the sums, `UsageRecord.rowsPerWrite` at a time, then the records; on a failure
     /// what was not written is added back for the next try (nothing is written twice).
-    func flush() async {
+    @discardableResult
+    func flush() async -> Bool {
         let (batch, dropped, records, droppedRecords) = buffer.withLock { buffer in
             defer { buffer = Buffer() }
             return (Array(buffer.groups.values), buffer.dropped, buffer.records, buffer.droppedRecords)
@@ -108,26 +109,30 @@ final class UsageRecorder: Service, Sendable {
             logger.warning(
                 "usage: \(droppedRecords) request records dropped: the store has not accepted writes and \(recordCapacity) are waiting (the sums are complete)")
         }
-        await write(records)
-        await write(batch)
+        let wrote = await write(records)
+        return await write(batch) && wrote
     }
 
-    private func write(_ records: [RequestRecord]) async {
+    private func write(_ records: [RequestRecord]) async -> Bool {
         var written = 0
         while written < records.count {
-            let chunk = records[written..<min(written + Self.recordsPerWrite, records.count)]
+            // Mostly one statement's worth or less: then the list itself, not a copy.
+            let chunk =
+                records.count <= UsageRecord.rowsPerWrite
+                ? records : Array(records[written..<min(written + UsageRecord.rowsPerWrite, records.count)])
             do {
-                try await store.recordRequests(Array(chunk))
+                try await store.recordRequests(chunk)
                 written += chunk.count
             } catch {
                 let left = records[written...]
                 buffer.withLock { $0.keep(left, capacity: recordCapacity) }
-                return
+                return false
             }
         }
+        return true
     }
 
-    private func write(_ batch: [UsageRecord]) async {
+    private func write(_ batch: [UsageRecord]) async -> Bool {
         var written = 0
         while written < batch.count {
             let chunk = batch[written..<min(written + UsageRecord.rowsPerWrite, batch.count)]
@@ -138,9 +143,10 @@ final class UsageRecorder: Service, Sendable {
                 buffer.withLock { buffer in
                     for record in batch[written...] { buffer.merge(record, capacity: capacity) }
                 }
-                return
+                return false
             }
         }
+        return true
     }
 
     /// Requests counted and not yet written.
@@ -148,17 +154,26 @@ final class UsageRecorder: Service, Sendable {
     /// Request records not yet written.
     var pendingRecords: Int { buffer.withLock { $0.records.count } }
 
-    /// Flushes every `interval` until shutdown, then once more.
+    /// Flushes every `interval` (sooner when busy) until shutdown, then once more.
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var pruned = ContinuousClock.now - .seconds(3600)
+            var flushed = ContinuousClock.now
+            var healthy = true
             while !Task.isCancelled {
                 if ContinuousClock.now - pruned >= .seconds(3600) {
                     pruned = .now
                     await self.prune()
                 }
-                try? await Task.sleep(for: self.interval)
-                await self.flush()
+                // A tenth of the interval at a time: a busy server's records go as soon as a
+                // statement's worth waits (unless the store just failed: then once an interval).
+                while !Task.isCancelled, ContinuousClock.now - flushed < self.interval,
+                    !(healthy && self.pendingRecords >= UsageRecord.rowsPerWrite)
+                {
+                    try? await Task.sleep(for: self.interval / 10)
+                }
+                flushed = .now
+                healthy = await self.flush()
             }
         }
         await flush()

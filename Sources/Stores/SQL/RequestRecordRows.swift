@@ -1,6 +1,7 @@
 import Foundation
 import OpenAIWire
 import SQLKit
+import SQLiteNIO
 
 /// How `RequestRecord`s map to the `usage_requests` table: the columns in order, the JSON rows
 /// a batch is written as (an array per record, its fields in column order), and a row read back.
@@ -12,6 +13,47 @@ enum RequestRecordRows {
     ]
     /// The positions of the TEXT columns; the others are BIGINT.
     static let textColumns: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 10]
+
+    /// `INSERT … VALUES (?, …), …` for `rows` records (a full batch's made once).
+    static func insert(rows: Int) -> String {
+        rows == UsageRecord.rowsPerWrite ? fullBatch : statement(rows: rows)
+    }
+
+    private static let fullBatch = statement(rows: UsageRecord.rowsPerWrite)
+
+    private static func statement(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ",") + ")"
+        return "INSERT INTO usage_requests (\(columns.joined(separator: ", "))) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ",")
+    }
+
+    /// The values of `insert`, record after record (appended one by one: this runs for every request).
+    static func binds(_ records: [RequestRecord]) -> [SQLiteData] {
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(records.count * columns.count)
+        for record in records {
+            binds.append(.integer(Int(record.time.milliseconds)))
+            binds.append(.text(record.requestID))
+            binds.append(.text(record.clientKey))
+            binds.append(.text(record.dialect))
+            binds.append(.text(record.provider))
+            binds.append(.text(record.account))
+            binds.append(.text(record.model))
+            binds.append(.text(record.upstreamModel))
+            binds.append(.integer(record.stream ? 1 : 0))
+            binds.append(.integer(record.status))
+            binds.append(.text(record.errorCode))
+            binds.append(.integer(record.promptTokens))
+            binds.append(.integer(record.completionTokens))
+            binds.append(.integer(record.reasoningTokens))
+            binds.append(.integer(record.cachedTokens))
+            binds.append(.integer(record.estimated ? 1 : 0))
+            binds.append(.integer(Int(record.firstByteMicros)))
+            binds.append(.integer(Int(record.totalMicros)))
+            binds.append(.integer(Int(record.overheadMicros)))
+        }
+        return binds
+    }
 
     /// `[[time_ms, "request id", …], …]`.
     static func json(_ records: [RequestRecord]) -> String {
