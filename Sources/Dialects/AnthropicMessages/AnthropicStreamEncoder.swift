@@ -4,64 +4,19 @@ import OpenAIWire
 
 /// The Messages dialect's side of the stream relay: the provider's chunks, read as
 /// canonical events, written in the Messages grammar.
-package struct AnthropicStreamEncoder: ChatStreamEncoder {
-    private var reader = OpenAIChunkEvents()
-    private var writer: AnthropicStreamWriter
-    private var events: [ChatEvent] = []
-    private var finished = false
-    /// The operator chose to show no reasoning (`reasoning: drop`).
-    private let dropReasoning: Bool
+package typealias AnthropicStreamEncoder = EventStreamEncoder<AnthropicStreamWriter>
 
+extension EventStreamEncoder where Writer == AnthropicStreamWriter {
     package init(request: AnthropicRequest, dropReasoning: Bool = false) {
-        self.dropReasoning = dropReasoning
-        writer = AnthropicStreamWriter(
-            messageID: MessageID.make(prefix: "msg_"), model: request.model, inputTokens: request.inputTokens,
-            stopSequences: request.stopSequences)
+        self.init(
+            writer: AnthropicStreamWriter(
+                messageID: MessageID.make(prefix: "msg_"), model: request.model, inputTokens: request.inputTokens,
+                stopSequences: request.stopSequences),
+            dropReasoning: dropReasoning)
     }
+}
 
-    package var hasOutput: Bool { writer.hasStarted }
-
-    package var reportedUsage: JSONObject { writer.finalUsage.openAIFields }
-    package var usageIsEstimated: Bool { writer.usageIsEstimated }
-
-    package mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer) {
-        events.removeAll(keepingCapacity: true)
-        reader.read(chunk, into: &events)
-        write(events, into: &out)
-    }
-
-    package mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
-        write(events, into: &out)
-    }
-
-    private mutating func write(_ events: [ChatEvent], into out: inout ByteBuffer) {
-        // The first chunk starts the message, even when it holds only a role.
-        writer.start(into: &out)
-        for event in events {
-            switch event {
-            case .finish: finished = true
-            case .reasoning where dropReasoning: continue
-            default: break
-            }
-            writer.accept(event, into: &out)
-        }
-    }
-
-    package mutating func finish(complete: Bool, into out: inout ByteBuffer) throws(GatewayError) {
-        guard writer.hasStarted else {
-            throw .upstreamFailed(
-                "Empty upstream response (the stream ended with no chunks); the context may be too long.",
-                code: "empty_response")
-        }
-        // A stream cut before it finished is an error, never a silent truncation.
-        guard complete || finished else {
-            throw .upstreamFailed(
-                "The upstream stream ended unexpectedly before the answer was complete.",
-                code: "upstream_stream_interrupted")
-        }
-        writer.finish(into: &out)
-    }
-
+extension AnthropicStreamWriter: ChatEventWriter {
     package func writeError(_ error: GatewayError, into out: inout ByteBuffer) {
         AnthropicError.writeEvent(error, into: &out)
     }

@@ -17,21 +17,11 @@ package struct AnthropicStreamWriter: Sendable {
         case none, text, thinking, tool(Int)
     }
 
-    private struct Tool {
-        enum State { case waiting, open, closed }
-        var id: String?
-        var name: String?
-        /// Arguments received while the block could not be open yet.
-        var pending = ""
-        var state = State.waiting
-        var arguments = JSONValueEnd()
-    }
-
     private var started = false
     private var open = Block.none
     private var blocks = 0
     private var thinking = ""
-    private var tools: [Int: Tool] = [:]
+    private var tools = ToolCallQueue()
     private var sentToolUse = false
     private var finishReason: FinishReason?
     private var matchedStop: String?
@@ -81,21 +71,12 @@ package struct AnthropicStreamWriter: Sendable {
             thinking += text
             delta(["type": "thinking_delta", "thinking": .string(text)], into: &out)
         case .toolCall(let index, let id, let name):
-            var tool = tools[index] ?? Tool()
-            if tool.id == nil { tool.id = id }
-            if tool.name == nil { tool.name = name }
-            tools[index] = tool
+            tools.note(index: index, id: id, name: name)
             advanceTools(into: &out)
         case .toolArguments(let index, let text):
             outputCharacters += text.count
-            var tool = tools[index] ?? Tool()
-            tool.arguments.feed(text)
-            if open == .tool(index) {
-                tools[index] = tool
+            if tools.arguments(index: index, text) {
                 delta(["type": "input_json_delta", "partial_json": .string(text)], into: &out)
-            } else {
-                if tool.state == .waiting { tool.pending += text }
-                tools[index] = tool
             }
             advanceTools(into: &out)
         case .finish(let reason, let stop):
@@ -111,7 +92,7 @@ package struct AnthropicStreamWriter: Sendable {
     package mutating func finish(into out: inout ByteBuffer) {
         start(into: &out)
         closeOpen(into: &out)
-        for index in tools.keys.sorted() where tools[index]?.state == .waiting {
+        for index in tools.waiting {
             openTool(index, into: &out)
             closeOpen(into: &out)
         }
@@ -139,21 +120,16 @@ package struct AnthropicStreamWriter: Sendable {
         open = block
     }
 
-    /// Opens the next tool call that has a name, once the open block may close: text and
-    /// thinking always may; a tool call only when its arguments are a whole JSON value
-    /// (a call interleaved with another never loses its later arguments).
+    /// Opens the tool calls that may open (`ToolCallQueue`), closing the open block first.
     private mutating func advanceTools(into out: inout ByteBuffer) {
-        while true {
-            if case .tool(let current) = open, tools[current]?.arguments.isComplete != true { return }
-            guard let next = tools.keys.sorted().first(where: { tools[$0]?.state == .waiting && tools[$0]?.name != nil })
-            else { return }
+        while let next = tools.next() {
             closeOpen(into: &out)
             openTool(next, into: &out)
         }
     }
 
     private mutating func openTool(_ index: Int, into out: inout ByteBuffer) {
-        guard var tool = tools[index] else { return }
+        let tool = tools.opened(index)
         let id = MessageID.toolUse(tool.id)
         startBlock(
             ["type": "tool_use", "id": .string(id), "name": .string(tool.name ?? ""), "input": [:]], into: &out)
@@ -161,10 +137,7 @@ package struct AnthropicStreamWriter: Sendable {
         sentToolUse = true
         if !tool.pending.isEmpty {
             delta(["type": "input_json_delta", "partial_json": .string(tool.pending)], into: &out)
-            tool.pending = ""
         }
-        tool.state = .open
-        tools[index] = tool
     }
 
     private mutating func closeOpen(into out: inout ByteBuffer) {
@@ -173,7 +146,7 @@ package struct AnthropicStreamWriter: Sendable {
         case .thinking:
             delta(["type": "signature_delta", "signature": .string(ThinkingSignature.of(thinking))], into: &out)
             thinking = ""
-        case .tool(let index): tools[index]?.state = .closed
+        case .tool: tools.closed()
         case .text: break
         }
         AnthropicSSE.write("content_block_stop", ["type": "content_block_stop", "index": .int(Int64(blocks - 1))], into: &out)

@@ -47,23 +47,14 @@ package struct ResponsesWriter: Sendable {
         var done = false
     }
 
-    private struct Call {
-        enum State { case waiting, open, closed }
-        var id: String?
-        var name: String?
-        var pending = ""
-        var state = State.waiting
-        var arguments = JSONValueEnd()
-        /// Its position in `items` once open.
-        var item: Int?
-    }
-
     package let context: Context
     private let streaming: Bool
     private var started = false
     private var items: [Item] = []
     private var open: Int?
-    private var calls: [Int: Call] = [:]
+    private var calls = ToolCallQueue()
+    /// The open call's item, by its position in `items`.
+    private var openCallItem: Int?
     private var sequence = 0
     private var finishReason: FinishReason?
     private var usage: TokenUsage?
@@ -119,25 +110,16 @@ package struct ResponsesWriter: Sendable {
                     "delta": .string(text),
                 ], into: &out)
         case .toolCall(let index, let id, let name):
-            var call = calls[index] ?? Call()
-            if call.id == nil { call.id = id }
-            if call.name == nil { call.name = name }
-            calls[index] = call
+            calls.note(index: index, id: id, name: name)
             advanceCalls(into: &out)
         case .toolArguments(let index, let text):
             outputCharacters += text.count
-            var call = calls[index] ?? Call()
-            call.arguments.feed(text)
-            if call.state == .open, let position = call.item, open == position {
+            if calls.arguments(index: index, text), let position = openCallItem {
                 items[position].text += text
-                calls[index] = call
                 send(
                     "response.function_call_arguments.delta",
                     ["item_id": .string(items[position].id), "output_index": .int(Int64(position)), "delta": .string(text)],
                     into: &out)
-            } else {
-                if call.state == .waiting { call.pending += text }
-                calls[index] = call
             }
             advanceCalls(into: &out)
         case .finish(let reason, _):
@@ -154,7 +136,7 @@ package struct ResponsesWriter: Sendable {
         start(into: &out)
         isFinished = true
         closeOpen(into: &out)
-        for index in calls.keys.sorted() where calls[index]?.state == .waiting {
+        for index in calls.waiting {
             openCall(index, into: &out)
             closeOpen(into: &out)
         }
@@ -249,7 +231,8 @@ package struct ResponsesWriter: Sendable {
                     "part": ["type": "summary_text", "text": .string(item.text)],
                 ], into: &out)
         case .call:
-            if let index = calls.first(where: { $0.value.item == position })?.key { calls[index]?.state = .closed }
+            calls.closed()
+            openCallItem = nil
             send(
                 "response.function_call_arguments.done",
                 ["item_id": id, "output_index": index, "name": .string(item.name), "arguments": .string(item.text)],
@@ -258,39 +241,27 @@ package struct ResponsesWriter: Sendable {
         send("response.output_item.done", ["output_index": index, "item": json(item)], into: &out)
     }
 
-    /// Opens the next call that has a name, once the open item may close: text and reasoning
-    /// always may; a call only when its arguments are a whole JSON value (a call interleaved
-    /// with another never loses its later arguments).
+    /// Opens the calls that may open (`ToolCallQueue`), closing the open item first.
     private mutating func advanceCalls(into out: inout ByteBuffer) {
-        while true {
-            if let open, items[open].kind == .call,
-                let current = calls.first(where: { $0.value.item == open })?.value, !current.arguments.isComplete
-            {
-                return
-            }
-            guard let next = calls.keys.sorted().first(where: { calls[$0]?.state == .waiting && calls[$0]?.name != nil })
-            else { return }
+        while let next = calls.next() {
             closeOpen(into: &out)
             openCall(next, into: &out)
         }
     }
 
     private mutating func openCall(_ index: Int, into out: inout ByteBuffer) {
-        guard var call = calls[index] else { return }
+        let call = calls.opened(index)
         let item = Item(
             kind: .call, id: MessageID.make(prefix: "fc_"), callID: call.id ?? MessageID.make(prefix: "call_"),
             name: call.name ?? "")
         let position = add(item, into: &out)
-        call.item = position
-        call.state = .open
-        calls[index] = call
+        openCallItem = position
         if !call.pending.isEmpty {
             items[position].text = call.pending
             send(
                 "response.function_call_arguments.delta",
                 ["item_id": .string(item.id), "output_index": .int(Int64(position)), "delta": .string(call.pending)],
                 into: &out)
-            calls[index]?.pending = ""
         }
     }
 

@@ -3,16 +3,53 @@ import OpenAIWire
 import SQLKit
 import SQLiteNIO
 
-/// How `RequestRecord`s map to the `usage_requests` table: the columns in order, the JSON rows
-/// a batch is written as (an array per record, its fields in column order), and a row read back.
+/// How `RequestRecord`s map to the `usage_requests` table: the columns, a record's values in
+/// their order (`forEachValue`, the one place that order is written), the statements a batch
+/// is written with, and a row read back.
 enum RequestRecordRows {
     static let columns = [
         "time_ms", "request_id", "client_key", "dialect", "provider", "account", "model", "upstream_model", "stream",
         "status", "error_code", "prompt_tokens", "completion_tokens", "reasoning_tokens", "cached_tokens", "estimated",
         "first_byte_us", "total_us", "overhead_us",
     ]
-    /// The positions of the TEXT columns; the others are BIGINT.
-    static let textColumns: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 10]
+
+    enum Value {
+        case text(String)
+        case integer(Int64)
+    }
+
+    /// A record's values, in the order of `columns`.
+    @inline(__always)
+    static func forEachValue(of record: RequestRecord, _ body: (Value) -> Void) {
+        body(.integer(record.time.milliseconds))
+        body(.text(record.requestID))
+        body(.text(record.clientKey))
+        body(.text(record.dialect))
+        body(.text(record.provider))
+        body(.text(record.account))
+        body(.text(record.model))
+        body(.text(record.upstreamModel))
+        body(.integer(record.stream ? 1 : 0))
+        body(.integer(Int64(record.status)))
+        body(.text(record.errorCode))
+        body(.integer(Int64(record.promptTokens)))
+        body(.integer(Int64(record.completionTokens)))
+        body(.integer(Int64(record.reasoningTokens)))
+        body(.integer(Int64(record.cachedTokens)))
+        body(.integer(record.estimated ? 1 : 0))
+        body(.integer(record.firstByteMicros))
+        body(.integer(record.totalMicros))
+        body(.integer(record.overheadMicros))
+    }
+
+    /// Which columns hold text (the others are BIGINT), read off a record's values.
+    static let textColumns: [Bool] = {
+        var text: [Bool] = []
+        forEachValue(of: RequestRecord(time: Date(), requestID: "", clientKey: "", dialect: "", status: 0)) {
+            if case .text = $0 { text.append(true) } else { text.append(false) }
+        }
+        return text
+    }()
 
     /// `INSERT … VALUES (?, …), …` for `rows` records (a full batch's made once).
     static func insert(rows: Int) -> String {
@@ -27,35 +64,22 @@ enum RequestRecordRows {
             + Array(repeating: row, count: rows).joined(separator: ",")
     }
 
-    /// The values of `insert`, record after record (appended one by one: this runs for every request).
+    /// The values of `insert`, record after record.
     static func binds(_ records: [RequestRecord]) -> [SQLiteData] {
         var binds: [SQLiteData] = []
         binds.reserveCapacity(records.count * columns.count)
         for record in records {
-            binds.append(.integer(Int(record.time.milliseconds)))
-            binds.append(.text(record.requestID))
-            binds.append(.text(record.clientKey))
-            binds.append(.text(record.dialect))
-            binds.append(.text(record.provider))
-            binds.append(.text(record.account))
-            binds.append(.text(record.model))
-            binds.append(.text(record.upstreamModel))
-            binds.append(.integer(record.stream ? 1 : 0))
-            binds.append(.integer(record.status))
-            binds.append(.text(record.errorCode))
-            binds.append(.integer(record.promptTokens))
-            binds.append(.integer(record.completionTokens))
-            binds.append(.integer(record.reasoningTokens))
-            binds.append(.integer(record.cachedTokens))
-            binds.append(.integer(record.estimated ? 1 : 0))
-            binds.append(.integer(Int(record.firstByteMicros)))
-            binds.append(.integer(Int(record.totalMicros)))
-            binds.append(.integer(Int(record.overheadMicros)))
+            forEachValue(of: record) { value in
+                switch value {
+                case .text(let text): binds.append(.text(text))
+                case .integer(let number): binds.append(.integer(Int(number)))
+                }
+            }
         }
         return binds
     }
 
-    /// `[[time_ms, "request id", …], …]`.
+    /// `[[time_ms, "request id", …], …]`: PostgreSQL's one bound value.
     static func json(_ records: [RequestRecord]) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(records.count * 200)
@@ -63,36 +87,19 @@ enum RequestRecordRows {
         for (position, record) in records.enumerated() {
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
             bytes.append(UInt8(ascii: "["))
-            number(record.time.milliseconds, &bytes)
-            for text in [
-                record.requestID, record.clientKey, record.dialect, record.provider, record.account, record.model,
-                record.upstreamModel,
-            ] {
-                bytes.append(UInt8(ascii: ","))
-                JSONWriter.writeString(text, into: &bytes)
-            }
-            bytes.append(UInt8(ascii: ","))
-            number(record.stream ? 1 : 0, &bytes)
-            bytes.append(UInt8(ascii: ","))
-            number(Int64(record.status), &bytes)
-            bytes.append(UInt8(ascii: ","))
-            JSONWriter.writeString(record.errorCode, into: &bytes)
-            for value in [
-                Int64(record.promptTokens), Int64(record.completionTokens), Int64(record.reasoningTokens),
-                Int64(record.cachedTokens), record.estimated ? 1 : 0, record.firstByteMicros, record.totalMicros,
-                record.overheadMicros,
-            ] {
-                bytes.append(UInt8(ascii: ","))
-                number(value, &bytes)
+            var first = true
+            forEachValue(of: record) { value in
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                switch value {
+                case .text(let text): JSONWriter.writeString(text, into: &bytes)
+                case .integer(let number): bytes.append(contentsOf: String(number).utf8)
+                }
             }
             bytes.append(UInt8(ascii: "]"))
         }
         bytes.append(UInt8(ascii: "]"))
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func number(_ value: Int64, _ bytes: inout [UInt8]) {
-        bytes.append(contentsOf: String(value).utf8)
     }
 
     static func record(_ row: any SQLRow) throws -> RequestRecord {

@@ -257,7 +257,7 @@ package final class SQLStateStore: StateStore {
         try await run { db in
             let columns = RequestRecordRows.columns.joined(separator: ", ")
             let fields = RequestRecordRows.columns.indices.map { position in
-                RequestRecordRows.textColumns.contains(position)
+                RequestRecordRows.textColumns[position]
                     ? "value ->> \(position)" : "CAST(value ->> \(position) AS BIGINT)"
             }.joined(separator: ", ")
             try await db.raw(
