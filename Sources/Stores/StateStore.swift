@@ -57,6 +57,8 @@ package protocol ResponseStore: Sendable {
     func response(id: String, now: Date) async throws -> Data?
     /// Whether there was one to delete.
     func deleteResponse(id: String) async throws -> Bool
+    /// Deletes the responses expired by `now`; returns how many.
+    func deleteExpiredResponses(now: Date) async throws -> Int
 }
 
 /// Everything that survives a restart and is shared by instances (docs/architecture.md, "State store").

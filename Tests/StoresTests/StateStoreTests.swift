@@ -246,6 +246,8 @@ struct StateStoreTests {
         #expect(try await store.response(id: "resp_1", now: now) == body)
         #expect(try await store.response(id: "resp_1", now: now + 61) == nil)
         #expect(try await store.response(id: "resp_2", now: now) == nil)
+        try await store.saveResponse(id: "resp_old", body: body, expires: now - 1)
+        #expect(try await store.deleteExpiredResponses(now: now) == 1)
         #expect(try await store.deleteResponse(id: "resp_1"))
         #expect(try await store.deleteResponse(id: "resp_1") == false)
         #expect(try await store.response(id: "resp_1", now: now) == nil)

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import OpenAIWire
 import Stores
+import Synchronization
 
 /// The OpenAI Responses API (docs/protocols/openai-responses.md): `POST /v1/responses` over any
 /// provider, streamed or not; with `store` (the default) the answer and its conversation are kept
@@ -17,6 +18,13 @@ struct ResponsesRoute: Sendable {
     let connections: ConnectionWatch
     let bodies: JSONBodyReader
     let store: any ResponseStore
+    /// When expired responses were last deleted (every hour, by the next save).
+    private let cleanup = Cleanup()
+
+    private final class Cleanup: Sendable {
+        /// Seconds since 1970.
+        let last = Atomic<Int64>(0)
+    }
 
     static let paths = ["/v1/responses", "/responses"]
     /// `GET` and `DELETE` of one response, by id.
@@ -132,6 +140,13 @@ struct ResponsesRoute: Sendable {
             try await store.saveResponse(id: id, body: Data(buffer: JSONCoding.buffer(stored.json)), expires: expires)
         } catch {
             logger.warning("response \(id) not stored: \(error)")
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        let last = cleanup.last.load(ordering: .relaxed)
+        if now - last >= 3600, cleanup.last.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
+            if let gone = try? await store.deleteExpiredResponses(now: Date()), gone > 0 {
+                logger.info("\(gone) expired stored responses deleted")
+            }
         }
     }
 

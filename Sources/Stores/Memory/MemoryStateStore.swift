@@ -163,6 +163,14 @@ package final class MemoryStateStore: StateStore {
         tables.withLock { $0.responses[id] = (body, expires) }
     }
 
+    package func deleteExpiredResponses(now: Date) async throws -> Int {
+        tables.withLock { tables in
+            let count = tables.responses.count
+            tables.responses = tables.responses.filter { $0.value.expires > now }
+            return count - tables.responses.count
+        }
+    }
+
     package func deleteResponse(id: String) async throws -> Bool {
         tables.withLock { $0.responses.removeValue(forKey: id) != nil }
     }

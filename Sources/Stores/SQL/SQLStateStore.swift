@@ -344,6 +344,12 @@ package final class SQLStateStore: StateStore {
         }
     }
 
+    package func deleteExpiredResponses(now: Date) async throws -> Int {
+        try await run { db in
+            try await db.raw("DELETE FROM responses WHERE expires_ms <= \(bind: now.milliseconds) RETURNING id").all().count
+        }
+    }
+
     package func deleteResponse(id: String) async throws -> Bool {
         try await run { db in
             try await db.raw("DELETE FROM responses WHERE id = \(bind: id) RETURNING id").first() != nil
