@@ -3,6 +3,7 @@ requests made with the official openai and anthropic SDKs under two client keys,
 `/metrics` parsed with prometheus-client's own parser and `/admin/usage` read by every
 grouping; a restart (SQLite, the default store) keeps the usage."""
 import json
+import os
 import urllib.request
 
 import anthropic
@@ -136,3 +137,7 @@ def test_metrics_and_usage_count_what_the_sdks_did_and_a_restart_keeps_the_usage
         assert total(samples(url)[0], "flowgate_requests_total") == 0, "the metrics are this process's"
     finally:
         stop(proc)
+    with open(os.path.join(home, "flowgate.log")) as f:
+        log = f.read()
+    assert "conf-plain-1" in log and "key=alice" in log, "the access lines, with the request id and key name"
+    assert "client-key" not in log and MOCK_KEY not in log, "no key in the logs"
