@@ -474,8 +474,9 @@ def soak(base_url, rate):
     for BENCH_SOAK_SECONDS (600), flowgate's RSS sampled every 30 s."""
     seconds = int(os.environ.get("BENCH_SOAK_SECONDS", "600"))
     proc, url = start_flowgate(base_url)
-    latency_ms = wrk(url, 32, 3, False)["p50"] or 1.0
-    delay_ms = max(1, int(32 * 1000 / rate - latency_ms))
+    # Each connection pauses as long as a request would take at that rate: with its own latency
+    # added, the rate stays at or under `rate`.
+    delay_ms = max(1, int(32 * 1000 / rate))
     print(f"-- soak: {seconds} s at about {rate:.0f} req/s (each connection pausing {delay_ms} ms)", flush=True)
     load = subprocess.Popen(wrk_command(url, 32, seconds, False, delay_ms=delay_ms), stdout=subprocess.PIPE, text=True)
     samples = []

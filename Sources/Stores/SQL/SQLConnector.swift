@@ -31,6 +31,9 @@ final class SQLiteConnector: SQLConnector {
         // A second process (or `flowgate login`) may write the same file: wait for it rather than fail.
         _ = try await connection.query("PRAGMA busy_timeout = 5000")
         _ = try await connection.query("PRAGMA journal_mode = WAL")
+        // With WAL, NORMAL syncs at checkpoints, not at every commit: a commit (a stored response,
+        // a sign-in) waits for no fsync. A power cut may lose the last commits, never the database.
+        _ = try await connection.query("PRAGMA synchronous = NORMAL")
     }
 
     var kind: String { "sqlite" }
