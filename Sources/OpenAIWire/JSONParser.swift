@@ -87,7 +87,7 @@ package struct JSONParser {
     private mutating func parseObject(depth: Int) throws(Error) -> JSONObject {
         guard depth <= Self.maxDepth else { throw error("JSON is nested too deeply") }
         index += 1  // {
-        var fields: [JSONObject.Element] = []
+        var fields: [JSONObject.Field] = []
         // Duplicate keys (last wins) are found by scanning small objects, by a set for large
         // ones, so a hostile object with many keys cannot make parsing quadratic.
         var seen: Set<String>? = nil
@@ -96,6 +96,8 @@ package struct JSONParser {
             index += 1
             return JSONObject(uniqueFields: fields)
         }
+        // Room for a typical chat object's fields at once, instead of growing 1, 2, 4, 8.
+        fields.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard !atEnd, bytes[index] == UInt8(ascii: "\"") else { throw error("Expected a string key") }
@@ -106,11 +108,11 @@ package struct JSONParser {
             skipWhitespace()
             let value = try parseValue(depth: depth)
             if fields.count >= 16 && seen == nil { seen = Set(fields.map(\.key)) }
-            let duplicate = seen.map { $0.contains(key) } ?? fields.contains { $0.key == key }
-            if duplicate, let position = fields.firstIndex(where: { $0.key == key }) {
+            let duplicate = seen.map { $0.contains(key) } ?? fields.contains { JSONObject.same($0.key, key) }
+            if duplicate, let position = fields.firstIndex(where: { JSONObject.same($0.key, key) }) {
                 fields[position].value = value
             } else {
-                fields.append((key: key, value: value))
+                fields.append(JSONObject.Field(key: key, value: value))
                 seen?.insert(key)
             }
             skipWhitespace()

@@ -15,7 +15,7 @@ package enum JSONWriter {
         switch value {
         case .null: bytes.append(contentsOf: "null".utf8)
         case .bool(let b): bytes.append(contentsOf: b ? "true".utf8 : "false".utf8)
-        case .int(let i): bytes.append(contentsOf: String(i).utf8)
+        case .int(let i): writeInteger(i, into: &bytes)
         case .double(let d):
             // JSON has no infinities or NaN; the parser never produces them.
             bytes.append(contentsOf: d.isFinite ? d.description.utf8 : "null".utf8)
@@ -38,6 +38,21 @@ package enum JSONWriter {
                 write(item, into: &bytes)
             }
             bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Decimal digits straight into the output (`String(i)` allocates a string per number).
+    static func writeInteger(_ value: Int64, into bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
         }
     }
 

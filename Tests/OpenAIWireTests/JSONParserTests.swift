@@ -49,6 +49,22 @@ import Testing
         #expect(try parse("-0") == .int(0))
     }
 
+    @Test func integersAreWrittenAsTheyWereRead() throws {
+        for text in ["0", "7", "-7", "10", "-10", "1700000000", "9223372036854775807", "-9223372036854775808"] {
+            #expect(JSONCoding.string(try parse(text)) == text)
+        }
+        #expect(JSONCoding.string(["n": .int(-120), "m": [.int(42)]]) == #"{"n":-120,"m":[42]}"#)
+    }
+
+    @Test func keysOfEqualLengthAreStillTold() throws {
+        var object = try parse(#"{"ab":1,"ba":2,"abc":3,"aé":4}"#).objectValue ?? [:]
+        #expect(object["ba"] == 2 && object["ab"] == 1 && object["abc"] == 3 && object["aé"] == 4)
+        #expect(object["ac"] == nil)
+        object["ba"] = 5
+        object.removeValue(forKey: "ab")
+        #expect(JSONCoding.string(.object(object)) == #"{"ba":5,"abc":3,"aé":4}"#)
+    }
+
     @Test(arguments: [
         "", " ", "{", "[1,]", "{\"a\":1,}", "{a:1}", "{\"a\" 1}", "[1 2]", "01", "1.", ".5", "-", "1e", "+1", "tru",
         "nul", "\"abc", "\"\\x\"", "\"\\u12G4\"", "\"tab\there\"", "{}x", "[][]", "NaN", "Infinity", "1e999", "'a'",

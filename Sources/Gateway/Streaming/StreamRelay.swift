@@ -1,5 +1,6 @@
 import ChatCore
 import NIOCore
+import NIOPosix
 import OpenAIWire
 import Providers
 import Synchronization
@@ -48,7 +49,11 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                 }
             }
         }
-        let producer = Task {
+        // The producer runs on the caller's event loop when it is on one (the connection's, where
+        // the upstream's reads usually arrive too): handing a read to the writer then wakes no
+        // other thread. On the global executor each read cost two wake-ups (docs/performance.md).
+        let executor = MultiThreadedEventLoopGroup.currentEventLoop.map(EventLoopTaskExecutor.init)
+        let producer = Task(executorPreference: executor) {
             defer {
                 timer?.cancel()
                 onEnd()
