@@ -1,7 +1,11 @@
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTesting
+import Dialects
 import NIOCore
+import NIOPosix
+import Providers
+import Synchronization
 import Testing
 
 @testable import Gateway
@@ -36,5 +40,34 @@ import Testing
             return loop.inEventLoop
         }
         #expect(onLoop)
+    }
+
+    /// A stream's producer reads the upstream on the loop that started it: handing each read to
+    /// the writer (on that loop too) then wakes no other thread.
+    @Test func aStreamsProducerRunsOnTheLoopThatStartedIt() async throws {
+        let loop = NIOSingletons.posixEventLoopGroup.next()
+        let onLoop = Mutex<[Bool]>([])
+        let decoder = SSEChunkDecoder { _ in onLoop.withLock { $0.append(loop.inEventLoop) } }
+        let text = #"data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
+        let relay = await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
+            StreamRelay(
+                chunks: ChunkStream(body: .bytes(ByteBuffer(string: text)), decoder: decoder),
+                encoder: ChatStreamNormalizer(model: "m", includeUsage: false, reasoning: .passthrough, created: 1),
+                keepAlive: nil, providerName: "test", onEnd: {})
+        }
+        var output = ""
+        for try await event in relay.events {
+            if case .bytes(let bytes) = event {
+                output += String(buffer: bytes)
+                relay.delivered()
+            }
+        }
+        #expect(onLoop.withLock { $0 } == [true])
+        #expect(output.contains(#""content":"hi""#) && output.hasSuffix("data: [DONE]\n\n"))
+    }
+
+    @Test func freeMemoryFindsMallocTrim() {
+        #expect(FreeMemory.isAvailable, "glibc's malloc_trim, looked up at run time")
+        FreeMemory.returnToSystem()
     }
 }

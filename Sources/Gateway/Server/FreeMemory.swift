@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// glibc's malloc keeps what a thread freed in that thread's arena; after a burst of requests
+/// (each event-loop and pool thread has its own arena) the freed pages stay resident.
+/// `malloc_trim` hands whole free pages back to the system (docs/performance.md: after the
+/// benchmark's load it took 10 MB of RSS that no longer held anything).
+enum FreeMemory {
+    /// Looked up at run time: Swift's Glibc module does not declare it (malloc.h), and a C
+    /// library other than glibc may not have it at all.
+    private static let mallocTrim: (@convention(c) (UInt) -> Int32)? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UInt) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
+
+    /// Whether this C library has it (glibc does).
+    static var isAvailable: Bool { mallocTrim != nil }
+
+    static func returnToSystem() {
+        _ = mallocTrim?(0)
+    }
+}
