@@ -56,6 +56,15 @@ import Testing
         #expect(JSONCoding.string(["n": .int(-120), "m": [.int(42)]]) == #"{"n":-120,"m":[42]}"#)
     }
 
+    @Test func knownNamesAndTheirNearMissesReadBack() throws {
+        let text = #"{"model":"modem","usagf":"usage","object":"chat.completion.chunK","id":"chat.completion.chunk","":"i"}"#
+        let object = try parse(text).objectValue ?? [:]
+        #expect(object.keys == ["model", "usagf", "object", "id", ""])
+        #expect(object["model"] == "modem" && object["usagf"] == "usage" && object["usage"] == nil)
+        #expect(object["object"] == "chat.completion.chunK" && object["id"] == "chat.completion.chunk")
+        #expect(JSONCoding.string(.object(object)) == text)
+    }
+
     @Test func keysOfEqualLengthAreStillTold() throws {
         var object = try parse(#"{"ab":1,"ba":2,"abc":3,"aé":4}"#).objectValue ?? [:]
         #expect(object["ba"] == 2 && object["ab"] == 1 && object["abc"] == 3 && object["aé"] == 4)
