@@ -527,6 +527,10 @@ def report(rows):
     def added(r, key):
         return None if r.get(key) is None or direct.get(key) is None else r[key] - direct[key]
 
+    def within(value, limit):
+        # Below zero the direct call's own sample was the slower one (one noisy 10 s run): nothing was measured.
+        return "not measured (direct was slower)" if value < 0 else value <= limit
+
     for r in rows:
         if "failed" in r:
             lines.append(f"| {r['name']} | failed to start: {r['failed']} | | | | | | | | |")
@@ -543,8 +547,8 @@ def report(rows):
             ("plain throughput ≥ 0.5 × nginx proxy", fg["rps"] / proxy["rps"], fg["rps"] >= 0.5 * proxy["rps"]),
             ("stream throughput ≥ 0.25 × nginx proxy", fg["streams"] / proxy["streams"],
              fg["streams"] >= 0.25 * proxy["streams"]),
-            ("added p50 @1 ≤ 0.10 ms", added(fg, "p50"), added(fg, "p50") <= 0.10),
-            ("added p99 @1 ≤ 0.25 ms", added(fg, "p99_1"), added(fg, "p99_1") <= 0.25),
+            ("added p50 @1 ≤ 0.10 ms", added(fg, "p50"), within(added(fg, "p50"), 0.10)),
+            ("added p99 @1 ≤ 0.25 ms", added(fg, "p99_1"), within(added(fg, "p99_1"), 0.25)),
             ("added time to the first stream event ≤ 0.20 ms", fg["ttfb_added"], fg["ttfb_added"] <= 0.20),
             ("RSS after load ≤ 30 MB", fg["rss"], fg["rss"] <= 30),
             ("RSS with 1,000 open streams ≤ 64 MB", fg["many_streams"]["rss"], fg["many_streams"]["rss"] <= 64),
@@ -556,7 +560,7 @@ def report(rows):
     if fg and messages:
         checks += [
             ("Anthropic plain throughput ≥ 0.8 × OpenAI", messages["rps"] / fg["rps"], messages["rps"] >= 0.8 * fg["rps"]),
-            ("Anthropic added p50 @1 ≤ 0.15 ms", added(messages, "p50"), added(messages, "p50") <= 0.15),
+            ("Anthropic added p50 @1 ≤ 0.15 ms", added(messages, "p50"), within(added(messages, "p50"), 0.15)),
         ]
     two = next((r for r in rows if r["name"] == "flowgate, two accounts"), None)
     failover = next((r for r in rows if r["name"].startswith("flowgate, failover")), None)
@@ -570,7 +574,7 @@ def report(rows):
         text.append("| target | measured | met |")
         text.append("|---|---|---|")
         for label, value, ok in checks:
-            text.append(f"| {label} | {value:.3f} | {'yes' if ok else 'NO'} |")
+            text.append(f"| {label} | {value:.3f} | {ok if isinstance(ok, str) else 'yes' if ok else 'NO'} |")
         text.append("")
     if fg and failover and failover.get("p50") is not None:
         text.append(f"Failover overhead (every request's first attempt answered 429 by the upstream, the second "
