@@ -28,7 +28,7 @@ package func buildApplication(
     let router = buildRouter(
         config: config, live: live, connections: connections, store: store, usage: usage, openStreams: openStreams,
         sharedLeases: sharedLeases, metrics: config.metricsEnabled ? GatewayMetrics() : nil)
-    var services: [any Service] = [ProviderService(live: live), CooldownSync(live: live, store: store)]
+    var services: [any Service] = [ProviderService(live: live), CooldownSync(live: live, store: store), FreeMemory()]
     if let usage { services.append(usage) }
     if let sharedLeases { services.append(sharedLeases) }
     if let reload {

@@ -159,8 +159,6 @@ final class UsageRecorder: Service, Sendable {
         await cancelWhenGracefulShutdown {
             var pruned = ContinuousClock.now - .seconds(3600)
             var flushed = ContinuousClock.now
-            var trimmed = ContinuousClock.now
-            var wasBusy = false
             var healthy = true
             while !Task.isCancelled {
                 if ContinuousClock.now - pruned >= .seconds(3600) {
@@ -175,15 +173,7 @@ final class UsageRecorder: Service, Sendable {
                     try? await Task.sleep(for: self.interval / 10)
                 }
                 flushed = .now
-                let busy = self.pendingRecords > 0
                 healthy = await self.flush()
-                // What requests freed goes back to the system: while they come at most once a
-                // second, and once when they stop.
-                if busy ? ContinuousClock.now - trimmed >= .seconds(1) : wasBusy {
-                    trimmed = .now
-                    FreeMemory.returnToSystem()
-                }
-                wasBusy = busy
             }
         }
         await flush()
