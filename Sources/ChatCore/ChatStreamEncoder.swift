@@ -11,6 +11,8 @@ package protocol ChatStreamEncoder: Sendable {
     /// The upstream counted nothing: `reportedUsage` is the estimate.
     var usageIsEstimated: Bool { get }
     mutating func accept(_ chunk: JSONObject, into out: inout ByteBuffer)
+    /// The same as `accept(delta.object, into:)`, only cheaper.
+    mutating func accept(_ delta: TextDeltaChunk, into out: inout ByteBuffer)
     mutating func accept(events: [ChatEvent], into out: inout ByteBuffer)
     /// The upstream ended; `complete` says whether it ended properly. Throws for a
     /// stream that was cut or empty: the relay turns that into the error event.

@@ -44,6 +44,14 @@ package struct EventStreamEncoder<Writer: ChatEventWriter>: ChatStreamEncoder {
         write(events, into: &out)
     }
 
+    /// What `OpenAIChunkEvents` reads from such a chunk, without parsing it.
+    package mutating func accept(_ delta: TextDeltaChunk, into out: inout ByteBuffer) {
+        events.removeAll(keepingCapacity: true)
+        if let thought = delta.string(delta.reasoning), !thought.isEmpty { events.append(.reasoning(thought)) }
+        if let text = delta.string(delta.content), !text.isEmpty { events.append(.text(text)) }
+        write(events, into: &out)
+    }
+
     package mutating func accept(events: [ChatEvent], into out: inout ByteBuffer) {
         write(events, into: &out)
     }

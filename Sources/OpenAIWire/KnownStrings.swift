@@ -45,6 +45,7 @@ enum KnownStrings {
         case 12:
             if same(bytes, "total_tokens") { return "total_tokens" }
             if same(bytes, "tool_call_id") { return "tool_call_id" }
+            if same(bytes, "service_tier") { return "service_tier" }
         case 13:
             if same(bytes, "finish_reason") { return "finish_reason" }
             if same(bytes, "prompt_tokens") { return "prompt_tokens" }

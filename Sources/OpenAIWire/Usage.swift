@@ -21,11 +21,13 @@ package enum Usage {
         ]
     }
 
-    /// The characters of an answer's message or stream delta: text, reasoning, tool arguments.
+    /// The characters (Unicode scalars, which a stream's bytes are counted in too) of an answer's
+    /// message or stream delta: text, reasoning, tool arguments.
     package static func completionCharacters(_ message: JSONObject) -> Int {
-        var count = (message["content"]?.stringValue?.count ?? 0) + (message["reasoning_content"]?.stringValue?.count ?? 0)
+        var count = (message["content"]?.stringValue?.unicodeScalars.count ?? 0)
+            + (message["reasoning_content"]?.stringValue?.unicodeScalars.count ?? 0)
         for call in message["tool_calls"]?.arrayValue ?? [] {
-            count += call["function"]?["arguments"]?.stringValue?.count ?? 0
+            count += call["function"]?["arguments"]?.stringValue?.unicodeScalars.count ?? 0
         }
         return count
     }

@@ -29,6 +29,8 @@ package struct ChatStreamNormalizer: Sendable {
     package var usageIsEstimated: Bool { usage == nil }
     /// Chunks written to the client so far (0 means an error can still be a plain HTTP error).
     package private(set) var emittedChunks = 0
+    /// `data: {"id":…,"object":…,"created":…,"model":…` once they are fixed (after the first chunk).
+    private var framePrefix: [UInt8] = []
 
     package init(
         model: String, includeUsage: Bool, reasoning: ReasoningOutput, created: Int64, promptCharacters: Int = 0
@@ -68,6 +70,49 @@ package struct ChatStreamNormalizer: Sendable {
         var result = chunk
         result["choices"] = .array(outChoices)
         write(&result, into: &out)
+    }
+
+    /// A text-only chunk, written from the upstream's bytes when it would come out as the JSON
+    /// path writes it anyway: choice 0 is open and no `<think>` tag is to be opened or closed.
+    /// Everything else goes the JSON path (docs/performance.md, "Streams").
+    package mutating func accept(_ delta: TextDeltaChunk, into out: inout ByteBuffer) {
+        let dropped = reasoning != .passthrough
+        guard let id, startedChoices.contains(0), !finishedChoices.contains(0),
+            reasoning != .inline || (!openThinkTags.contains(0) && delta.reasoning?.isEmpty != false)
+        else { return accept(delta.object, into: &out) }
+        if usage == nil { completionCharacters += (delta.content?.scalars ?? 0) + (delta.reasoning?.scalars ?? 0) }
+        if let range = delta.systemFingerprint { carried["system_fingerprint"] = delta.json(range) }
+        if let range = delta.serviceTier { carried["service_tier"] = delta.json(range) }
+        // The JSON path drops a delta with nothing in it.
+        guard delta.content?.isEmpty == false || (!dropped && delta.reasoning?.isEmpty == false) else { return }
+        if framePrefix.isEmpty {
+            var prefix = Array("data: ".utf8)
+            let frame: JSONObject = [
+                "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
+            ]
+            JSONWriter.write(.object(frame), into: &prefix)
+            prefix.removeLast()  // the closing brace
+            framePrefix = prefix
+        }
+        out.writeBytes(framePrefix)
+        delta.bytes.withUnsafeBytes { bytes in
+            func member(_ name: StaticString, _ range: Range<Int>) {
+                out.writeStaticString(name)
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            }
+            if let range = delta.systemFingerprint { member(#","system_fingerprint":"#, range) }
+            if let range = delta.serviceTier { member(#","service_tier":"#, range) }
+            out.writeStaticString(#","choices":[{"index":0,"delta":{"#)
+            if let text = delta.reasoning, !dropped {
+                member(#""reasoning_content":"#, text.range)
+                if delta.content != nil { out.writeStaticString(",") }
+            }
+            if let text = delta.content { member(#""content":"#, text.range) }
+        }
+        out.writeStaticString(#"},"logprobs":null,"finish_reason":null}]"#)
+        if includeUsage { out.writeStaticString(#","usage":null"#) }
+        out.writeStaticString("}\n\n")
+        emittedChunks += 1
     }
 
     /// The upstream ended. `complete` says whether it ended properly (`[DONE]`, or every

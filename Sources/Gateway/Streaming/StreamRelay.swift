@@ -70,6 +70,7 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                         switch item {
                         case .done: complete = true
                         case .chunk(let chunk): encoder.accept(chunk, into: &out)
+                        case .textDelta(let delta): encoder.accept(delta, into: &out)
                         case .events(let events): encoder.accept(events: events, into: &out)
                         }
                         // The first event goes out alone: a client sees the answer start at once

@@ -85,6 +85,11 @@ package struct SSEChunkDecoder: ChunkDecoder {
                 items.append(.done)
                 continue
             }
+            // A text-only chunk has `choices`, so no provider reads it as an in-band failure.
+            if let delta = TextDeltaChunk(event.data) {
+                items.append(.textDelta(delta))
+                continue
+            }
             guard case .object(let object) = try? JSONCoding.decode(.init(event.data)) else {
                 throw GatewayError.upstreamFailed(
                     "The upstream sent an event that is not a JSON object: \(UpstreamExcerpt.of(event.data))",
