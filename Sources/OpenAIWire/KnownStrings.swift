@@ -45,7 +45,6 @@ enum KnownStrings {
         case 12:
             if same(bytes, "total_tokens") { return "total_tokens" }
             if same(bytes, "tool_call_id") { return "tool_call_id" }
-            if same(bytes, "service_tier") { return "service_tier" }
         case 13:
             if same(bytes, "finish_reason") { return "finish_reason" }
             if same(bytes, "prompt_tokens") { return "prompt_tokens" }
@@ -63,8 +62,9 @@ enum KnownStrings {
         return nil
     }
 
+    /// `bytes` are `known`'s, whose length the caller checked.
     @inline(__always)
-    private static func same(_ bytes: UnsafeBufferPointer<UInt8>, _ known: StaticString) -> Bool {
+    static func same(_ bytes: UnsafeBufferPointer<UInt8>, _ known: StaticString) -> Bool {
         let start = known.utf8Start
         for offset in 0..<bytes.count where bytes[offset] != start[offset] { return false }
         return true

@@ -171,7 +171,7 @@ private struct Scanner {
         while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
         guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
         index = end + 1
-        return KnownStrings.match(UnsafeBufferPointer(rebasing: bytes[start..<end])).flatMap(Key.init)
+        return Key(UnsafeBufferPointer(rebasing: bytes[start..<end]))
     }
 
     /// Skips whitespace, then takes `byte` if it is next.
@@ -312,30 +312,33 @@ private struct Scanner {
     }
 }
 
-/// The member names the shape knows.
+/// The member names the shape knows, told apart by length, then bytes (a `switch` over
+/// strings cost more than the rest of the scan).
 private enum Key: Int {
     case id, object, created, model, usage, systemFingerprint, serviceTier, choices
     case index, finishReason, logprobs, delta, role, content, reasoningContent
 
-    init?(_ name: String) {
-        switch name {
-        case "id": self = .id
-        case "object": self = .object
-        case "created": self = .created
-        case "model": self = .model
-        case "usage": self = .usage
-        case "system_fingerprint": self = .systemFingerprint
-        case "service_tier": self = .serviceTier
-        case "choices": self = .choices
-        case "index": self = .index
-        case "finish_reason": self = .finishReason
-        case "logprobs": self = .logprobs
-        case "delta": self = .delta
-        case "role": self = .role
-        case "content": self = .content
-        case "reasoning_content": self = .reasoningContent
-        default: return nil
+    init?(_ name: UnsafeBufferPointer<UInt8>) {
+        let key: Key?
+        switch name.count {
+        case 2: key = KnownStrings.same(name, "id") ? .id : nil
+        case 4: key = KnownStrings.same(name, "role") ? .role : nil
+        case 5:
+            key = KnownStrings.same(name, "index") ? .index : KnownStrings.same(name, "delta") ? .delta
+                : KnownStrings.same(name, "model") ? .model : KnownStrings.same(name, "usage") ? .usage : nil
+        case 6: key = KnownStrings.same(name, "object") ? .object : nil
+        case 7:
+            key = KnownStrings.same(name, "content") ? .content : KnownStrings.same(name, "choices") ? .choices
+                : KnownStrings.same(name, "created") ? .created : nil
+        case 8: key = KnownStrings.same(name, "logprobs") ? .logprobs : nil
+        case 12: key = KnownStrings.same(name, "service_tier") ? .serviceTier : nil
+        case 13: key = KnownStrings.same(name, "finish_reason") ? .finishReason : nil
+        case 17: key = KnownStrings.same(name, "reasoning_content") ? .reasoningContent : nil
+        case 18: key = KnownStrings.same(name, "system_fingerprint") ? .systemFingerprint : nil
+        default: key = nil
         }
+        guard let key else { return nil }
+        self = key
     }
 }
 
