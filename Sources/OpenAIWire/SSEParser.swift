@@ -52,26 +52,31 @@ package struct SSEParser: Sendable {
         var i = 0
         let count = bytes.count
         eventBytes += count
-        while i < count {
+        while true {
+            // The next line end; a tight loop, since this runs over every byte of every stream.
+            while i < count && bytes[i] != UInt8(ascii: "\n") && bytes[i] != UInt8(ascii: "\r") { i += 1 }
+            guard i < count else { break }
             let byte = bytes[i]
-            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
-                if skipLF && byte == UInt8(ascii: "\n") && i == start && line.isEmpty {
-                    // LF of a CRLF whose CR ended the previous line.
-                    skipLF = false
-                    i += 1
-                    start = i
-                    continue
-                }
-                try appendToLine(bytes, start..<i)
-                if line.isEmpty { eventBytes = count - i - 1 }  // a blank line ends the event
-                processLine(into: &events)
-                skipLF = byte == UInt8(ascii: "\r")
+            if skipLF && byte == UInt8(ascii: "\n") && i == start && line.isEmpty {
+                // LF of a CRLF whose CR ended the previous line.
+                skipLF = false
                 i += 1
                 start = i
                 continue
             }
-            skipLF = false
+            let blank = i == start && line.isEmpty
+            if line.isEmpty {
+                // The whole line is in this read: read it where it is.
+                guard i - start <= maxLineBytes else { throw Overflow(limit: maxLineBytes, what: "line") }
+                processLine(UnsafeRawBufferPointer(rebasing: bytes[start..<i]), into: &events)
+            } else {
+                try appendToLine(bytes, start..<i)
+                processHeldLine(into: &events)
+            }
+            if blank { eventBytes = count - i - 1 }  // a blank line ends the event
+            skipLF = byte == UInt8(ascii: "\r")
             i += 1
+            start = i
         }
         if start < count { try appendToLine(bytes, start..<count) }
         if eventBytes > maxEventBytes { throw Overflow(limit: maxEventBytes, what: "event") }
@@ -87,13 +92,21 @@ package struct SSEParser: Sendable {
     /// (docs/protocols/iflow.md: iFlow may end with `data:[DONE]` and no terminator), never lost.
     package mutating func finish() -> [SSEEvent] {
         var events: [SSEEvent] = []
-        if !line.isEmpty { processLine(into: &events) }
+        if !line.isEmpty { processHeldLine(into: &events) }
         dispatch(into: &events)
         return events
     }
 
-    private mutating func processLine(into events: inout [SSEEvent]) {
-        defer { line.removeAll(keepingCapacity: true) }
+    /// The line gathered over several reads; emptied, keeping its capacity.
+    private mutating func processHeldLine(into events: inout [SSEEvent]) {
+        var held: [UInt8] = []
+        swap(&held, &line)
+        held.withUnsafeBytes { processLine($0, into: &events) }
+        held.removeAll(keepingCapacity: true)
+        swap(&held, &line)
+    }
+
+    private mutating func processLine(_ line: UnsafeRawBufferPointer, into events: inout [SSEEvent]) {
         if line.isEmpty {
             dispatch(into: &events)
             return
@@ -104,13 +117,14 @@ package struct SSEParser: Sendable {
         var valueStart = colon.map { $0 + 1 } ?? line.endIndex
         // docs/protocols/iflow.md: `data:{...}` without a space is accepted; one leading space is removed.
         if valueStart < line.endIndex && line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
-        let name = line[line.startIndex..<nameEnd]
+        let name = UnsafeRawBufferPointer(rebasing: line[..<nameEnd])
+        let value = UnsafeRawBufferPointer(rebasing: line[valueStart...])
         if name.elementsEqual("data".utf8) {
             if hasData { data.append(UInt8(ascii: "\n")) }
-            data.append(contentsOf: line[valueStart...])
+            data.append(contentsOf: value)
             hasData = true
         } else if name.elementsEqual("event".utf8) {
-            event = String(decoding: line[valueStart...], as: UTF8.self)
+            event = String(decoding: value, as: UTF8.self)
         }
         // `id:` and `retry:` have no meaning for chat streams.
     }

@@ -63,7 +63,8 @@ import Testing
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // All twenty reached the upstream (under the old configuration) before it changes.
+            try await waitUntil(seconds: 20) { harness.mock.requests.count >= 20 }
             // A new provider list (iFlow rebuilt: two keys now, one line each) and new aliases.
             try write(
                 """

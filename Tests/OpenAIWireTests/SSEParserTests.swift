@@ -82,6 +82,15 @@ import Testing
         }
     }
 
+    /// A read that starts with the end of a line begun in the read before ends that line; it is
+    /// not a blank line, so it does not start the event's count again.
+    @Test func lineEndsAtTheStartOfAReadDoNotResetTheEventCap() {
+        var parser = SSEParser(maxLineBytes: 1000, maxEventBytes: 5000)
+        #expect(throws: SSEParser.Overflow(limit: 5000, what: "event")) {
+            _ = try feed(&parser, "\ndata: xxxxxxxxxxxxxxxxxxxxxxxxxxxx", times: 200)
+        }
+    }
+
     @Test func endlessCommentsWithoutABlankLineAreRefusedToo() {
         var parser = SSEParser(maxLineBytes: 1000, maxEventBytes: 5000)
         #expect(throws: SSEParser.Overflow(limit: 5000, what: "event")) {
