@@ -2,8 +2,9 @@
 /// holds only text (`content`, `reasoning_content`, `role`), no finish, no usage. A strict
 /// scanner recognises it in the event's bytes without building a JSON tree, so the OpenAI
 /// dialect can forward the text as written and only rewrite the frame around it
-/// (docs/performance.md, "Streams"). Anything else, including another field, a duplicate
-/// key, an escaped surrogate or invalid UTF-8, is not recognised and goes to the JSON parser.
+/// (docs/performance.md, "Streams: text forwarded as written"). Anything else, including
+/// another field, a duplicate key, an escaped surrogate or invalid UTF-8, is not recognised
+/// and goes to the JSON parser.
 package struct TextDeltaChunk: Sendable, Equatable {
     /// A string or `null` as the upstream wrote it.
     package struct Text: Sendable, Equatable {

@@ -74,7 +74,8 @@ package struct ChatStreamNormalizer: Sendable {
 
     /// A text-only chunk, written from the upstream's bytes when it would come out as the JSON
     /// path writes it anyway: choice 0 is open and no `<think>` tag is to be opened or closed.
-    /// Everything else goes the JSON path (docs/performance.md, "Streams").
+    /// Everything else goes the JSON path (docs/performance.md, "Streams: text forwarded as
+    /// written").
     package mutating func accept(_ delta: TextDeltaChunk, into out: inout ByteBuffer) {
         let dropped = reasoning != .passthrough
         guard let id, startedChoices.contains(0), !finishedChoices.contains(0),
