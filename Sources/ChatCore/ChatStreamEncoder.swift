@@ -2,7 +2,7 @@ import NIOCore
 import OpenAIWire
 
 /// How a dialect writes a streamed answer: the stream relay feeds it the upstream's
-/// chunks and writes what it produces (docs/architecture.md, "Streaming").
+/// chunks and writes what it produces (docs/architecture.md, "The walk of one request").
 package protocol ChatStreamEncoder: Sendable {
     /// Something was written already: from now on a failure is an in-stream error event.
     var hasOutput: Bool { get }

@@ -17,8 +17,8 @@ package protocol ChatEventWriter: Sendable {
     static var keepAlive: ByteBuffer { get }
 }
 
-/// The stream relay's side of a dialect with a `ChatEventWriter` (docs/architecture.md,
-/// "Streaming"): the provider's OpenAI-shaped chunks read as canonical events, the answer
+/// The stream relay's side of a dialect with a `ChatEventWriter` (docs/architecture.md, "The
+/// walk of one request"): the provider's OpenAI-shaped chunks read as canonical events, the answer
 /// started by the first chunk (even one with only a role), reasoning dropped when the operator
 /// chose `reasoning: drop`, and a stream that was empty or cut ended as an error, never a
 /// silent truncation.
