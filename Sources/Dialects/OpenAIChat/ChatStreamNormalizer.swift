@@ -79,7 +79,7 @@ package struct ChatStreamNormalizer: Sendable {
     package mutating func accept(_ delta: TextDeltaChunk, into out: inout ByteBuffer) {
         let dropped = reasoning != .passthrough
         guard let id, startedChoices.contains(0), !finishedChoices.contains(0),
-            reasoning != .inline || (!openThinkTags.contains(0) && delta.reasoning?.isEmpty != false)
+            reasoning != .inline || (!openThinkTags.contains(0) && (delta.reasoning?.isEmpty ?? true))
         else { return accept(delta.object, into: &out) }
         if usage == nil { completionCharacters += (delta.content?.scalars ?? 0) + (delta.reasoning?.scalars ?? 0) }
         if let range = delta.systemFingerprint { carried["system_fingerprint"] = delta.json(range) }

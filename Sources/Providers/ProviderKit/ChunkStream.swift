@@ -52,7 +52,8 @@ package struct ChunkStream: AsyncSequence, Sendable {
 }
 
 /// The decoder for OpenAI-style SSE (`data: {chunk}` … `data: [DONE]`). `inspect`
-/// lets a provider turn an in-band failure object into a typed error.
+/// lets a provider turn an in-band failure object into a typed error; it sees every event
+/// except text-only chunks (`TextDeltaChunk`), which carry `choices` and nothing a failure has.
 package struct SSEChunkDecoder: ChunkDecoder {
     private var parser = SSEParser()
     private let inspect: @Sendable (JSONObject) throws -> Void
@@ -85,7 +86,6 @@ package struct SSEChunkDecoder: ChunkDecoder {
                 items.append(.done)
                 continue
             }
-            // A text-only chunk has `choices`, so no provider reads it as an in-band failure.
             if let delta = TextDeltaChunk(event.data) {
                 items.append(.textDelta(delta))
                 continue
