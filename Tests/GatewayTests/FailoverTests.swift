@@ -45,12 +45,17 @@ import Testing
             let harness = Self.twoAccounts()
             harness.mock.failures.withLock { $0["k1"] = failure }
             try await harness.run { gateway, _ in
+                let started = ContinuousClock.now
                 let response = try await gateway.chat(request("hi", stream: stream))
                 #expect(response.status == .ok, "\(failure), stream \(stream)")
                 if stream { #expect(response.streamedContent == "Hello from mock") }
                 #expect(harness.mock.stats.withLock { $0.requestsByKey } == ["k1": 1, "k2": 1])
                 let key1 = try await Self.accounts(gateway)["key1"]
-                #expect(key1?["state"]?.stringValue == state, "\(failure)")
+                // Without the upstream's Retry-After an account cools for the pool's first backoff
+                // (1 s): on a loaded machine that can lapse before /health is read, and "ok" is right then.
+                let mayHaveLapsed = state == "cooling" && failure != "http:429:30"
+                    && ContinuousClock.now - started >= .seconds(1)
+                if !mayHaveLapsed { #expect(key1?["state"]?.stringValue == state, "\(failure)") }
                 if failure == "http:429:30", let until = key1?["cooling_until"]?.stringValue {
                     let seconds = try Date(until, strategy: .iso8601).timeIntervalSinceNow
                     #expect(seconds > 25 && seconds <= 31, "the upstream's Retry-After")
