@@ -206,7 +206,7 @@ import Testing
 
     @Test func keepAliveCommentsDuringUpstreamSilence() async throws {
         try await GatewayHarness(configure: { $0.keepAliveInterval = .milliseconds(300) }).run { gateway, _ in
-            let response = try await gateway.chat(request("scenario:silence:1000", stream: true))
+            let response = try await gateway.chat(request("scenario:silence:1500", stream: true))
             let text = String(buffer: response.body)
             #expect(text.hasPrefix(": keep-alive\n\n"))
             #expect(text.components(separatedBy: ": keep-alive").count - 1 >= 2)

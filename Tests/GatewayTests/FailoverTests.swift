@@ -13,14 +13,16 @@ import Testing
 /// sees the failed attempt.
 @Suite struct FailoverTests {
     /// Accounts `key1` (tried first: fill-first) and `key2`, as `IFLOW_API_KEY=k1,k2` gives them.
+    /// `headTimeout`: a timeout is a failover too, so it must outlast a loaded machine's slowest
+    /// answer (the whole suite starts at once on two cores); only the hang case shortens it.
     static func twoAccounts(
-        strategy: AccountPool.Strategy = .fillFirst, configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
+        strategy: AccountPool.Strategy = .fillFirst, headTimeout: Duration = .seconds(10),
+        configure: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }
     ) -> GatewayHarness {
         GatewayHarness(mock: MockIFlow(apiKey: "k1", more: ["k2"])) { config in
             config.iflow.apiKey = "k1,k2"
             config.iflow.strategy = strategy
-            // Long enough for a loaded machine; the hang scenario outlasts it.
-            config.upstreamHeadTimeout = .seconds(2)
+            config.upstreamHeadTimeout = headTimeout
             configure(&config)
         }
     }
@@ -42,7 +44,8 @@ import Testing
     ])
     func theNextAccountAnswersWhenOneFails(failure: String, state: String) async throws {
         for stream in [false, true] {
-            let harness = Self.twoAccounts()
+            // The hang outlasts this timeout; the other account's answer must come within it.
+            let harness = Self.twoAccounts(headTimeout: failure.hasPrefix("hang:") ? .seconds(4) : .seconds(10))
             harness.mock.failures.withLock { $0["k1"] = failure }
             try await harness.run { gateway, _ in
                 let started = ContinuousClock.now

@@ -136,6 +136,15 @@ package final class MockIFlow: Sendable {
             // No answer at all for a while: flowgate's upstream timeout must fire.
             try await Task.sleep(for: .milliseconds(Int(scenario.dropFirst("hang:".count)) ?? 1000))
         }
+        if scenario.hasPrefix("meet:") {
+            // `meet:2`: answers once two requests have been in flight at the same time (or after
+            // 5 s), so a test can prove overlap without betting on how long a request takes.
+            let wanted = Int(scenario.dropFirst("meet:".count)) ?? 2
+            let deadline = ContinuousClock.now + .seconds(5)
+            while stats.withLock({ $0.maxInFlight }) < wanted && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
         if scenario.hasPrefix("sleep:") {
             // A slow non-streaming answer: whitespace (valid before JSON) every 50 ms so that
             // writes notice when flowgate gives up the request.
