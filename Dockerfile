@@ -4,11 +4,11 @@ WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
+COPY scripts ./scripts
 ARG FLOWGATE_COMMIT=unknown
-RUN sed -i "s/static let value = \"unknown\"/static let value = \"${FLOWGATE_COMMIT}\"/" Sources/Gateway/BuildCommit.swift \
-    && swift build -c release --static-swift-stdlib --product flowgate \
-    && cp "$(swift build -c release --show-bin-path)/flowgate" /flowgate \
-    && strip /flowgate
+# The same build as bench/run measures: static runtime, hot code together, stripped.
+RUN FLOWGATE_COMMIT="${FLOWGATE_COMMIT}" scripts/build-release \
+    && cp "$(swift build -c release --show-bin-path)/flowgate" /flowgate
 
 FROM debian:bookworm-slim
 # ca-certificates follows Debian's security updates; pinning it would freeze them.
