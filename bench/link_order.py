@@ -26,8 +26,11 @@ with open(conf, "w") as f:
 nginx = bench.start(["/usr/sbin/nginx", "-p", bench.WORK, "-c", conf])
 bench.wait_for(f"http://127.0.0.1:{up_port}/completion.json")
 
-names = []
-seen = set()
+# valgrind starts the binary slowly: wait up to 5 minutes for it to answer.
+original_wait = bench.wait_for
+bench.wait_for = lambda url, timeout=60, headers=None: original_wait(url, 300, headers)
+
+names = set()
 for stream in (False, True):
     out = os.path.join(bench.WORK, f"callgrind.{int(stream)}")
     wrapper = os.path.join(bench.WORK, f"callgrind.{int(stream)}.sh")
@@ -36,10 +39,7 @@ for stream in (False, True):
                 f"--callgrind-out-file={out} {profiled} \"$@\"\n")
     os.chmod(wrapper, 0o755)
     upstream = f"http://127.0.0.1:{up_port}/" + ("sse" if stream else "json") + "/v1"
-    original_wait = bench.wait_for
-    bench.wait_for = lambda url, timeout=60, headers=None: original_wait(url, 300, headers)  # valgrind starts slowly
     proc, url = bench.start_flowgate(upstream, wrapper)
-    bench.wait_for = original_wait
     parts = urllib.parse.urlparse(url)
     for dialect, route in (("openai", "/chat/completions"), ("anthropic", "/messages"), ("responses", "/responses")):
         body = bench.request_body(stream, dialect).encode()
@@ -67,13 +67,8 @@ for stream in (False, True):
     time.sleep(1)
     with open(out) as f:
         for line in f:
-            if line.startswith(("fn=", "cfn=")):
-                name = line.split("=", 1)[1].strip()
-                if name.startswith("("):  # "(id) name" the first time a name is given an id
-                    name = name.split(" ", 1)[1] if " " in name else ""
-                if name and name not in seen:
-                    seen.add(name)
-                    names.append(name)
+            if line.startswith(("fn=", "cfn=")):  # names written out in full (--compress-strings=no)
+                names.add(line.split("=", 1)[1].strip())
 bench.stop(nginx)
 
 # Only the binary's own functions (not libc's); sorted, so that a new profile diffs by what changed.

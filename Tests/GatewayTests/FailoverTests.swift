@@ -45,7 +45,7 @@ import Testing
     func theNextAccountAnswersWhenOneFails(failure: String, state: String) async throws {
         for stream in [false, true] {
             // The hang outlasts this timeout; the other account's answer must come within it.
-            let harness = Self.twoAccounts(headTimeout: failure.hasPrefix("hang:") ? .seconds(4) : .seconds(10))
+            let harness = failure.hasPrefix("hang:") ? Self.twoAccounts(headTimeout: .seconds(4)) : Self.twoAccounts()
             harness.mock.failures.withLock { $0["k1"] = failure }
             try await harness.run { gateway, _ in
                 let started = ContinuousClock.now
