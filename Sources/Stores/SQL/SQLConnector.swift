@@ -34,6 +34,7 @@ final class SQLiteConnector: SQLConnector {
         // With WAL, NORMAL syncs at checkpoints, not at every commit: a commit (a stored response,
         // a sign-in) waits for no fsync. A power cut may lose the last commits, never the database.
         _ = try await connection.query("PRAGMA synchronous = NORMAL")
+        _ = try await connection.query("PRAGMA cache_size = -256")
     }
 
     var kind: String { "sqlite" }
