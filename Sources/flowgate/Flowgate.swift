@@ -15,8 +15,8 @@ struct Flowgate: AsyncParsableCommand {
 /// A synchronous `main`: the command's task runs on Swift's global executor while this thread
 /// waits for it. Swift's async `main` would instead end the main thread with `pthread_exit`
 /// (from `dispatch_main`), and glibc's unwinding of that thread's stack maps about 1 MB of the
-/// binary's unwind tables for good (docs/performance.md, "Code the server runs, placed
-/// together"). Parsing, `--version`, `--help` and every exit happen on this thread.
+/// binary's unwind tables for good (docs/performance.md, "Fewer resident pages after load").
+/// Parsing, `--version`, `--help` and every exit happen on this thread.
 @main
 enum Main {
     static func main() {

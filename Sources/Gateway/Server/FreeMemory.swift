@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// glibc's malloc keeps what a thread freed in that thread's arena; after a burst of requests
-/// (each event-loop and pool thread has its own arena) the freed pages stay resident.
+/// the freed pages stay resident (`MallocArenas` keeps the arenas to one per core).
 /// Once a second `malloc_trim` hands whole free pages back to the system (docs/performance.md:
 /// after the benchmark's load that was 5 MB of RSS that no longer held anything). With nothing
 /// freed since the last pass it finds nothing to do.

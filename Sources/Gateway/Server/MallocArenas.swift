@@ -6,7 +6,7 @@ import Glibc
 /// per core, and each arena keeps the pages its live objects are scattered over. One arena per
 /// core (as many as the server has event loops) keeps that spread small: after the benchmark's
 /// load, RSS 31.5 → 30.0 MB with throughput unchanged; a single arena cost 12 % of plain
-/// throughput to lock contention (docs/performance.md, "Fewer malloc arenas").
+/// throughput to lock contention (docs/performance.md, "Fewer resident pages after load").
 public enum MallocArenas {
     /// glibc's `M_ARENA_MAX` (malloc.h, which Swift's Glibc module does not include).
     private static let arenaMaxParameter: Int32 = -8
