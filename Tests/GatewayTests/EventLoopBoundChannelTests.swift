@@ -66,8 +66,10 @@ import Testing
         #expect(output.contains(#""content":"hi""#) && output.hasSuffix("data: [DONE]\n\n"))
     }
 
-    @Test func freeMemoryFindsMallocTrim() {
+    @Test func glibcMallocFunctionsAreFound() {
         #expect(FreeMemory.isAvailable, "glibc's malloc_trim, looked up at run time")
         FreeMemory.returnToSystem()
+        // mallopt answers 1 when it took the setting; this process's arenas stay within it.
+        #expect(GlibcMalloc.option?(GlibcMalloc.arenaMax, Int32(System.coreCount)) == 1)
     }
 }

@@ -1,9 +1,5 @@
 import ServiceLifecycle
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// glibc's malloc keeps what a thread freed in that thread's arena; after a burst of requests
 /// the freed pages stay resident (`MallocArenas` keeps the arenas to one per core).
 /// Once a second `malloc_trim` hands whole free pages back to the system (docs/performance.md:
@@ -21,21 +17,10 @@ struct FreeMemory: Service {
         }
     }
 
-    /// Looked up at run time: Swift's Glibc module does not declare it (malloc.h), and a C
-    /// library other than glibc may not have it at all.
-    private static let mallocTrim: (@convention(c) (UInt) -> Int32)? = {
-        #if canImport(Glibc)
-        guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UInt) -> Int32).self)
-        #else
-        return nil
-        #endif
-    }()
-
     /// Whether this C library has it (glibc does).
-    static var isAvailable: Bool { mallocTrim != nil }
+    static var isAvailable: Bool { GlibcMalloc.trim != nil }
 
     static func returnToSystem() {
-        _ = mallocTrim?(0)
+        _ = GlibcMalloc.trim?(0)
     }
 }

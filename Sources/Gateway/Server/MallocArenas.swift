@@ -8,18 +8,13 @@ import Glibc
 /// load, RSS 31.5 → 30.0 MB with throughput unchanged; a single arena cost 12 % of plain
 /// throughput to lock contention (docs/performance.md, "Fewer resident pages after load").
 public enum MallocArenas {
-    /// glibc's `M_ARENA_MAX` (malloc.h, which Swift's Glibc module does not include).
-    private static let arenaMaxParameter: Int32 = -8
-
     /// Call first thing in `main`, before other threads exist. Leaves a limit the operator set
     /// (`MALLOC_ARENA_MAX`, `GLIBC_TUNABLES`) alone; does nothing outside glibc.
     public static func limit(to count: Int) {
         #if canImport(Glibc)
         if getenv("MALLOC_ARENA_MAX") != nil { return }
         if let tunables = getenv("GLIBC_TUNABLES"), String(cString: tunables).contains("arena_max") { return }
-        guard let symbol = dlsym(nil, "mallopt") else { return }
-        let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-        _ = mallopt(arenaMaxParameter, Int32(clamping: max(1, count)))
+        _ = GlibcMalloc.option?(GlibcMalloc.arenaMax, Int32(clamping: max(1, count)))
         #endif
     }
 }
