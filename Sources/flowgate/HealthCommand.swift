@@ -1,6 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
+import NIOCore
+import UpstreamHTTP
 
 /// `flowgate health`: asks a running server's `/health`, for container health checks
 /// (the image has no curl). Exits 0 when it answers 200, else 1.
@@ -13,16 +14,16 @@ struct HealthCommand: AsyncParsableCommand {
 
     func run() async throws {
         let port = port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8000
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let status: UInt?
+        let client = UpstreamClient(configuration: .init())
+        let status: Int?
         do {
-            let response = try await client.execute(
-                HTTPClientRequest(url: "http://127.0.0.1:\(port)/health"), timeout: .seconds(5))
-            status = response.status.code
+            let request = UpstreamRequest(
+                method: .GET, url: try UpstreamURL("http://127.0.0.1:\(port)/health"), deadline: .now() + .seconds(5))
+            status = try await client.collect(request, maxBytes: 1 << 20).status
         } catch {
             status = nil
         }
-        try await client.shutdown()
+        client.shutdown()
         guard status == 200 else {
             print("flowgate on port \(port) \(status.map { "answered \($0)" } ?? "did not answer")")
             throw ExitCode(1)

@@ -43,7 +43,7 @@ struct LoginIFlowCommand: AsyncParsableCommand {
         var iflow = config.first(IFlowConfig.self) ?? IFlowConfig()
         try iflow.finish(home: NSHomeDirectory())
         let client = UpstreamHTTPClient.make(config: config)
-        defer { _ = client.shutdown() }
+        defer { client.shutdown() }
         let oauth = IFlowOAuth(baseURL: iflow.oauthURL, client: client)
         let state = IFlowOAuth.makeState()
         let (code, redirect): (String, String)

@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
                 })
             try await GracefulShutdown(grace: config.shutdownGrace, openStreams: openStreams, logger: logger).run(app)
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
-            try? await client.shutdown()
+            client.shutdown()
             await store.close()
             // What a person can act on, instead of NIO's bind(descriptor:ptr:bytes:) text.
             let problem = error.errnoCode == EADDRINUSE ? "is already in use" : "may not be used by this user"
@@ -55,11 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
                         .utf8))
             throw ExitCode(1)
         } catch {
-            try? await client.shutdown()
+            client.shutdown()
             await store.close()
             throw error
         }
-        try await client.shutdown()
+        client.shutdown()
         await store.close()
     }
 

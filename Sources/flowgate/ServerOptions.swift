@@ -66,7 +66,7 @@ struct ServerOptions: ParsableArguments {
         } catch {
             result = .failure(error)
         }
-        try await client.shutdown()
+        client.shutdown()
         return try result.get()
     }
 

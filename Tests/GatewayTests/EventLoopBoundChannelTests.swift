@@ -7,6 +7,7 @@ import NIOPosix
 import Providers
 import Synchronization
 import Testing
+import UpstreamHTTP
 
 @testable import Gateway
 

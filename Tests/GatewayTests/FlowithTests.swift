@@ -5,6 +5,7 @@ import Logging
 import HummingbirdTesting
 import Mocks
 import Testing
+import UpstreamHTTP
 
 @testable import Gateway
 @testable import OpenAIWire
@@ -265,8 +266,8 @@ enum FlowithTokenExpiry {
         var flowith = FlowithConfig()
         flowith.accounts = [.init(token: "not-a-jwt")]
         config.providers = [flowith]
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { _ = client.shutdown() }
+        let client = UpstreamClient(configuration: .init())
+        defer { client.shutdown() }
         #expect {
             _ = try makeProviders(config: config, client: client, logger: Logger(label: "test"))
         } throws: { error in

@@ -8,6 +8,7 @@ import NIOCore
 import OpenAIWire
 import Providers
 import Testing
+import UpstreamHTTP
 
 @testable import Gateway
 

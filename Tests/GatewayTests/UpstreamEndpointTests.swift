@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Gateway
 import Hummingbird
 import HummingbirdTesting
@@ -6,12 +5,13 @@ import Mocks
 import NIOCore
 import OpenAIWire
 import Testing
+import UpstreamHTTP
 
 @testable import Providers
 
 /// The collecting POST that plain (non-streaming) requests use, against the mock.
 @Suite struct UpstreamEndpointTests {
-    func withMock(_ test: @Sendable (HTTPClient, UpstreamEndpoint, MockOpenAI) async throws -> Void) async throws {
+    func withMock(_ test: @Sendable (UpstreamClient, UpstreamEndpoint, MockOpenAI) async throws -> Void) async throws {
         let mock = MockOpenAI()
         let router = Router()
         mock.addRoutes(to: router)
@@ -19,13 +19,8 @@ import Testing
         try await app.test(.live) { upstream in
             let client = UpstreamHTTPClient.make(config: GatewayConfig())
             let endpoint = UpstreamEndpoint(url: "http://127.0.0.1:\(upstream.port!)/openai/v1/chat/completions")
-            do {
-                try await test(client, endpoint, mock)
-            } catch {
-                try await client.shutdown()
-                throw error
-            }
-            try await client.shutdown()
+            defer { client.shutdown() }
+            try await test(client, endpoint, mock)
         }
     }
 

@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import Providers
 import ServiceLifecycle
 import UnixSignals
+import UpstreamHTTP
 
 /// Reads the configuration again on `SIGHUP` or when the config file changes
 /// (docs/configuration.md, "Reload"): providers, accounts, keys, aliases and fallbacks. A
@@ -12,11 +12,11 @@ package struct ConfigReload: Sendable {
     /// Resolves the configuration again (flags, environment, file).
     let load: @Sendable () throws -> GatewayConfig
     /// The upstream HTTP client new providers share.
-    let client: HTTPClient
+    let client: UpstreamClient
     /// Reload on SIGHUP (the server; tests change the file instead).
     let onSignal: Bool
 
-    package init(client: HTTPClient, onSignal: Bool = true, load: @escaping @Sendable () throws -> GatewayConfig) {
+    package init(client: UpstreamClient, onSignal: Bool = true, load: @escaping @Sendable () throws -> GatewayConfig) {
         self.load = load
         self.client = client
         self.onSignal = onSignal

@@ -1,14 +1,14 @@
-import AsyncHTTPClient
 import Logging
 import NIOCore
 import Providers
 import Stores
+import UpstreamHTTP
 
 /// Builds the providers a configuration describes, in order, sharing one HTTP client; on a
 /// reload it keeps each provider whose configuration did not change (aliases aside), so its
 /// accounts keep their state, lines and sign-in refreshers (docs/architecture.md, "Reload").
 struct GenerationBuilder: Sendable {
-    let client: HTTPClient
+    let client: UpstreamClient
     let logger: Logger
     /// Where providers keep accounts signed in through flowgate.
     var store: (any AccountStore & RefreshLockStore)? = nil
@@ -43,7 +43,7 @@ struct GenerationBuilder: Sendable {
 /// The providers a configuration describes, in order, sharing one HTTP client.
 /// `store`: where accounts signed in through flowgate are kept (nil: none are).
 package func makeProviders(
-    config: GatewayConfig, client: HTTPClient, logger: Logger, store: (any AccountStore & RefreshLockStore)? = nil
+    config: GatewayConfig, client: UpstreamClient, logger: Logger, store: (any AccountStore & RefreshLockStore)? = nil
 ) throws -> [ModelRouter.Entry] {
     try GenerationBuilder(client: client, logger: logger, store: store).entries(config)
 }

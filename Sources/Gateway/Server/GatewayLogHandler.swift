@@ -9,7 +9,7 @@ package enum LogFormat: String, Sendable, CaseIterable {
 }
 
 /// swift-log's `StreamLogHandler` renders its metadata to text on every change, and
-/// Hummingbird (and AsyncHTTPClient) set metadata on every request, so that cost was
+/// Hummingbird sets metadata on every request, so that cost was
 /// paid per request even with nothing logged. This one keeps the metadata as it is
 /// and renders it only for a line it writes: as text (through a `StreamLogHandler`,
 /// standard error) or as one JSON object a line.

@@ -1,10 +1,10 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
 import ChatCore
 import OpenAIWire
 import Synchronization
+import UpstreamHTTP
 
 /// Flowith's web API (docs/protocols/flowith.md) as an OpenAI provider: one upstream call per request,
 /// its raw-text answer streamed as deltas the moment each piece arrives.
@@ -56,14 +56,16 @@ package final class FlowithProvider: ChatProvider {
     private let settings: Settings
     private let tokens: [FlowithAccount]
     package let accounts: ProviderAccounts
-    private let client: HTTPClient
+    private let client: UpstreamClient
+    private let completionEndpoint: UpstreamEndpoint
+    private let refreshEndpoint: UpstreamEndpoint
     private let logger: Logger
     private let now: @Sendable () -> Date
     /// docs/protocols/flowith.md: renew 60 s before expiry.
     static let renewalMargin: TimeInterval = 60
 
     package init(
-        settings: Settings, accounts: [Account], client: HTTPClient, logger: Logger,
+        settings: Settings, accounts: [Account], client: UpstreamClient, logger: Logger,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.settings = settings
@@ -74,6 +76,8 @@ package final class FlowithProvider: ChatProvider {
             names: accounts.enumerated().map { $0.element.name ?? "token\($0.offset + 1)" },
             settings: settings.concurrency, strategy: settings.strategy)
         self.client = client
+        self.completionEndpoint = UpstreamEndpoint(url: FlowithRequest.completionURL(baseURL: settings.baseURL))
+        self.refreshEndpoint = UpstreamEndpoint(url: settings.refreshURL)
         self.logger = logger
         self.now = now
     }
@@ -164,21 +168,21 @@ package final class FlowithProvider: ChatProvider {
     }
 
     private func send(_ chat: ChatRequest, upstreamModel: String, account index: Int) async throws
-        -> (HTTPClientResponse, FlowithTextDecoder)
+        -> (UpstreamStreamingResponse, FlowithTextDecoder)
     {
         let messages = try FlowithTranslation.messages(chat)
         let account = tokens[index]
-        func post(_ token: String) async throws -> HTTPClientResponse {
+        func post(_ token: String) async throws -> UpstreamStreamingResponse {
             let built = FlowithRequest(
                 messages: messages, upstreamModel: upstreamModel, baseURL: settings.baseURL, token: token,
                 nodeID: UUID().uuidString.lowercased())
-            return try await client.postJSON(
-                url: built.url, headers: built.headers, body: built.body, timeout: settings.headTimeout
+            return try await client.postJSONStreaming(
+                to: completionEndpoint, headers: built.headers, body: built.body, timeout: settings.headTimeout
             ) { status, body in Self.httpError(status: status, body: Array(body.readableBytesView)) }
         }
         do {
             let token = try await freshToken(account)
-            let response: HTTPClientResponse
+            let response: UpstreamStreamingResponse
             do {
                 response = try await post(token)
             } catch let error as GatewayError where error.kind == .unauthorized && account.snapshot.refresh != nil {
@@ -216,18 +220,16 @@ package final class FlowithProvider: ChatProvider {
     /// docs/protocols/flowith.md: `POST {refreshURL}` with `{"refresh_token":…}`; the new token is used at once.
     private func renew(_ account: FlowithAccount) async throws {
         guard let refresh = account.snapshot.refresh else { return }
-        var request = HTTPClientRequest(url: settings.refreshURL)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(JSONCoding.buffer(["refresh_token": .string(refresh)] as JSONObject))
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(response.status.code), let json = try? JSONCoding.decode(body),
+        let response = try await client.send(
+            to: refreshEndpoint, headers: [("content-type", "application/json")],
+            body: JSONCoding.buffer(["refresh_token": .string(refresh)] as JSONObject), timeout: .seconds(30),
+            maxBytes: 1 << 20)
+        guard (200..<300).contains(response.status), let json = try? JSONCoding.decode(response.body),
             let access = json["access_token"]?.stringValue
         else {
-            logger.warning("Flowith token renewal failed with HTTP \(response.status.code)")
+            logger.warning("Flowith token renewal failed with HTTP \(response.status)")
             throw GatewayError.unauthorized(
-                "Renewing the Flowith token failed (HTTP \(response.status.code)); set a fresh token.",
+                "Renewing the Flowith token failed (HTTP \(response.status)); set a fresh token.",
                 code: "token_refresh_failed")
         }
         account.tokens.withLock { tokens in

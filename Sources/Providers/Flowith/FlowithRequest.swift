@@ -10,9 +10,12 @@ package struct FlowithRequest: Sendable {
     static let userAgent =
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
+    static func completionURL(baseURL: String) -> String {
+        (baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL) + "/completion?mode=general"
+    }
+
     package init(messages: [JSON], upstreamModel: String, baseURL: String, token: String, nodeID: String) {
-        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        url = base + "/completion?mode=general"
+        url = Self.completionURL(baseURL: baseURL)
         headers = [
             // The raw JWT, no `Bearer` (unless the configured token already has one).
             ("authorization", token),

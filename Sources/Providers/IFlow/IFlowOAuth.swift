@@ -1,7 +1,8 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import OpenAIWire
+import UpstreamHTTP
 
 /// The iFlow OAuth protocol (docs/protocols/iflow.md "Credentials and sign-in"): authorize URL,
 /// code exchange, refresh, and getUserInfo, whose `apiKey` is the chat key.
@@ -11,9 +12,9 @@ package struct IFlowOAuth: Sendable {
     package static let clientSecret = "4Z3YjXycVsQvyGF1etiNlIBB4RsqSDtW"
 
     package let baseURL: String
-    let client: HTTPClient
+    let client: UpstreamClient
 
-    package init(baseURL: String, client: HTTPClient) {
+    package init(baseURL: String, client: UpstreamClient) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.client = client
     }
@@ -66,13 +67,11 @@ package struct IFlowOAuth: Sendable {
     }
 
     private func token(form: [(String, String)], now: Date) async throws(Failure) -> SignIn {
-        var request = HTTPClientRequest(url: baseURL + "/oauth/token")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         let basic = Data("\(Self.clientID):\(Self.clientSecret)".utf8).base64EncodedString()
-        request.headers.add(name: "Authorization", value: "Basic \(basic)")
-        request.body = .bytes(ByteBuffer(string: form.map { "\($0)=\(Self.formEncode($1))" }.joined(separator: "&")))
-        let (status, json) = try await send(request)
+        let (status, json) = try await send(
+            .POST, baseURL + "/oauth/token",
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", "Basic \(basic)")],
+            body: ByteBuffer(string: form.map { "\($0)=\(Self.formEncode($1))" }.joined(separator: "&")))
         try Self.classify(status: status, json: json)
         guard let access = json["access_token"]?.stringValue, !access.isEmpty else {
             throw .rejected("the token response has no access_token")
@@ -90,12 +89,11 @@ package struct IFlowOAuth: Sendable {
         var lastFailure = Failure.transient("getUserInfo failed")
         for attempt in 0..<3 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(200 << attempt)) }
-            let request = HTTPClientRequest(
-                url: baseURL + "/api/oauth/getUserInfo?accessToken=" + Self.formEncode(accessToken))
             let status: Int
             let json: JSON
             do {
-                (status, json) = try await send(request)
+                (status, json) = try await send(
+                    .GET, baseURL + "/api/oauth/getUserInfo?accessToken=" + Self.formEncode(accessToken))
             } catch {
                 lastFailure = error
                 continue
@@ -135,11 +133,14 @@ package struct IFlowOAuth: Sendable {
         if !(200..<300).contains(status) { throw .rejected("HTTP \(status) \(json["error"]?.stringValue ?? message)") }
     }
 
-    private func send(_ request: HTTPClientRequest) async throws(Failure) -> (Int, JSON) {
+    private func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: ByteBuffer? = nil)
+        async throws(Failure) -> (Int, JSON)
+    {
         do {
-            let response = try await client.execute(request, timeout: .seconds(30))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return (Int(response.status.code), (try? JSONCoding.decode(body)) ?? .null)
+            let response = try await client.send(
+                method, to: UpstreamEndpoint(url: url), headers: headers, body: body, timeout: .seconds(30),
+                maxBytes: 1 << 20)
+            return (response.status, (try? JSONCoding.decode(response.body)) ?? .null)
         } catch {
             throw .transient("cannot reach \(baseURL): \(GatewayError.describe(error))")
         }

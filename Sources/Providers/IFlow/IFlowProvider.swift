@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -7,6 +6,7 @@ import ChatCore
 import OpenAIWire
 import Stores
 import Synchronization
+import UpstreamHTTP
 
 /// The iFlow CLI's model service (docs/protocols/iflow.md) as an OpenAI provider.
 package final class IFlowProvider: ChatProvider {
@@ -51,7 +51,7 @@ package final class IFlowProvider: ChatProvider {
     package var name: String { settings.name }
     package var modelIDs: [String] { settings.models.models }
     private let settings: Settings
-    private let client: HTTPClient
+    private let client: UpstreamClient
     private let oauth: IFlowOAuth
     private let chatEndpoint: UpstreamEndpoint
     package let accounts: ProviderAccounts
@@ -62,7 +62,7 @@ package final class IFlowProvider: ChatProvider {
     private static let maxResponseBytes = 64 << 20
     static let defaultAccount = "default"
 
-    package init(settings: Settings, oauth: IFlowOAuth, client: HTTPClient, logger: Logger) {
+    package init(settings: Settings, oauth: IFlowOAuth, client: UpstreamClient, logger: Logger) {
         self.settings = settings
         self.oauth = oauth
         self.chatEndpoint = UpstreamEndpoint(url: IFlowRequest.chatURL(baseURL: settings.baseURL))
@@ -323,8 +323,8 @@ package final class IFlowProvider: ChatProvider {
         let account = account(index)
         return try await withKey(account) { key in
             let built = try self.build(request, upstreamModel: upstreamModel, account: account, key: key)
-            let response = try await self.client.postJSON(
-                url: built.url, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
+            let response = try await self.client.postJSONStreaming(
+                to: self.chatEndpoint, headers: built.headers, body: built.body, timeout: self.settings.headTimeout,
                 failure: Self.httpError)
             try await EventStreamCheck.require(response, maxBytes: Self.maxResponseBytes) { contentType, body in
                 // A failure reported as a plain JSON body although we asked for a stream.

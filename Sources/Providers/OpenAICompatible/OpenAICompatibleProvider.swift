@@ -1,10 +1,10 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
 import ChatCore
 import OpenAIWire
 import Synchronization
+import UpstreamHTTP
 
 /// Any upstream that already speaks OpenAI (docs/protocols/openai-compatible.md): requests pass through with
 /// only the model name changed; answers go through the same normalising as all others.
@@ -50,11 +50,12 @@ package final class OpenAICompatibleProvider: ChatProvider {
     package let kind = "openai"
     package var name: String { settings.name }
     private let settings: Settings
-    private let client: HTTPClient
+    private let client: UpstreamClient
     private let logger: Logger
     package let accounts: ProviderAccounts
     private let chatEndpoint: UpstreamEndpoint
     private let embeddingsEndpoint: UpstreamEndpoint
+    private let modelsEndpoint: UpstreamEndpoint
     /// The fetched model list, when it was asked for, why the last fetch failed, and the
     /// fetch under way (callers at the same time wait for the same fetch).
     private struct Fetched {
@@ -66,7 +67,7 @@ package final class OpenAICompatibleProvider: ChatProvider {
     private let fetched = Mutex(Fetched())
     private static let maxResponseBytes = 64 << 20
 
-    package init(settings: Settings, client: HTTPClient, logger: Logger) {
+    package init(settings: Settings, client: UpstreamClient, logger: Logger) {
         self.settings = settings
         self.client = client
         self.logger = logger
@@ -74,6 +75,7 @@ package final class OpenAICompatibleProvider: ChatProvider {
             names: settings.accounts.map(\.name), settings: settings.concurrency, strategy: settings.strategy)
         self.chatEndpoint = UpstreamEndpoint(url: settings.baseURL + "/chat/completions")
         self.embeddingsEndpoint = UpstreamEndpoint(url: settings.baseURL + "/embeddings")
+        self.modelsEndpoint = UpstreamEndpoint(url: settings.baseURL + "/models")
     }
 
     package var modelIDs: [String] { settings.models ?? fetched.withLock { $0.models } }
@@ -116,14 +118,11 @@ package final class OpenAICompatibleProvider: ChatProvider {
         defer { fetched.withLock { $0.running = nil } }
         let failure: String
         do {
-            var request = HTTPClientRequest(url: settings.baseURL + "/models")
             // The list is the same for every key: the first one asks.
-            for (name, value) in self.commonHeaders(accept: "application/json", account: 0) {
-                request.headers.add(name: name, value: value)
-            }
-            let response = try await client.execute(request, timeout: .seconds(15))
-            let body = try await response.body.collect(upTo: 8 << 20)
-            let data = response.status == .ok ? (try? JSONCoding.decode(body))?["data"]?.arrayValue : nil
+            let response = try await client.send(
+                .GET, to: modelsEndpoint, headers: commonHeaders(accept: "application/json", account: 0),
+                timeout: .seconds(15), maxBytes: 8 << 20)
+            let data = response.status == 200 ? (try? JSONCoding.decode(response.body))?["data"]?.arrayValue : nil
             if let data {
                 let ids = data.compactMap { $0["id"]?.stringValue }
                 fetched.withLock {
@@ -133,9 +132,9 @@ package final class OpenAICompatibleProvider: ChatProvider {
                 return
             }
             failure =
-                [401, 403].contains(response.status.code)
-                ? "the API key was rejected (HTTP \(response.status.code))"
-                : response.status == .ok ? "the answer is not a model list" : "HTTP \(response.status.code)"
+                [401, 403].contains(response.status)
+                ? "the API key was rejected (HTTP \(response.status))"
+                : response.status == 200 ? "the answer is not a model list" : "HTTP \(response.status)"
         } catch {
             failure = GatewayError.describe(error)
         }
@@ -180,8 +179,8 @@ package final class OpenAICompatibleProvider: ChatProvider {
 
     package func stream(_ request: ChatRequest, upstreamModel: String, account: Int) async throws -> ChunkStream {
         do {
-            let response = try await client.postJSON(
-                url: chatEndpoint.url, headers: headers(for: request, account: account),
+            let response = try await client.postJSONStreaming(
+                to: chatEndpoint, headers: headers(for: request, account: account),
                 body: body(for: request, upstreamModel: upstreamModel), timeout: settings.headTimeout,
                 failure: { self.httpError(status: $0, body: $1, model: upstreamModel) })
             UpstreamHeaders.current?.record(response.headers)

@@ -1,7 +1,7 @@
-import AsyncHTTPClient
 import ChatCore
 import NIOCore
 import OpenAIWire
+import UpstreamHTTP
 
 /// Turns upstream body bytes into stream items; one implementation per upstream format.
 package protocol ChunkDecoder: Sendable {
@@ -14,10 +14,10 @@ package protocol ChunkDecoder: Sendable {
 /// network read, pulled directly from the HTTP client (no extra task per chunk).
 package struct ChunkStream: AsyncSequence, Sendable {
     package typealias Element = [StreamItem]
-    let body: HTTPClientResponse.Body
+    let body: UpstreamBody
     let decoder: any ChunkDecoder
 
-    package init(body: HTTPClientResponse.Body, decoder: any ChunkDecoder) {
+    package init(body: UpstreamBody, decoder: any ChunkDecoder) {
         self.body = body
         self.decoder = decoder
     }
@@ -27,7 +27,7 @@ package struct ChunkStream: AsyncSequence, Sendable {
     }
 
     package struct Iterator: AsyncIteratorProtocol {
-        var body: HTTPClientResponse.Body.AsyncIterator
+        var body: UpstreamBody.AsyncIterator
         var decoder: any ChunkDecoder
         var ended = false
 
@@ -107,7 +107,7 @@ package struct SSEChunkDecoder: ChunkDecoder {
 /// a JSON body, an empty answer, or simply not a stream).
 enum EventStreamCheck {
     static func require(
-        _ response: HTTPClientResponse, maxBytes: Int, failure: (_ contentType: String, _ body: ByteBuffer) -> GatewayError
+        _ response: UpstreamStreamingResponse, maxBytes: Int, failure: (_ contentType: String, _ body: ByteBuffer) -> GatewayError
     ) async throws {
         let contentType = response.headers.first(name: "content-type") ?? ""
         guard !contentType.contains("text/event-stream") else { return }

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import UpstreamHTTP
 import Logging
 import Stores
 import NIOCore
@@ -58,7 +58,7 @@ extension ProviderConfig where Self: Equatable {
 
 /// What building a provider may use: the one upstream HTTP client and the server's settings.
 package struct ProviderContext: Sendable {
-    package let client: HTTPClient
+    package let client: UpstreamClient
     package let logger: Logger
     /// Time allowed for an upstream's response head.
     package let headTimeout: TimeAmount
@@ -68,7 +68,7 @@ package struct ProviderContext: Sendable {
     package let store: (any AccountStore & RefreshLockStore)?
 
     package init(
-        client: HTTPClient, logger: Logger, headTimeout: TimeAmount, dataDirectory: String? = nil,
+        client: UpstreamClient, logger: Logger, headTimeout: TimeAmount, dataDirectory: String? = nil,
         store: (any AccountStore & RefreshLockStore)? = nil
     ) {
         self.client = client
