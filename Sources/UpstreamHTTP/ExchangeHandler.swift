@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Runs one request–answer exchange at a time on a pooled connection: writes the request
 /// in one flush, then either collects the whole answer or hands over the head at once and
@@ -117,9 +118,10 @@ final class ExchangeHandler: ChannelDuplexHandler {
         case .stream(let promise, let readTimeout):
             deadline?.cancel()
             deadline = nil
+            guard let eventLoop = context?.eventLoop else { return }
             let producer = UpstreamBody.Producer.makeSequence(
                 backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false,
-                delegate: BodyDemand(handler: NIOLoopBound(self, eventLoop: context!.eventLoop), exchange: exchange))
+                delegate: BodyDemand(handler: NIOLoopBound(self, eventLoop: eventLoop), exchange: exchange))
             readerWantsMore = true
             heldRead = false
             state = .streaming(producer.source, readTimeout: readTimeout)
@@ -237,6 +239,9 @@ final class ExchangeHandler: ChannelDuplexHandler {
     // MARK: Failure and close
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS closed without its goodbye: harmless where the close ends the body, and a body cut
+        // short is still noticed by the HTTP decoder when the connection goes.
+        if case NIOSSLError.uncleanShutdown = error { return }
         failAndClose(error is HTTPParserError ? UpstreamError.invalidResponse : error)
     }
 

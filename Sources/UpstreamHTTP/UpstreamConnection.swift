@@ -44,11 +44,16 @@ final class UpstreamConnection: Sendable {
         whenClosed: @escaping @Sendable (UpstreamConnection) -> Void
     ) async throws -> UpstreamConnection {
         let target = proxy.map { ($0.host, $0.port) } ?? (origin.host, origin.port)
-        let channel = try await ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: target.0, port: target.1)
-            .get()
+        // An address needs no name lookup (which NIO runs on another thread).
+        let channel =
+            if let address = try? SocketAddress(ipAddress: target.0, port: target.1) {
+                try await bootstrap.connect(to: address).get()
+            } else {
+                try await bootstrap.connect(host: target.0, port: target.1).get()
+            }
         let deadline = NIODeadline.now() + timeout
         do {
             let ready = channel.eventLoop.submit {
