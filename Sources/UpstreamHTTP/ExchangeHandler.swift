@@ -25,6 +25,9 @@ final class ExchangeHandler: ChannelDuplexHandler {
         case closed
     }
 
+    /// The connection was closed before the request was written: nothing reached the upstream.
+    enum NotSent: Error { case connectionClosed }
+
     private var state = State.idle
     private var context: ChannelHandlerContext?
     /// Counts exchanges, so that a late word from an earlier body's reader is ignored.
@@ -56,7 +59,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
 
     func start(_ request: UpstreamRequest, mode: Mode) {
         guard case .idle = state, let context else {
-            fail(mode, with: UpstreamError.remoteClosed)
+            fail(mode, with: NotSent.connectionClosed)
             return
         }
         exchange += 1

@@ -51,26 +51,37 @@ package final class UpstreamClient: Sendable {
 
     /// Sends `request` and returns the whole answer, its body at most `maxBytes`.
     package func collect(_ request: UpstreamRequest, maxBytes: Int) async throws -> UpstreamResponse {
-        let connection = try await connection(for: request)
-        let promise = connection.eventLoop.makePromise(of: UpstreamResponse.self)
-        return try await withTaskCancellationHandler {
-            connection.start(request, mode: .collect(promise, maxBytes: maxBytes), whenReusable: reuse(connection))
-            return try await promise.futureResult.get()
-        } onCancel: {
-            connection.cancel()
-        }
+        try await exchange(request) { .collect($0, maxBytes: maxBytes) }
     }
 
     /// Sends `request` and returns as soon as the answer's head is in; the body follows.
     package func stream(_ request: UpstreamRequest) async throws -> UpstreamStreamingResponse {
-        let connection = try await connection(for: request)
-        let promise = connection.eventLoop.makePromise(of: UpstreamStreamingResponse.self)
-        return try await withTaskCancellationHandler {
-            connection.start(
-                request, mode: .stream(promise, readTimeout: configuration.readTimeout), whenReusable: reuse(connection))
-            return try await promise.futureResult.get()
-        } onCancel: {
-            connection.cancel()
+        let readTimeout = configuration.readTimeout
+        return try await exchange(request) { .stream($0, readTimeout: readTimeout) }
+    }
+
+    /// One exchange on a pooled or new connection. A pooled connection found closed before
+    /// anything was sent on it (the upstream closed it a moment before) is replaced once.
+    private func exchange<Answer: Sendable>(
+        _ request: UpstreamRequest, mode: (EventLoopPromise<Answer>) -> ExchangeHandler.Mode
+    ) async throws -> Answer {
+        var pooledAllowed = true
+        while true {
+            let connection = try await connection(for: request, pooled: pooledAllowed)
+            let promise = connection.eventLoop.makePromise(of: Answer.self)
+            let mode = mode(promise)
+            do {
+                return try await withTaskCancellationHandler {
+                    connection.start(request, mode: mode, whenReusable: reuse(connection))
+                    return try await promise.futureResult.get()
+                } onCancel: {
+                    connection.cancel()
+                }
+            } catch ExchangeHandler.NotSent.connectionClosed where pooledAllowed {
+                pooledAllowed = false
+            } catch is ExchangeHandler.NotSent {
+                throw UpstreamError.remoteClosed
+            }
         }
     }
 
@@ -87,11 +98,11 @@ package final class UpstreamClient: Sendable {
         { [pool] in pool.put(connection) }
     }
 
-    private func connection(for request: UpstreamRequest) async throws -> UpstreamConnection {
+    private func connection(for request: UpstreamRequest, pooled: Bool) async throws -> UpstreamConnection {
         try Task.checkCancellation()
         let current = MultiThreadedEventLoopGroup.currentEventLoop
         let origin = request.url.origin
-        if let pooled = pool.take(origin, preferring: current) { return pooled }
+        if pooled, let connection = pool.take(origin, preferring: current) { return connection }
         let connection = try await UpstreamConnection.connect(
             to: origin, on: current ?? group.next(), proxy: configuration.proxy, tls: { try self.makeTLSContext() },
             timeout: max(.milliseconds(1), min(configuration.connectTimeout, request.deadline - .now())),

@@ -44,9 +44,8 @@ final class UpstreamConnection: Sendable {
         whenClosed: @escaping @Sendable (UpstreamConnection) -> Void
     ) async throws -> UpstreamConnection {
         let target = proxy.map { ($0.host, $0.port) } ?? (origin.host, origin.port)
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        // NIO's client bootstrap turns Nagle off (TCP_NODELAY) by itself.
+        let bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(timeout)
         // An address needs no name lookup (which NIO runs on another thread).
         let channel =
             if let address = try? SocketAddress(ipAddress: target.0, port: target.1) {

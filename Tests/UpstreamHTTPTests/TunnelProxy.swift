@@ -75,7 +75,7 @@ private final class ConnectHandler: ChannelInboundHandler, RemovableChannelHandl
                 context.writeAndFlush(
                     handler.wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 200 Connection established\r\n\r\n")),
                     promise: nil)
-                server.pipeline.addHandler(Pipe(to: client)).whenComplete { _ in }
+                try? server.pipeline.syncOperations.addHandler(Pipe(to: client))  // the same event loop
                 try? context.pipeline.syncOperations.addHandler(Pipe(to: server))
                 context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
                 client.setOption(.autoRead, value: true).whenComplete { _ in }

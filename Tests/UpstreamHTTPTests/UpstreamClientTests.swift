@@ -300,7 +300,7 @@ enum SelfSignedCertificate {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw UpstreamError.invalidResponse }
         return (
-            try NIOSSLCertificate(file: directory.appendingPathComponent("cert.pem").path, format: .pem),
+            try NIOSSLCertificate.fromPEMFile(directory.appendingPathComponent("cert.pem").path)[0],
             try NIOSSLPrivateKey(file: directory.appendingPathComponent("key.pem").path, format: .pem)
         )
     }
