@@ -64,9 +64,10 @@ package struct UsageRecord: Sendable, Equatable {
     /// The requests' durations, summed.
     package var durationMs: Int
 
-    /// Records per `recordUsage` and `recordRequests` call: one INSERT of 10 (19) binds a row
-    /// stays under SQLite's 32,766 and PostgreSQL's 65,535 binds.
-    package static let rowsPerWrite = 1000
+    /// Records per `recordUsage` and `recordRequests` call. 250, not the 1,700 SQLite's 32,766 binds
+    /// would allow: SQLite's compiled form of a 1,000-row INSERT took megabytes, which stayed in
+    /// malloc's arenas and grew a busy server's memory by 5 MB (docs/performance.md, "Usage records").
+    package static let rowsPerWrite = 250
 
     package init(
         time: Date, provider: String, account: String, model: String, status: Int, clientKey: String = "",
