@@ -15,6 +15,14 @@ final class ExchangeHandler: ChannelDuplexHandler {
         case collect(EventLoopPromise<UpstreamResponse>, maxBytes: Int)
         /// The head as soon as it arrives; the body as it comes.
         case stream(EventLoopPromise<UpstreamStreamingResponse>, readTimeout: TimeAmount)
+
+        /// Names the exchange: a late cancellation must not end the next one on this connection.
+        var answer: ObjectIdentifier {
+            switch self {
+            case .collect(let promise, _): ObjectIdentifier(promise.futureResult)
+            case .stream(let promise, _): ObjectIdentifier(promise.futureResult)
+            }
+        }
     }
 
     private enum State {
@@ -32,6 +40,8 @@ final class ExchangeHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     /// Counts exchanges, so that a late word from an earlier body's reader is ignored.
     private var exchange = 0
+    /// The exchange under way (its answer's future), until it ends.
+    private var answer: ObjectIdentifier?
     private var keepAlive = true
     private var deadline: Scheduled<Void>?
     /// Streaming: the body reader's demand, a read held back while it has enough, and the last data seen.
@@ -63,6 +73,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
             return
         }
         exchange += 1
+        answer = mode.answer
         keepAlive = true
         state = .waitingForHead(mode)
         deadline = context.eventLoop.assumeIsolated().scheduleTask(deadline: request.deadline) { [self] in
@@ -85,8 +96,10 @@ final class ExchangeHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
-    /// The caller's task was cancelled.
-    func cancel() {
+    /// The caller's task was cancelled while waiting for `answer`; once that exchange has ended
+    /// (and the connection may carry someone else's), this does nothing.
+    func cancel(answer: ObjectIdentifier) {
+        guard answer == self.answer else { return }
         failAndClose(CancellationError())
     }
 
@@ -181,6 +194,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
 
     /// The answer is complete: the connection takes the next request, or closes if either side said so.
     private func endExchange() {
+        answer = nil
         deadline?.cancel()
         deadline = nil
         readTimer?.cancel()

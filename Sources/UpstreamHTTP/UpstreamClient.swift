@@ -70,12 +70,13 @@ package final class UpstreamClient: Sendable {
             let connection = try await connection(for: request, pooled: pooledAllowed)
             let promise = connection.eventLoop.makePromise(of: Answer.self)
             let mode = mode(promise)
+            let answer = mode.answer
             do {
                 return try await withTaskCancellationHandler {
                     connection.start(request, mode: mode, whenReusable: reuse(connection))
                     return try await promise.futureResult.get()
                 } onCancel: {
-                    connection.cancel()
+                    connection.cancel(answer: answer)
                 }
             } catch ExchangeHandler.NotSent.connectionClosed where pooledAllowed {
                 pooledAllowed = false
@@ -108,7 +109,7 @@ package final class UpstreamClient: Sendable {
             timeout: max(.milliseconds(1), min(configuration.connectTimeout, request.deadline - .now())),
             whenClosed: { [pool] in pool.remove($0) })
         if Task.isCancelled {
-            connection.cancel()
+            connection.closeIfIdle()
             throw CancellationError()
         }
         return connection

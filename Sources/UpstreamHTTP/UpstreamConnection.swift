@@ -33,7 +33,7 @@ final class UpstreamConnection: Sendable {
         }
     }
 
-    func cancel() { onLoop { $0.cancel() } }
+    func cancel(answer: ObjectIdentifier) { onLoop { $0.cancel(answer: answer) } }
 
     func closeIfIdle() { onLoop { $0.closeIfIdle() } }
 
