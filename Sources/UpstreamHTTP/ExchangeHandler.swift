@@ -38,9 +38,8 @@ final class ExchangeHandler: ChannelDuplexHandler {
 
     private var state = State.idle
     private var context: ChannelHandlerContext?
-    /// Counts exchanges, so that a late word from an earlier body's reader is ignored.
-    private var exchange = 0
-    /// The exchange under way (its answer's future), until it ends.
+    /// The exchange under way (its answer's future), until it ends: a late cancellation, or a late
+    /// word from an earlier body's reader, names another one and is ignored.
     private var answer: ObjectIdentifier?
     private var keepAlive = true
     private var deadline: Scheduled<Void>?
@@ -72,7 +71,6 @@ final class ExchangeHandler: ChannelDuplexHandler {
             fail(mode, with: NotSent.connectionClosed)
             return
         }
-        exchange += 1
         answer = mode.answer
         keepAlive = true
         state = .waitingForHead(mode)
@@ -134,10 +132,10 @@ final class ExchangeHandler: ChannelDuplexHandler {
         case .stream(let promise, let readTimeout):
             deadline?.cancel()
             deadline = nil
-            guard let eventLoop = context?.eventLoop else { return }
+            guard let eventLoop = context?.eventLoop, let answer else { return }
             let producer = UpstreamBody.Producer.makeSequence(
                 backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false,
-                delegate: BodyDemand(handler: NIOLoopBound(self, eventLoop: eventLoop), exchange: exchange))
+                delegate: BodyDemand(handler: NIOLoopBound(self, eventLoop: eventLoop), answer: answer))
             readerWantsMore = true
             heldRead = false
             state = .streaming(producer.source, readTimeout: readTimeout)
@@ -195,10 +193,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
     /// The answer is complete: the connection takes the next request, or closes if either side said so.
     private func endExchange() {
         answer = nil
-        deadline?.cancel()
-        deadline = nil
-        readTimer?.cancel()
-        readTimer = nil
+        stopTimers()
         if keepAlive {
             state = .idle
             if heldRead { heldRead = false; context?.read() }
@@ -221,8 +216,8 @@ final class ExchangeHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    func readerWantsMore(exchange: Int) {
-        guard exchange == self.exchange, case .streaming = state else { return }
+    func readerWantsMore(answer: ObjectIdentifier) {
+        guard answer == self.answer, case .streaming = state else { return }
         readerWantsMore = true
         lastData = .now()
         if heldRead {
@@ -233,8 +228,8 @@ final class ExchangeHandler: ChannelDuplexHandler {
 
     /// The reader dropped the body (or its task was cancelled) before the end: the rest of the
     /// answer will not be read, so the connection cannot be used again.
-    func readerStopped(exchange: Int) {
-        guard exchange == self.exchange, case .streaming = state else { return }
+    func readerStopped(answer: ObjectIdentifier) {
+        guard answer == self.answer, case .streaming = state else { return }
         failAndClose(CancellationError())
     }
 
@@ -271,10 +266,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
     private func failAndClose(_ error: any Error) {
         let previous = state
         state = .closed
-        deadline?.cancel()
-        deadline = nil
-        readTimer?.cancel()
-        readTimer = nil
+        stopTimers()
         pending.removeAll()
         switch previous {
         case .closed:
@@ -293,6 +285,13 @@ final class ExchangeHandler: ChannelDuplexHandler {
         whenClosed = nil
         whenReusable = nil
         closed?()
+    }
+
+    private func stopTimers() {
+        deadline?.cancel()
+        deadline = nil
+        readTimer?.cancel()
+        readTimer = nil
     }
 
     private func fail(_ mode: Mode, with error: any Error) {

@@ -14,7 +14,7 @@ package struct UpstreamBody: AsyncSequence, Sendable {
     package static func bytes(_ buffer: ByteBuffer) -> UpstreamBody {
         let made = Producer.makeSequence(
             backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2), finishOnDeinit: false,
-            delegate: BodyDemand(handler: nil, exchange: 0))
+            delegate: BodyDemand(handler: nil, answer: nil))
         _ = made.source.yield(buffer)
         made.source.finish()
         return UpstreamBody(producer: made.sequence)
@@ -56,22 +56,20 @@ package struct UpstreamBody: AsyncSequence, Sendable {
 /// The body reader's demand, passed back to the connection's event loop.
 final class BodyDemand: NIOAsyncSequenceProducerDelegate {
     private let handler: NIOLoopBound<ExchangeHandler>?
-    private let exchange: Int
+    private let answer: ObjectIdentifier?
 
-    init(handler: NIOLoopBound<ExchangeHandler>?, exchange: Int) {
+    init(handler: NIOLoopBound<ExchangeHandler>?, answer: ObjectIdentifier?) {
         self.handler = handler
-        self.exchange = exchange
+        self.answer = answer
     }
 
     func produceMore() {
-        guard let handler else { return }
-        let exchange = exchange
-        handler.eventLoop.execute { handler.value.readerWantsMore(exchange: exchange) }
+        guard let handler, let answer else { return }
+        handler.eventLoop.execute { handler.value.readerWantsMore(answer: answer) }
     }
 
     func didTerminate() {
-        guard let handler else { return }
-        let exchange = exchange
-        handler.eventLoop.execute { handler.value.readerStopped(exchange: exchange) }
+        guard let handler, let answer else { return }
+        handler.eventLoop.execute { handler.value.readerStopped(answer: answer) }
     }
 }

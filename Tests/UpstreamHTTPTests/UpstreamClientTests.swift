@@ -9,8 +9,10 @@ import UpstreamHTTP
 /// timeout, cancellation, back-pressure's end, TLS and the proxy tunnel.
 @Suite struct UpstreamClientTests {
     static func client(readTimeout: TimeAmount = .seconds(5), connectTimeout: TimeAmount = .seconds(5),
-                       proxy: UpstreamClient.Proxy? = nil, tls: TLSConfiguration? = nil) -> UpstreamClient {
+                       proxy: UpstreamClient.Proxy? = nil, tls: TLSConfiguration? = nil,
+                       idleTimeout: TimeAmount = .seconds(60)) -> UpstreamClient {
         var configuration = UpstreamClient.Configuration()
+        configuration.idleTimeout = idleTimeout
         configuration.readTimeout = readTimeout
         configuration.connectTimeout = connectTimeout
         configuration.proxy = proxy
@@ -63,6 +65,19 @@ import UpstreamHTTP
         try await waitUntil { client.idleConnections == 0 }
         #expect(String(buffer: try await client.collect(Self.post(url, "again"), maxBytes: 1024).body) == "fine")
         #expect(server.connections == 3)
+        await server.stop()
+    }
+
+    @Test func aConnectionIdleForLongerThanTheIdleTimeoutIsClosed() async throws {
+        let server = try await ScriptedServer { _ in .ok("fine") }
+        let client = Self.client(idleTimeout: .seconds(1))
+        defer { client.shutdown() }
+        _ = try await client.collect(Self.post("http://127.0.0.1:\(server.port)/"), maxBytes: 1024)
+        #expect(client.idleConnections == 1)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(server.closedConnections == 0, "not before the idle timeout")
+        try await waitUntil { server.closedConnections == 1 }
+        #expect(client.idleConnections == 0)
         await server.stop()
     }
 
