@@ -184,6 +184,8 @@ import UpstreamHTTP
         #expect(!scrubbed.contains("sk-upstream-secret"))
         #expect(scrubbed.contains("[redacted]"))
         #expect(SecretScrubber.scrub("short abc", secrets: ["abc"]) == "short abc", "tiny values are not secrets")
+        #expect(SecretScrubber.scrub("échec: no key here ✓", secrets: [key]) == "échec: no key here ✓")
+        #expect(SecretScrubber.scrub("échec ✓ sk-upstream-secret✓", secrets: [key]) == "échec ✓ [redacted]✓")
     }
 
     @Test func libraryErrorTextNeverReachesTheClient() {
