@@ -46,13 +46,6 @@ import Testing
                 == "f357dc8ae9c61e737fb369364acd40ed5e991c0b145045fa7f966f37d80e3a6a")
     }
 
-    @Test func modelIDSearch() {
-        #expect(IFlowModelAdjustments.contains("kimi-k2-thinking", "thinking"))
-        #expect(IFlowModelAdjustments.contains("thinking", "thinking"))
-        #expect(!IFlowModelAdjustments.contains("think", "thinking"))
-        #expect(!IFlowModelAdjustments.contains("glm-4.7", "reasoning"))
-    }
-
     @Test func headersInTheCLIsOrder() throws {
         let request = try IFlowRequest(
             chat: chat(stream: true), upstreamModel: "glm-4.7", baseURL: "https://apis.iflow.cn/v1/",

@@ -41,8 +41,8 @@ package enum IFlowModelAdjustments {
                     code: "unsupported_value")
             }
         }
-        if contains(id, "thinking") { set.thinkingFlag("thinking_mode") }
-        if contains(id, "reasoning") { set.thinkingFlag("reasoning") }
+        if id.containsBytes("thinking") { set.thinkingFlag("thinking_mode") }
+        if id.containsBytes("reasoning") { set.thinkingFlag("reasoning") }
         if id.hasPrefix("mimo-") { set.thinkingType() }
         if id == "iflow-rome-30ba3b" {
             set.ifAbsent("temperature", 0.7)
@@ -55,17 +55,6 @@ package enum IFlowModelAdjustments {
             }
         }
         body = set.body
-    }
-
-    /// A plain byte search: Foundation's and the string-processing `contains` each cost
-    /// tens of thousands of instructions per call, on every request.
-    static func contains(_ id: String, _ part: String) -> Bool {
-        let haystack = Array(id.utf8)
-        let needle = Array(part.utf8)
-        guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { start in
-            haystack[start..<(start + needle.count)].elementsEqual(needle)
-        }
     }
 
     /// docs/protocols/iflow.md: `reasoning_effort:"none"` or `thinking:{type:"disabled"}` turn thinking off.
