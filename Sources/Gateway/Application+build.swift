@@ -36,16 +36,13 @@ package func buildApplication(
                 live: live, reload: reload, builder: GenerationBuilder(client: reload.client, logger: logger, store: store),
                 file: config.configFile, logger: logger))
     }
+    let responder = router.buildResponder()
     return Application(
         router: router,
-        server: HTTPServerBuilder { responder in
-            EventLoopBoundChannel(
-                inner: HTTP1Channel(
-                    responder: responder,
-                    configuration: .init(
-                        additionalChannelHandlers: [ClientCloseHandler(watch: connections)],
-                        idleTimeout: .init(config.connectionIdleTimeout))),
-                requestReadTimeout: .init(config.requestReadTimeout))
+        server: HTTPServerBuilder { _ in
+            GatewayHTTPChannel(
+                responder: responder, watch: connections, bodyLimit: config.bodyLimit,
+                idleTimeout: .init(config.connectionIdleTimeout), requestReadTimeout: .init(config.requestReadTimeout))
         },
         configuration: .init(
             address: .hostname(config.host, port: config.port), serverName: nil,

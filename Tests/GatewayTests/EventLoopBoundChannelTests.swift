@@ -22,9 +22,12 @@ import UpstreamHTTP
             let after = context.channel.eventLoop.inEventLoop
             return "\(before) \(after)"
         }
+        let responder = router.buildResponder()
         let app = Application(
             router: router,
-            server: HTTPServerBuilder { responder in EventLoopBoundChannel(inner: HTTP1Channel(responder: responder)) },
+            server: HTTPServerBuilder { _ in
+                GatewayHTTPChannel(responder: responder, watch: ConnectionWatch(), bodyLimit: 1 << 20)
+            },
             configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             for _ in 0..<3 {

@@ -1,0 +1,61 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// How flowgate serves one client connection (docs/architecture.md, "The server edge"):
+/// Hummingbird's router answers, but the connection itself is flowgate's own, as the
+/// upstream client is. The pipeline: `RequestReadDeadline` (raw bytes) →
+/// `ClientCloseHandler` → NIO's HTTP/1.1 decoder and encoder → `HTTPConnectionHandler`.
+/// The connection's task prefers the channel's event loop (`EventLoopTaskExecutor`), so
+/// reading, routing, the upstream call and writing stay on one thread.
+struct GatewayHTTPChannel<Responder: HTTPResponder>: ServerChildChannel
+where Responder.Context == GatewayRequestContext {
+    let responder: Responder
+    let watch: ConnectionWatch
+    let bodyLimit: Int
+    var idleTimeout: TimeAmount? = .seconds(75)
+    /// Longest time to read one request (head and body).
+    var requestReadTimeout: TimeAmount = .seconds(60)
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTPConnection> {
+        channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            let deadline = RequestReadDeadline(timeout: requestReadTimeout)
+            let handler = HTTPConnectionHandler(bodyLimit: bodyLimit, idleTimeout: idleTimeout, deadline: deadline)
+            try pipeline.addHandler(deadline)
+            try pipeline.addHandler(ClientCloseHandler(watch: watch))
+            try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+            try pipeline.addHandler(handler)
+            return HTTPConnection(channel: channel, handler: handler)
+        }
+    }
+
+    func handle(value connection: HTTPConnection, logger: Logger) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
+            while let incoming = await connection.next() {
+                let request = Request(head: incoming.head, body: incoming.body.requestBody())
+                let context = GatewayRequestContext(source: .init(channel: connection.channel, logger: logger))
+                var response: Response
+                do {
+                    response = try await responder.respond(to: request, context: context)
+                } catch {
+                    logger.debug("unanswered error", metadata: ["error.type": "\(type(of: error))"])
+                    response = Response(status: .internalServerError)
+                }
+                response.headers[.date] = HTTPDate.now()
+                do {
+                    try await connection.write(response)
+                } catch {
+                    // An answer cut short cannot be ended cleanly: the connection closes.
+                    logger.trace("failed to write an answer: \(type(of: error))")
+                    break
+                }
+            }
+            connection.finish()
+        }
+    }
+}
