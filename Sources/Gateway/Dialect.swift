@@ -48,7 +48,7 @@ enum Dialect {
 }
 
 extension GatewayError {
-    /// `closing` asks for the connection to be closed after this answer (ConnectionPolicyHandler).
+    /// `closing` asks for the connection to be closed after this answer (HTTPConnectionHandler).
     func response(_ dialect: Dialect = .openAIChat, closing: Bool = false) -> Response {
         var headers: HTTPFields = [:]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }

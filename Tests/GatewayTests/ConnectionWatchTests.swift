@@ -5,6 +5,11 @@ import Testing
 @testable import Gateway
 
 @Suite struct ConnectionWatchTests {
+    static func handler(_ watch: ConnectionWatch) -> HTTPConnectionHandler {
+        HTTPConnectionHandler(
+            bodyLimit: 1024, idleTimeout: nil, deadline: RequestReadDeadline(timeout: .seconds(60)), watch: watch)
+    }
+
     func startSlowRequest(_ watch: ConnectionWatch, on channel: EmbeddedChannel) -> Task<Bool, Never> {
         Task {
             do {
@@ -22,7 +27,7 @@ import Testing
 
     @Test func clientHalfCloseCancelsTheRequestInProgress() async throws {
         let watch = ConnectionWatch()
-        let channel = EmbeddedChannel(handler: ClientCloseHandler(watch: watch))
+        let channel = EmbeddedChannel(handler: Self.handler(watch))
         try await channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).get()
         let request = startSlowRequest(watch, on: channel)
         await waitUntilWatched(watch)
@@ -34,7 +39,7 @@ import Testing
 
     @Test func connectionEndCancelsAndForgetsTheConnection() async throws {
         let watch = ConnectionWatch()
-        let channel = EmbeddedChannel(handler: ClientCloseHandler(watch: watch))
+        let channel = EmbeddedChannel(handler: Self.handler(watch))
         try await channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).get()
         let request = startSlowRequest(watch, on: channel)
         await waitUntilWatched(watch)
@@ -45,7 +50,7 @@ import Testing
 
     @Test func finishedRequestsLeaveTheConnectionReusable() async throws {
         let watch = ConnectionWatch()
-        let channel = EmbeddedChannel(handler: ClientCloseHandler(watch: watch))
+        let channel = EmbeddedChannel(handler: Self.handler(watch))
         try await channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).get()
         for i in 0..<100 {
             let value = try await watch.run(on: channel) { i }

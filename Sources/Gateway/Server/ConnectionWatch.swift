@@ -4,7 +4,7 @@ import Synchronization
 /// Cancels a request's work the moment its client goes away (docs/protocols/openai-chat.md: the upstream
 /// request is cancelled at once) while keeping keep-alive connections reusable.
 /// Hummingbird's `consumeWithCancellationOnInboundClose` reads past the request and
-/// so must close every connection; here a per-connection `ClientCloseHandler` reports
+/// so must close every connection; here each connection's `HTTPConnectionHandler` reports
 /// the end of input or of the connection, and the request in progress is cancelled.
 final class ConnectionWatch: Sendable {
     private struct Connection {
@@ -53,27 +53,4 @@ final class ConnectionWatch: Sendable {
 
     /// Connections with state (for tests: entries must not outlive their connection).
     var watchedConnections: Int { connections.withLock { $0.count } }
-}
-
-/// Added to every client connection's pipeline: tells the watch when the client
-/// stops sending (half-close, which Hummingbird allows) or the connection ends.
-final class ClientCloseHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
-    typealias InboundIn = NIOAny
-    private let watch: ConnectionWatch
-
-    init(watch: ConnectionWatch) {
-        self.watch = watch
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let channelEvent = event as? ChannelEvent, case .inputClosed = channelEvent {
-            watch.inputClosed(ObjectIdentifier(context.channel))
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        watch.connectionEnded(ObjectIdentifier(context.channel))
-        context.fireChannelInactive()
-    }
 }

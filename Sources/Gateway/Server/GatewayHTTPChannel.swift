@@ -7,8 +7,8 @@ import NIOHTTP1
 
 /// How flowgate serves one client connection (docs/architecture.md, "The server edge"):
 /// Hummingbird's router answers, but the connection itself is flowgate's own, as the
-/// upstream client is. The pipeline: `RequestReadDeadline` (raw bytes) →
-/// `ClientCloseHandler` → NIO's HTTP/1.1 decoder and encoder → `HTTPConnectionHandler`.
+/// upstream client is. The pipeline: `RequestReadDeadline` (raw bytes) → NIO's HTTP/1.1
+/// decoder and encoder → `HTTPConnectionHandler`.
 /// The connection's task prefers the channel's event loop (`EventLoopTaskExecutor`), so
 /// reading, routing, the upstream call and writing stay on one thread.
 struct GatewayHTTPChannel<Responder: HTTPResponder>: ServerChildChannel
@@ -24,9 +24,9 @@ where Responder.Context == GatewayRequestContext {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
             let deadline = RequestReadDeadline(timeout: requestReadTimeout)
-            let handler = HTTPConnectionHandler(bodyLimit: bodyLimit, idleTimeout: idleTimeout, deadline: deadline)
+            let handler = HTTPConnectionHandler(
+                bodyLimit: bodyLimit, idleTimeout: idleTimeout, deadline: deadline, watch: watch)
             try pipeline.addHandler(deadline)
-            try pipeline.addHandler(ClientCloseHandler(watch: watch))
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
             try pipeline.addHandler(handler)

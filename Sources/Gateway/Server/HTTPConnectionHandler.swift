@@ -9,7 +9,7 @@ import NIOHTTPTypesHTTP1
 /// that task's answers, and keeps the connection's rules (docs/security.md): when to
 /// close after an answer (an HTTP/1.0 client without keep-alive, `Connection: close` on
 /// the request or the answer, a 401 says it), the idle timeout, and a graceful shutdown's
-/// quiescing. It runs on the channel's event loop only; `HTTPConnection` is the task's way in.
+/// quiescing. It tells `ConnectionWatch` when the client leaves. It runs on the channel's event loop only; `HTTPConnection` is the task's way in.
 final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = Never
@@ -25,6 +25,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let bodyLimit: Int
     private let idleTimeout: TimeAmount?
     private let deadline: RequestReadDeadline
+    private let watch: ConnectionWatch
     private var context: ChannelHandlerContext?
 
     /// Requests read and not yet taken by the task: pipelined ones wait here.
@@ -51,10 +52,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// How long a closing connection still takes (and drops) what the client sends.
     static let linger: TimeAmount = .seconds(1)
 
-    init(bodyLimit: Int, idleTimeout: TimeAmount?, deadline: RequestReadDeadline) {
+    init(bodyLimit: Int, idleTimeout: TimeAmount?, deadline: RequestReadDeadline, watch: ConnectionWatch) {
         self.bodyLimit = bodyLimit
         self.idleTimeout = idleTimeout
         self.deadline = deadline
+        self.watch = watch
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -93,6 +95,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
+            // The client went away (or half-closed, which Hummingbird allows): its request is cancelled.
+            watch.inputClosed(ObjectIdentifier(context.channel))
             noMoreRequests = true
             reading?.fail(ChannelError.inputClosed)
             reading = nil
@@ -121,6 +125,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        watch.connectionEnded(ObjectIdentifier(context.channel))
         connectionEnded(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }

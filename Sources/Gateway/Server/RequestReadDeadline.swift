@@ -3,7 +3,7 @@ import NIOCore
 /// A total deadline for reading one request, head and body (docs/security.md): a client
 /// that trickles a byte every few seconds would otherwise hold its connection forever,
 /// since every byte resets an idle timer. It sits first in the pipeline (it sees raw
-/// bytes); `ConnectionPolicyHandler` tells it when a request has been read in full.
+/// bytes); `HTTPConnectionHandler` tells it when a request has been read in full.
 /// One timer serves many requests on a keep-alive connection: it is not cancelled when
 /// a request completes, only looked at when it fires.
 final class RequestReadDeadline: ChannelInboundHandler, RemovableChannelHandler {
