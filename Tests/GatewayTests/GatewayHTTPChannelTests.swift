@@ -23,6 +23,9 @@ import Testing
                 return Response(status: .contentTooLarge)
             }
         }
+        router.get("/unfinished") { _, _ -> Response in
+            Response(status: .ok, body: ResponseBody { writer in try await writer.write(ByteBuffer(string: "partial")) })
+        }
         let responder = router.buildResponder()
         let app = Application(
             router: router,
@@ -77,6 +80,16 @@ import Testing
         }
         #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
         #expect(HTTPDate.format(1_796_000_000) == "Mon, 30 Nov 2026 00:53:20 GMT")
+    }
+
+    @Test func anAnswerWhoseBodyNeverEndsClosesTheConnection() async throws {
+        try await withServer { port in
+            let socket = try RawSocket(port: port)
+            try socket.send("GET /unfinished HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = await socket.receive { $0.contains("partial") }
+            #expect(answer.hasPrefix("HTTP/1.1 200") && answer.contains("partial"))
+            #expect(await socket.closedByPeer(), "no second answer can follow an unended one")
+        }
     }
 
     @Test func anHTTP10ClientThatAsksForKeepAliveKeepsItsConnection() async throws {

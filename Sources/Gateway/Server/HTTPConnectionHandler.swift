@@ -9,7 +9,8 @@ import NIOHTTPTypesHTTP1
 /// that task's answers, and keeps the connection's rules (docs/security.md): when to
 /// close after an answer (an HTTP/1.0 client without keep-alive, `Connection: close` on
 /// the request or the answer, a 401 says it), the idle timeout, and a graceful shutdown's
-/// quiescing. It tells `ConnectionWatch` when the client leaves. It runs on the channel's event loop only; `HTTPConnection` is the task's way in.
+/// quiescing. It tells `ConnectionWatch` when the client leaves. It runs on the channel's
+/// event loop only; `HTTPConnection` is the task's way in.
 final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = Never
@@ -152,7 +153,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// The next request, or nil when the connection will bring none.
     func next(_ continuation: UnsafeContinuation<Incoming?, Never>) {
-        precondition(waiter == nil && answering == nil, "one request at a time")
+        // An answer whose body never ended cannot be followed by another on this connection.
+        guard answering == nil else {
+            taskEnded()
+            continuation.resume(returning: nil)
+            return
+        }
         guard !queued.isEmpty || !(noMoreRequests || closeAfterAnswer) else {
             continuation.resume(returning: nil)
             return
@@ -235,14 +241,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         queued.removeAll()
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(last), promise: written)
-        written.futureResult.whenComplete { [context] _ in Self.closeLingering(context) }
+        written.futureResult.whenComplete { [channel = context.channel] _ in Self.closeLingering(channel) }
     }
 
     /// Closing a socket with unread input sends a reset, and a reset can make the client's
     /// kernel drop the answer it had not read yet (a 401 sent before a body arrived). So
     /// the sending side closes first and the rest a moment later.
-    static func closeLingering(_ context: ChannelHandlerContext) {
-        let channel = context.channel
+    static func closeLingering(_ channel: any Channel) {
         channel.close(mode: .output).whenComplete { result in
             if case .failure = result {
                 channel.close(promise: nil)
