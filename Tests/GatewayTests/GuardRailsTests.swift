@@ -194,26 +194,18 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
     @Suite struct SlowClientTests {
         /// Opens a raw TCP connection, sends `bytes`, and measures how long until the server closes it.
         func secondsUntilClosed(port: Int, sending bytes: String) -> Double? {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
+            guard let connection = try? RawSocket(port: port) else { return nil }
+            return withExtendedLifetime(connection) {
+                let fd = connection.descriptor
+                var timeout = timeval(tv_sec: 5, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                _ = bytes.withCString { send(fd, $0, strlen($0), 0) }
+                let start = ContinuousClock.now
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while recv(fd, &buffer, buffer.count, 0) > 0 {}
+                let elapsed = ContinuousClock.now - start
+                return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             }
-            guard connected == 0 else { return nil }
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            _ = bytes.withCString { send(fd, $0, strlen($0), 0) }
-            let start = ContinuousClock.now
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while recv(fd, &buffer, buffer.count, 0) > 0 {}
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
 
         @Test func slowOrSilentClientsAreDisconnected() async throws {

@@ -35,6 +35,14 @@ final class RequestBodyBuffer: Sendable {
         return RequestBody(asyncSequence: Parts(buffer: self))
     }
 
+    /// Whether the body, complete already, asks for a stream (`StreamHint`).
+    func asksForStream() -> Bool {
+        state.withLock { state in
+            guard state.complete, let bytes = state.bytes else { return false }
+            return bytes.withUnsafeReadableBytes(StreamHint.asksForStream)
+        }
+    }
+
     // MARK: The connection's side
 
     func append(_ part: ByteBuffer) {
