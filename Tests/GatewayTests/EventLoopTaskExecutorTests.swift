@@ -13,7 +13,7 @@ import UpstreamHTTP
 
 /// The request path stays on the connection's event loop, also after an await
 /// (that is what spares the thread hops; AsyncHTTPClient then picks the same loop).
-@Suite struct EventLoopBoundChannelTests {
+@Suite struct EventLoopTaskExecutorTests {
     @Test func handlersRunOnTheirConnectionsEventLoop() async throws {
         let router = Router(context: GatewayRequestContext.self)
         router.get("/where") { _, context -> String in
