@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "ChatCore", "Dialects"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "ChatCore", "Dialects"]),
         .testTarget(name: "DialectsTests", dependencies: ["Dialects", "ChatCore", "OpenAIWire"]),
-        .testTarget(name: "StoresTests", dependencies: ["Stores"]),
+        .testTarget(name: "StoresTests", dependencies: ["Stores", .product(name: "SQLKit", package: "sql-kit")]),
         .testTarget(
             name: "UpstreamHTTPTests",
             dependencies: [

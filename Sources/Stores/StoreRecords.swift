@@ -64,9 +64,11 @@ package struct UsageRecord: Sendable, Equatable {
     /// The requests' durations, summed.
     package var durationMs: Int
 
-    /// Records per `recordUsage` and `recordRequests` call. 250, not the 1,700 SQLite's 32,766 binds
-    /// would allow: SQLite's compiled form of a 1,000-row INSERT took megabytes, which stayed in
-    /// malloc's arenas and grew a busy server's memory by 5 MB (docs/performance.md, "Usage records").
+    /// Records per `recordUsage` and `recordRequests` call. For the sums' rows, 250, not the 1,700
+    /// SQLite's 32,766 binds would allow: SQLite's compiled form of a 1,000-row INSERT took
+    /// megabytes, which stayed in malloc's arenas and grew a busy server's memory by 5 MB
+    /// (docs/performance.md, "Usage records"). For request records, the most one batch holds
+    /// (about 50 KB of JSON), and so what a listing parses per batch it reads.
     package static let rowsPerWrite = 250
 
     package init(

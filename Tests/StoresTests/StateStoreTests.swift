@@ -207,7 +207,9 @@ struct StateStoreTests {
         var plain = RequestRecord(time: day + 1, requestID: "req-2", clientKey: "", dialect: "openai", status: 200)
         plain.model = "glm-4.7"
         let old = RequestRecord(time: day - 86400, requestID: "req-0", clientKey: "bob", dialect: "openai", status: 200)
-        try await store.recordRequests([full, plain, old])
+        // A write a day earlier, then one now (each write is one batch on SQL stores).
+        try await store.recordRequests([old])
+        try await store.recordRequests([full, plain])
         try await store.recordRequests([])
         // Milliseconds are what a time keeps.
         let range = RequestQuery(from: day - 60, to: day + 60)
@@ -219,12 +221,39 @@ struct StateStoreTests {
         #expect(try await store.requests(RequestQuery(from: day - 2 * 86400, to: day + 60, limit: 1)).map(\.requestID) == ["req-2"])
         // `to` is not included.
         #expect(try await store.requests(RequestQuery(from: day - 60, to: day + 1)).map(\.requestID) == ["req-1"])
-        // A thousand at once: one statement (one bound value) holds them all.
+        // A thousand at once: one row holds them all.
         let many = (0..<1000).map { RequestRecord(time: day + 10, requestID: "r\($0)", clientKey: "", dialect: "openai", status: 200) }
         try await store.recordRequests(many)
         #expect(try await store.requests(RequestQuery(from: day + 10, to: day + 11, limit: 1000)).count == 1000)
         #expect(try await store.pruneUsage(before: day - 3600) == 1)
         #expect(try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, requestID: "req-0")).isEmpty)
+    }
+
+    @Test(arguments: TestStores.kinds)
+    func requestListingsReachPastManyWrites(kind: String) async throws {
+        let store = try await TestStores.make(kind)
+        defer { Task { await store.close() } }
+        // 40 writes of 10 records, a second apart, written newest last; ids the LIKE pattern must escape.
+        for write in 0..<40 {
+            try await store.recordRequests(
+                (0..<10).map { n in
+                    RequestRecord(
+                        time: now + Double(write * 10 + n), requestID: "r_%!\(write * 10 + n)", clientKey: write == 3 ? "rare" : "k",
+                        dialect: "openai", status: 200)
+                })
+        }
+        let all = RequestQuery(from: .distantPast, to: .distantFuture, limit: 25)
+        #expect(try await store.requests(all).map(\.requestID) == (375..<400).reversed().map { "r_%!\($0)" })
+        // The oldest write, many pages down: by id, by key, and by a window in the middle.
+        #expect(try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, requestID: "r_%!7")).map(\.requestID) == ["r_%!7"])
+        #expect(try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, requestID: "rX%!7")).isEmpty)
+        #expect(
+            try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, clientKey: "rare")).map(\.requestID)
+                == (30..<40).reversed().map { "r_%!\($0)" })
+        #expect(
+            try await store.requests(RequestQuery(from: now + 95, to: now + 105, limit: 100)).map(\.requestID)
+                == (95..<105).reversed().map { "r_%!\($0)" })
+        #expect(try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, limit: 1000)).count == 400)
     }
 
     @Test func theMemoryStoreKeepsOnlyTheNewestRecords() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import Stores
+import SQLKit
+@testable import Stores
 import Testing
 
 /// Opening stores: migrations, what survives a reopen, and the sealing key's rules.
@@ -26,6 +27,54 @@ struct StoreSetupTests {
             secretKey: "another-secret-key-of-at-least-32-characters", dataDirectory: directory, logger: logger)
         defer { Task { await wrong.close() } }
         await #expect(throws: SecretSealer.SealError.wrongKey) { try await wrong.accounts(provider: "p") }
+    }
+
+    /// Schema step 5: request records kept a row each (step 4) move into batches, none lost.
+    @Test(arguments: ["sqlite", "postgres"])
+    func requestRowsOfTheEarlierSchemaMoveIntoBatches(kind: String) async throws {
+        let directory = TestStores.temporaryDirectory()
+        let location = try await TestStores.location(kind, directory: directory)
+        func connect() async throws -> any SQLConnector {
+            switch location {
+            case .sqlite(let path): try await SQLiteConnector(path: path, logger: logger)
+            case .postgres(let url): try PostgresConnector(url: url, logger: logger)
+            case .memory: fatalError("not a SQL store")
+            }
+        }
+        let before = try await connect()
+        try await before.withDatabase { db in
+            #expect(try await StoreMigrations.apply(on: db, through: 4) == [1, 2, 3, 4])
+            for n in 0..<600 {
+                try await db.raw(
+                    """
+                    INSERT INTO usage_requests VALUES (\(bind: 1_800_000_000_000 + n), \(bind: "req-\(n)"), 'alice',
+                      'openai', 'iflow', 'work', \(bind: "m \"q\" é \(n)"), 'glm-4.6', 1, 502, 'upstream_error', 10, 20, 3, 4, 1, 150, 2000, 250)
+                    """
+                ).run()
+            }
+        }
+        await before.close()
+        let store = try await location.open(secretKey: TestStores.secret, dataDirectory: directory, logger: logger)
+        let records = try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, limit: 1000))
+        await store.close()
+        #expect(records.count == 600)
+        var newest = RequestRecord(
+            time: Date(timeIntervalSince1970: 1_800_000_000.599), requestID: "req-599", clientKey: "alice", dialect: "openai",
+            status: 502)
+        (newest.provider, newest.account, newest.model, newest.upstreamModel) = ("iflow", "work", "m \"q\" é 599", "glm-4.6")
+        (newest.stream, newest.errorCode, newest.estimated) = (true, "upstream_error", true)
+        (newest.promptTokens, newest.completionTokens, newest.reasoningTokens, newest.cachedTokens) = (10, 20, 3, 4)
+        (newest.firstByteMicros, newest.totalMicros, newest.overheadMicros) = (150, 2000, 250)
+        #expect(records.first == newest)
+        #expect(records.last?.requestID == "req-0")
+        let after = try await connect()
+        let counts = try await after.withDatabase { db in
+            try await db.raw("SELECT count FROM usage_request_batches ORDER BY last_ms").all().map {
+                try $0.decode(column: "count", as: Int.self)
+            }
+        }
+        await after.close()
+        #expect(counts == [250, 250, 100])
     }
 
     @Test func sqliteKeepsNoCredentialInClearAndGeneratesItsKey() async throws {

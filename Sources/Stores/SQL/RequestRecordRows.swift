@@ -1,11 +1,11 @@
 import Foundation
 import OpenAIWire
-import SQLKit
-import SQLiteNIO
 
-/// How `RequestRecord`s map to the `usage_requests` table: the columns, a record's values in
-/// their order (`forEachValue`, the one place that order is written), the statements a batch
-/// is written with, and a row read back.
+/// How `RequestRecord`s are kept in the `usage_request_batches` table (docs/architecture.md,
+/// "Usage"): one row per write, its records as one JSON array of arrays, each inner array a
+/// record's values in the order of `columns` (`forEachValue`, the one place that order is
+/// written). One row of a few text values costs the database a fraction of a row per record
+/// (docs/performance.md, "Usage records in batches").
 enum RequestRecordRows {
     static let columns = [
         "time_ms", "request_id", "client_key", "dialect", "provider", "account", "model", "upstream_model", "stream",
@@ -42,45 +42,8 @@ enum RequestRecordRows {
         body(.integer(record.overheadMicros))
     }
 
-    /// Which columns hold text (the others are BIGINT), read off a record's values.
-    static let textColumns: [Bool] = {
-        var text: [Bool] = []
-        forEachValue(of: RequestRecord(time: Date(), requestID: "", clientKey: "", dialect: "", status: 0)) {
-            if case .text = $0 { text.append(true) } else { text.append(false) }
-        }
-        return text
-    }()
-
-    /// `INSERT … VALUES (?, …), …` for `rows` records (a full batch's made once).
-    static func insert(rows: Int) -> String {
-        rows == UsageRecord.rowsPerWrite ? fullBatch : statement(rows: rows)
-    }
-
-    private static let fullBatch = statement(rows: UsageRecord.rowsPerWrite)
-
-    private static func statement(rows: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ",") + ")"
-        return "INSERT INTO usage_requests (\(columns.joined(separator: ", "))) VALUES "
-            + Array(repeating: row, count: rows).joined(separator: ",")
-    }
-
-    /// The values of `insert`, record after record.
-    static func binds(_ records: [RequestRecord]) -> [SQLiteData] {
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(records.count * columns.count)
-        for record in records {
-            forEachValue(of: record) { value in
-                switch value {
-                case .text(let text): binds.append(.text(text))
-                case .integer(let number): binds.append(.integer(Int(number)))
-                }
-            }
-        }
-        return binds
-    }
-
-    /// `[[time_ms, "request id", …], …]`: PostgreSQL's one bound value.
-    static func json(_ records: [RequestRecord]) -> String {
+    /// `[[time_ms, "request id", …], …]`: a batch's `records`.
+    static func json(_ records: some Collection<RequestRecord>) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(records.count * 200)
         bytes.append(UInt8(ascii: "["))
@@ -102,26 +65,75 @@ enum RequestRecordRows {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func record(_ row: any SQLRow) throws -> RequestRecord {
-        func text(_ column: String) throws -> String { try row.decode(column: column, as: String.self) }
-        func integer(_ column: String) throws -> Int64 { try row.decode(column: column, as: Int64.self) }
+    struct MalformedBatch: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "a stored batch of request records is malformed: \(reason)" }
+    }
+
+    /// A batch's `records` read back (written by `json`, or by the migration from rows).
+    static func records(_ text: String) throws -> [RequestRecord] {
+        let parsed: JSON
+        do { parsed = try JSONCoding.decode(Array(text.utf8)) } catch { throw MalformedBatch(reason: "\(error)") }
+        guard let rows = parsed.arrayValue else { throw MalformedBatch(reason: "not an array") }
+        return try rows.map(record)
+    }
+
+    private static func record(_ row: JSON) throws -> RequestRecord {
+        guard let values = row.arrayValue, values.count == columns.count else {
+            throw MalformedBatch(reason: "a record without its \(columns.count) values")
+        }
+        func text(_ position: Int) throws -> String {
+            guard let text = values[position].stringValue else { throw MalformedBatch(reason: "\(columns[position]) is not text") }
+            return text
+        }
+        func integer(_ position: Int) throws -> Int64 {
+            guard let number = values[position].intValue else { throw MalformedBatch(reason: "\(columns[position]) is not a number") }
+            return number
+        }
         var record = RequestRecord(
-            time: Date(milliseconds: try integer("time_ms")), requestID: try text("request_id"),
-            clientKey: try text("client_key"), dialect: try text("dialect"), status: Int(try integer("status")))
-        record.provider = try text("provider")
-        record.account = try text("account")
-        record.model = try text("model")
-        record.upstreamModel = try text("upstream_model")
-        record.stream = try integer("stream") != 0
-        record.errorCode = try text("error_code")
-        record.promptTokens = Int(try integer("prompt_tokens"))
-        record.completionTokens = Int(try integer("completion_tokens"))
-        record.reasoningTokens = Int(try integer("reasoning_tokens"))
-        record.cachedTokens = Int(try integer("cached_tokens"))
-        record.estimated = try integer("estimated") != 0
-        record.firstByteMicros = try integer("first_byte_us")
-        record.totalMicros = try integer("total_us")
-        record.overheadMicros = try integer("overhead_us")
+            time: Date(milliseconds: try integer(0)), requestID: try text(1), clientKey: try text(2),
+            dialect: try text(3), status: Int(try integer(9)))
+        record.provider = try text(4)
+        record.account = try text(5)
+        record.model = try text(6)
+        record.upstreamModel = try text(7)
+        record.stream = try integer(8) != 0
+        record.errorCode = try text(10)
+        record.promptTokens = Int(try integer(11))
+        record.completionTokens = Int(try integer(12))
+        record.reasoningTokens = Int(try integer(13))
+        record.cachedTokens = Int(try integer(14))
+        record.estimated = try integer(15) != 0
+        record.firstByteMicros = try integer(16)
+        record.totalMicros = try integer(17)
+        record.overheadMicros = try integer(18)
         return record
+    }
+
+    /// A `LIKE` pattern that every batch holding `text` as a value matches (others may match
+    /// too: it only narrows what is read). Nil when the value's JSON form may differ from its
+    /// characters (quotes, backslashes, control or non-ASCII characters).
+    static func containing(_ text: String) -> String? {
+        var pattern = "%"
+        for unit in text.utf8 {
+            guard unit >= 0x20, unit < 0x80, unit != UInt8(ascii: "\""), unit != UInt8(ascii: "\\") else { return nil }
+            if unit == UInt8(ascii: "%") || unit == UInt8(ascii: "_") || unit == UInt8(ascii: "!") { pattern += "!" }
+            pattern.unicodeScalars.append(Unicode.Scalar(unit))
+        }
+        return pattern + "%"
+    }
+
+    /// The migration's statement that moves rows of the old `usage_requests` table into batches
+    /// of at most `UsageRecord.rowsPerWrite`; `array` and `arrays` are the dialect's JSON
+    /// functions (`json_array`/`json_group_array`, `json_build_array`/`json_agg`).
+    static func moveRows(array: String, arrays: String, asText: String = "") -> String {
+        """
+        INSERT INTO usage_request_batches (first_ms, last_ms, count, records)
+        SELECT MIN(time_ms), MAX(time_ms), COUNT(*), \(arrays)(\(array)(\(columns.joined(separator: ", "))))\(asText)
+        FROM (SELECT *, (ROW_NUMBER() OVER (ORDER BY time_ms) - 1) / \(UsageRecord.rowsPerWrite) AS batch
+          FROM usage_requests) AS numbered
+        WHERE NOT EXISTS (SELECT 1 FROM usage_request_batches)
+        GROUP BY batch
+        """
     }
 }

@@ -14,12 +14,6 @@ protocol SQLConnector: Sendable {
     var kind: String { get }
     func withDatabase<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     func close() async
-    /// The SQLite connection itself, for the one write sql-kit makes too costly (request records).
-    var sqlite: SQLiteConnection? { get }
-}
-
-extension SQLConnector {
-    var sqlite: SQLiteConnection? { nil }
 }
 
 /// One connection to `{data dir}/flowgate.db` (sqlite-nio runs it on its thread pool, one statement at a time).
@@ -40,7 +34,6 @@ final class SQLiteConnector: SQLConnector {
     }
 
     var kind: String { "sqlite" }
-    var sqlite: SQLiteConnection? { connection }
 
     func withDatabase<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await body(connection.sql(queryLogLevel: nil))

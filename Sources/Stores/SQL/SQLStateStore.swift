@@ -241,58 +241,80 @@ package final class SQLStateStore: StateStore {
         }
     }
 
-    /// One statement per call (callers pass at most `UsageRecord.rowsPerWrite`), built without
-    /// sql-kit's per-value encoding, which cost the server a tenth of its throughput
-    /// (docs/performance.md, "Usage records"). SQLite, in this process: a multi-row INSERT with
-    /// sqlite-nio's own values. PostgreSQL: one bound JSON array of arrays that the server takes
-    /// apart (`json_array_elements`), one value to send however many records.
+    /// One row per call, however many records (callers pass at most `UsageRecord.rowsPerWrite`):
+    /// a row per record cost the server 5 % of its throughput and doubled its p99 at one
+    /// connection (docs/performance.md, "Usage records in batches").
     package func recordRequests(_ records: [RequestRecord]) async throws {
-        guard !records.isEmpty else { return }
-        if let sqlite = connector.sqlite {
-            let (statement, binds) = (RequestRecordRows.insert(rows: records.count), RequestRecordRows.binds(records))
-            try await run { _ in _ = try await sqlite.query(statement, binds) }
-            return
+        guard let first = records.first else { return }
+        var (earliest, latest) = (first.time.milliseconds, first.time.milliseconds)
+        for record in records.dropFirst() {
+            earliest = min(earliest, record.time.milliseconds)
+            latest = max(latest, record.time.milliseconds)
         }
-        let rows = RequestRecordRows.json(records)
+        let (firstTime, lastTime, count, text) = (earliest, latest, records.count, RequestRecordRows.json(records))
         try await run { db in
-            let columns = RequestRecordRows.columns.joined(separator: ", ")
-            let fields = RequestRecordRows.columns.indices.map { position in
-                RequestRecordRows.textColumns[position]
-                    ? "value ->> \(position)" : "CAST(value ->> \(position) AS BIGINT)"
-            }.joined(separator: ", ")
             try await db.raw(
                 """
-                INSERT INTO usage_requests (\(unsafeRaw: columns)) SELECT \(unsafeRaw: fields)
-                FROM json_array_elements(CAST(\(bind: rows) AS JSON)) AS value
+                INSERT INTO usage_request_batches (first_ms, last_ms, count, records)
+                VALUES (\(bind: firstTime), \(bind: lastTime), \(bind: count), \(bind: text))
                 """
             ).run()
         }
     }
 
+    /// Sums by their own time; request records a batch at a time, once its newest is older than `before`.
     package func pruneUsage(before: Date) async throws -> Int {
-        try await run { db in
-            var gone = 0
-            for table in ["usage_records", "usage_requests"] {
-                gone += try await db.raw(
-                    "DELETE FROM \(unsafeRaw: table) WHERE time_ms < \(bind: before.milliseconds) RETURNING 1 AS gone"
-                ).all().count
-            }
-            return gone
+        let before = before.milliseconds
+        return try await run { db in
+            let sums = try await db.raw("DELETE FROM usage_records WHERE time_ms < \(bind: before) RETURNING 1 AS gone")
+                .all().count
+            let records = try await db.raw(
+                "DELETE FROM usage_request_batches WHERE last_ms < \(bind: before) RETURNING count"
+            ).all().reduce(0) { $0 + (try $1.decode(column: "count", as: Int.self)) }
+            return sums + records
         }
     }
 
+    /// Newest first. Batches are read newest first, a few at a time, until none left can hold a
+    /// record newer than the `limit` found; a request id or key narrows which batches are read.
     package func requests(_ query: RequestQuery) async throws -> [RequestRecord] {
-        try await run { db in
-            var sql: SQLQueryString = """
-                SELECT \(unsafeRaw: RequestRecordRows.columns.joined(separator: ", ")) FROM usage_requests
-                WHERE time_ms >= \(bind: query.from.milliseconds) AND time_ms < \(bind: query.to.milliseconds)
-                """
-            if let id = query.requestID { sql += " AND request_id = \(bind: id)" }
-            if let key = query.clientKey { sql += " AND client_key = \(bind: key)" }
-            sql += " ORDER BY time_ms DESC LIMIT \(literal: max(0, query.limit))"
-            return try await db.raw(sql).all().map(RequestRecordRows.record)
+        let (from, to, limit) = (query.from.milliseconds, query.to.milliseconds, query.limit)
+        guard limit > 0 else { return [] }
+        let narrowing = [query.requestID, query.clientKey].compactMap { $0.flatMap(RequestRecordRows.containing) }
+        var found: [RequestRecord] = []
+        var batchesRead = 0
+        while true {
+            let offset = batchesRead
+            let page = try await run { db in
+                var sql: SQLQueryString = """
+                    SELECT last_ms, records FROM usage_request_batches
+                    WHERE last_ms >= \(bind: from) AND first_ms < \(bind: to)
+                    """
+                for pattern in narrowing { sql += " AND records LIKE \(bind: pattern) ESCAPE '!'" }
+                sql += " ORDER BY last_ms DESC LIMIT \(literal: Self.batchesPerRead) OFFSET \(literal: offset)"
+                return try await db.raw(sql).all().map {
+                    (last: try $0.decode(column: "last_ms", as: Int64.self), records: try $0.decode(column: "records", as: String.self))
+                }
+            }
+            for batch in page {
+                found += try RequestRecordRows.records(batch.records).filter { record in
+                    let time = record.time.milliseconds
+                    return time >= from && time < to && (query.requestID.map { $0 == record.requestID } ?? true)
+                        && (query.clientKey.map { $0 == record.clientKey } ?? true)
+                }
+            }
+            found.sort { $0.time > $1.time }
+            if found.count > limit { found.removeLast(found.count - limit) }
+            guard page.count == Self.batchesPerRead, let last = page.last?.last else { break }
+            // The batches not read yet hold nothing newer than `last`.
+            if found.count == limit, let oldest = found.last, oldest.time.milliseconds >= last { break }
+            batchesRead += Self.batchesPerRead
         }
+        return found
     }
+
+    /// Batches of request records read at once (each at most `UsageRecord.rowsPerWrite` records).
+    private static let batchesPerRead = 8
 
     package func usageReport(from: Date, to: Date, groupBy: UsageGrouping) async throws -> [UsageRow] {
         // The group's column comes from the enum, never from the caller's text.

@@ -8,6 +8,8 @@ enum StoreMigrations {
         let statements: [String]
         /// Run on PostgreSQL only (after `statements`).
         var postgres: [String] = []
+        /// Run on SQLite only (after `statements`).
+        var sqlite: [String] = []
     }
 
     static let steps: [Step] = [
@@ -70,15 +72,34 @@ enum StoreMigrations {
                 """,
                 "CREATE INDEX IF NOT EXISTS usage_requests_time ON usage_requests (time_ms)",
             ]),
+        // Request records in batches, one row per write (docs/architecture.md, "Usage"): the rows
+        // of step 4 are moved over, at most a write's worth to a batch.
+        Step(
+            version: 5,
+            statements: [
+                """
+                CREATE TABLE IF NOT EXISTS usage_request_batches (first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
+                  count BIGINT NOT NULL, records TEXT NOT NULL)
+                """,
+                "CREATE INDEX IF NOT EXISTS usage_request_batches_last ON usage_request_batches (last_ms)",
+            ],
+            postgres: [
+                RequestRecordRows.moveRows(array: "json_build_array", arrays: "json_agg", asText: "::text"),
+                "DROP TABLE usage_requests",
+            ],
+            sqlite: [
+                RequestRecordRows.moveRows(array: "json_array", arrays: "json_group_array"),
+                "DROP TABLE usage_requests",
+            ]),
     ]
 
-    /// Applies the steps not yet recorded. On PostgreSQL an advisory lock keeps two instances
+    /// Applies the steps not yet recorded, up to `last` (tests stop at an earlier schema). On PostgreSQL an advisory lock keeps two instances
     /// starting at once from applying the same step twice.
-    static func apply(on database: any SQLDatabase) async throws -> [Int] {
+    static func apply(on database: any SQLDatabase, through last: Int = .max) async throws -> [Int] {
         let postgres = database.dialect.name == "postgresql"
         if postgres { try await database.raw("SELECT pg_advisory_lock(4711015)").run() }
         do {
-            let applied = try await run(on: database, postgres: postgres)
+            let applied = try await run(on: database, postgres: postgres, through: last)
             if postgres { try await database.raw("SELECT pg_advisory_unlock(4711015)").run() }
             return applied
         } catch {
@@ -87,7 +108,7 @@ enum StoreMigrations {
         }
     }
 
-    private static func run(on database: any SQLDatabase, postgres: Bool) async throws -> [Int] {
+    private static func run(on database: any SQLDatabase, postgres: Bool, through last: Int) async throws -> [Int] {
         try await database.raw(
             "CREATE TABLE IF NOT EXISTS flowgate_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)"
         ).run()
@@ -96,8 +117,8 @@ enum StoreMigrations {
                 try $0.decode(column: "version", as: Int.self)
             })
         var applied: [Int] = []
-        for step in steps where !done.contains(step.version) {
-            for statement in step.statements + (postgres ? step.postgres : []) {
+        for step in steps where step.version <= last && !done.contains(step.version) {
+            for statement in step.statements + (postgres ? step.postgres : step.sqlite) {
                 try await database.raw(SQLQueryString(statement)).run()
             }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
