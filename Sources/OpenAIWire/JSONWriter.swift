@@ -42,7 +42,7 @@ package enum JSONWriter {
     }
 
     /// Decimal digits straight into the output (`String(i)` allocates a string per number).
-    static func writeInteger(_ value: Int64, into bytes: inout [UInt8]) {
+    package static func writeInteger(_ value: Int64, into bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in

@@ -56,7 +56,7 @@ enum RequestRecordRows {
                 first = false
                 switch value {
                 case .text(let text): JSONWriter.writeString(text, into: &bytes)
-                case .integer(let number): bytes.append(contentsOf: String(number).utf8)
+                case .integer(let number): JSONWriter.writeInteger(number, into: &bytes)
                 }
             }
             bytes.append(UInt8(ascii: "]"))
