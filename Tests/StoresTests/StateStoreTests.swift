@@ -254,6 +254,12 @@ struct StateStoreTests {
             try await store.requests(RequestQuery(from: now + 95, to: now + 105, limit: 100)).map(\.requestID)
                 == (95..<105).reversed().map { "r_%!\($0)" })
         #expect(try await store.requests(RequestQuery(from: .distantPast, to: .distantFuture, limit: 1000)).count == 400)
+        // Twenty writes within one millisecond: pages go on after the last batch read, none twice.
+        for write in 0..<20 {
+            try await store.recordRequests([RequestRecord(time: now + 1000, requestID: "same-\(write)", clientKey: "", dialect: "openai", status: 200)])
+        }
+        let same = try await store.requests(RequestQuery(from: now + 1000, to: now + 1001, limit: 100))
+        #expect(same.map(\.requestID).sorted() == (0..<20).map { "same-\($0)" }.sorted())
     }
 
     @Test func theMemoryStoreKeepsOnlyTheNewestRecords() async throws {

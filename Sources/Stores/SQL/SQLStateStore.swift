@@ -275,25 +275,33 @@ package final class SQLStateStore: StateStore {
         }
     }
 
-    /// Newest first. Batches are read newest first, a few at a time, until none left can hold a
-    /// record newer than the `limit` found; a request id or key narrows which batches are read.
+    /// Newest first. Batches are read newest first (by `last_ms`, then `id`), a few at a time,
+    /// each page going on after the last batch read, so batches written meanwhile are neither
+    /// read twice nor skipped; reading stops when no batch left can hold a record newer than the
+    /// `limit` found. A request id or key name narrows which batches are read.
     package func requests(_ query: RequestQuery) async throws -> [RequestRecord] {
         let (from, to, limit) = (query.from.milliseconds, query.to.milliseconds, query.limit)
         guard limit > 0 else { return [] }
         let narrowing = [query.requestID, query.clientKey].compactMap { $0.flatMap(RequestRecordRows.containing) }
         var found: [RequestRecord] = []
-        var batchesRead = 0
+        var after: (last: Int64, id: Int64)? = nil
         while true {
-            let offset = batchesRead
+            let readAfter = after
             let page = try await run { db in
                 var sql: SQLQueryString = """
-                    SELECT last_ms, records FROM usage_request_batches
+                    SELECT id, last_ms, records FROM usage_request_batches
                     WHERE last_ms >= \(bind: from) AND first_ms < \(bind: to)
                     """
+                if let readAfter {
+                    sql += " AND (last_ms < \(bind: readAfter.last) OR (last_ms = \(bind: readAfter.last) AND id < \(bind: readAfter.id)))"
+                }
                 for pattern in narrowing { sql += " AND records LIKE \(bind: pattern) ESCAPE '!'" }
-                sql += " ORDER BY last_ms DESC LIMIT \(literal: Self.batchesPerRead) OFFSET \(literal: offset)"
+                sql += " ORDER BY last_ms DESC, id DESC LIMIT \(literal: Self.batchesPerRead)"
                 return try await db.raw(sql).all().map {
-                    (last: try $0.decode(column: "last_ms", as: Int64.self), records: try $0.decode(column: "records", as: String.self))
+                    (
+                        last: try $0.decode(column: "last_ms", as: Int64.self), id: try $0.decode(column: "id", as: Int64.self),
+                        records: try $0.decode(column: "records", as: String.self)
+                    )
                 }
             }
             for batch in page {
@@ -305,10 +313,10 @@ package final class SQLStateStore: StateStore {
             }
             found.sort { $0.time > $1.time }
             if found.count > limit { found.removeLast(found.count - limit) }
-            guard page.count == Self.batchesPerRead, let last = page.last?.last else { break }
-            // The batches not read yet hold nothing newer than `last`.
-            if found.count == limit, let oldest = found.last, oldest.time.milliseconds >= last { break }
-            batchesRead += Self.batchesPerRead
+            guard page.count == Self.batchesPerRead, let last = page.last else { break }
+            // The batches not read yet hold nothing newer than `last`'s newest.
+            if found.count == limit, let oldest = found.last, oldest.time.milliseconds >= last.last { break }
+            after = (last.last, last.id)
         }
         return found
     }

@@ -12,6 +12,9 @@ enum StoreMigrations {
         var sqlite: [String] = []
     }
 
+    private static let requestBatchesIndex =
+        "CREATE INDEX IF NOT EXISTS usage_request_batches_last ON usage_request_batches (last_ms, id)"
+
     static let steps: [Step] = [
         Step(
             version: 1,
@@ -73,28 +76,33 @@ enum StoreMigrations {
                 "CREATE INDEX IF NOT EXISTS usage_requests_time ON usage_requests (time_ms)",
             ]),
         // Request records in batches, one row per write (docs/architecture.md, "Usage"): the rows
-        // of step 4 are moved over, at most a write's worth to a batch.
+        // of step 4 are moved over, at most a write's worth to a batch. `id` orders batches written
+        // in the same millisecond, so a listing can go on where it stopped.
         Step(
-            version: 5,
-            statements: [
-                """
-                CREATE TABLE IF NOT EXISTS usage_request_batches (first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
-                  count BIGINT NOT NULL, records TEXT NOT NULL)
-                """,
-                "CREATE INDEX IF NOT EXISTS usage_request_batches_last ON usage_request_batches (last_ms)",
-            ],
+            version: 5, statements: [],
             postgres: [
+                """
+                CREATE TABLE IF NOT EXISTS usage_request_batches (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                  first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL, count BIGINT NOT NULL, records TEXT NOT NULL)
+                """,
+                requestBatchesIndex,
                 RequestRecordRows.moveRows(array: "json_build_array", arrays: "json_agg", asText: "::text"),
                 "DROP TABLE usage_requests",
             ],
             sqlite: [
+                """
+                CREATE TABLE IF NOT EXISTS usage_request_batches (id INTEGER PRIMARY KEY,
+                  first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL, count BIGINT NOT NULL, records TEXT NOT NULL)
+                """,
+                requestBatchesIndex,
                 RequestRecordRows.moveRows(array: "json_array", arrays: "json_group_array"),
                 "DROP TABLE usage_requests",
             ]),
     ]
 
-    /// Applies the steps not yet recorded, up to `last` (tests stop at an earlier schema). On PostgreSQL an advisory lock keeps two instances
-    /// starting at once from applying the same step twice.
+    /// Applies the steps not yet recorded, up to `last` (tests stop at an earlier schema). On
+    /// PostgreSQL an advisory lock keeps two instances starting at once from applying the same
+    /// step twice.
     static func apply(on database: any SQLDatabase, through last: Int = .max) async throws -> [Int] {
         let postgres = database.dialect.name == "postgresql"
         if postgres { try await database.raw("SELECT pg_advisory_lock(4711015)").run() }
