@@ -43,7 +43,7 @@ enum RequestRecordRows {
     }
 
     /// `[[time_ms, "request id", …], …]`: a batch's `records`.
-    static func json(_ records: some Collection<RequestRecord>) -> String {
+    static func json(_ records: [RequestRecord]) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(records.count * 200)
         bytes.append(UInt8(ascii: "["))
@@ -78,35 +78,38 @@ enum RequestRecordRows {
         return try rows.map(record)
     }
 
+    /// Where each column's value sits in a stored record.
+    private static let positions = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+
     private static func record(_ row: JSON) throws -> RequestRecord {
         guard let values = row.arrayValue, values.count == columns.count else {
             throw MalformedBatch(reason: "a record without its \(columns.count) values")
         }
-        func text(_ position: Int) throws -> String {
-            guard let text = values[position].stringValue else { throw MalformedBatch(reason: "\(columns[position]) is not text") }
+        func text(_ column: String) throws -> String {
+            guard let text = values[positions[column]!].stringValue else { throw MalformedBatch(reason: "\(column) is not text") }
             return text
         }
-        func integer(_ position: Int) throws -> Int64 {
-            guard let number = values[position].intValue else { throw MalformedBatch(reason: "\(columns[position]) is not a number") }
+        func integer(_ column: String) throws -> Int64 {
+            guard let number = values[positions[column]!].intValue else { throw MalformedBatch(reason: "\(column) is not a number") }
             return number
         }
         var record = RequestRecord(
-            time: Date(milliseconds: try integer(0)), requestID: try text(1), clientKey: try text(2),
-            dialect: try text(3), status: Int(try integer(9)))
-        record.provider = try text(4)
-        record.account = try text(5)
-        record.model = try text(6)
-        record.upstreamModel = try text(7)
-        record.stream = try integer(8) != 0
-        record.errorCode = try text(10)
-        record.promptTokens = Int(try integer(11))
-        record.completionTokens = Int(try integer(12))
-        record.reasoningTokens = Int(try integer(13))
-        record.cachedTokens = Int(try integer(14))
-        record.estimated = try integer(15) != 0
-        record.firstByteMicros = try integer(16)
-        record.totalMicros = try integer(17)
-        record.overheadMicros = try integer(18)
+            time: Date(milliseconds: try integer("time_ms")), requestID: try text("request_id"),
+            clientKey: try text("client_key"), dialect: try text("dialect"), status: Int(try integer("status")))
+        record.provider = try text("provider")
+        record.account = try text("account")
+        record.model = try text("model")
+        record.upstreamModel = try text("upstream_model")
+        record.stream = try integer("stream") != 0
+        record.errorCode = try text("error_code")
+        record.promptTokens = Int(try integer("prompt_tokens"))
+        record.completionTokens = Int(try integer("completion_tokens"))
+        record.reasoningTokens = Int(try integer("reasoning_tokens"))
+        record.cachedTokens = Int(try integer("cached_tokens"))
+        record.estimated = try integer("estimated") != 0
+        record.firstByteMicros = try integer("first_byte_us")
+        record.totalMicros = try integer("total_us")
+        record.overheadMicros = try integer("overhead_us")
         return record
     }
 
