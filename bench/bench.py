@@ -209,6 +209,19 @@ def parse_wrk(out):
 
 # ---------------------------------------------------------------- targets
 
+def uncache(path):
+    """Evicts an executable's pages from the page cache, so every binary starts as after a boot.
+    A binary just written by the linker sits in the cache in large pieces, and each page fault
+    then maps more of it: the same binary read back from disk was 2 MB less resident
+    (docs/performance.md, "Measuring"), which favoured an older baseline over a fresh build."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False, store=None, limit=0, extra_env=None):
     """`keys`: IFLOW_API_KEY, one account per comma-separated key; `fill_first`: the first account
     is always tried first (the failover row); `store`: FLOWGATE_STORE (default: SQLite in its home);
@@ -226,8 +239,9 @@ def start_flowgate(base_url, binary=None, keys=UPSTREAM_KEY, fill_first=False, s
         env["FLOWGATE_CONFIG"] = os.path.join(home, "config.yaml")
         with open(env["FLOWGATE_CONFIG"], "w") as f:
             f.write("providers:\n  - kind: iflow\n    name: iflow\n    strategy: fill_first\n")
-    proc = start([binary or os.path.join(ROOT, ".build", "release", "flowgate"), "serve", "--port", str(port)],
-                 env=env)
+    binary = binary or os.path.join(ROOT, ".build", "release", "flowgate")
+    uncache(binary)
+    proc = start([binary, "serve", "--port", str(port)], env=env)
     wait_for(f"http://127.0.0.1:{port}/health")
     return proc, f"http://127.0.0.1:{port}/v1/chat/completions"
 
