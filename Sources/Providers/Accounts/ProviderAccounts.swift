@@ -116,12 +116,17 @@ package final class ProviderAccounts: Sendable {
         }
     }
 
-    /// A cooldown from the store (another instance's, or from before a restart); unknown names are skipped.
+    /// A cooldown from the store (another instance's, or from before a restart); unknown names are
+    /// skipped, and so is an account cleared here since the last `takeCooldownChanges`: the store
+    /// has not seen that clear yet, so its cooldown is older than it (an operator's "enable"
+    /// between a sync's write and its read would otherwise be undone until the cooldown ended).
     package func applyCooldown(account name: String, model: String?, until: Date) {
         let now = clock()
         let end = now + .milliseconds(Int64(until.timeIntervalSinceNow * 1000))
         shared.withLock { shared in
-            guard let index = shared.pool.index(named: name) else { return }
+            guard let index = shared.pool.index(named: name),
+                !shared.cooldownChanges.contains(.cleared(account: name))
+            else { return }
             shared.pool.cooled(index, until: end, model: model, now: now)
         }
     }
