@@ -67,8 +67,10 @@ package struct RequestQuery: Sendable {
         self.limit = limit
     }
 
+    /// Times compared in whole milliseconds, as the SQL stores keep them, so every store agrees.
     package func matches(_ record: RequestRecord) -> Bool {
-        record.time >= from && record.time < to && (requestID.map { $0 == record.requestID } ?? true)
+        let time = record.time.milliseconds
+        return time >= from.milliseconds && time < to.milliseconds && (requestID.map { $0 == record.requestID } ?? true)
             && (clientKey.map { $0 == record.clientKey } ?? true)
     }
 }

@@ -305,11 +305,7 @@ package final class SQLStateStore: StateStore {
                 }
             }
             for batch in page {
-                found += try RequestRecordRows.records(batch.records).filter { record in
-                    let time = record.time.milliseconds
-                    return time >= from && time < to && (query.requestID.map { $0 == record.requestID } ?? true)
-                        && (query.clientKey.map { $0 == record.clientKey } ?? true)
-                }
+                found += try RequestRecordRows.records(batch.records).filter(query.matches)
             }
             found.sort { $0.time > $1.time }
             if found.count > limit { found.removeLast(found.count - limit) }
