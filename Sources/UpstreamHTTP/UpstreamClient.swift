@@ -34,7 +34,8 @@ package final class UpstreamClient: Sendable {
 
     private let configuration: Configuration
     private let group: any EventLoopGroup
-    private let pool = ConnectionPool()
+    /// Internal, not private: a test holds a pooled connection to close it at the worst moment.
+    let pool = ConnectionPool()
     /// Made on the first `https` connection: loading the system's trust roots takes time and memory.
     private let tlsContext = Mutex<NIOSSLContext?>(nil)
     private let sweep: RepeatedTask

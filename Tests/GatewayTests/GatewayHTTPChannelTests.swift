@@ -2,9 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTesting
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import Gateway
@@ -14,9 +16,19 @@ import Testing
 @Suite struct GatewayHTTPChannelTests {
     static let bodyLimit = 1024
 
-    func withServer(_ test: @escaping @Sendable (_ port: Int) async throws -> Void) async throws {
+    /// `bytesRead` counts what the server reads from each socket; `/wait` answers once `gate` opens.
+    func withServer(
+        bytesRead: ByteCount = ByteCount(), gate: Gate = Gate(),
+        _ test: @escaping @Sendable (_ port: Int) async throws -> Void
+    ) async throws {
         let router = Router(context: GatewayRequestContext.self)
         router.get("/echo/:word") { _, context -> String in try context.parameters.require("word") }
+        router.get("/wait") { _, _ -> String in
+            gate.entered.withLock { $0 = true }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !gate.isOpen.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            return "waited"
+        }
         router.post("/length") { request, _ -> Response in
             do {
                 let body = try await request.body.collect(upTo: Self.bodyLimit)
@@ -32,7 +44,9 @@ import Testing
         let app = Application(
             router: router,
             server: HTTPServerBuilder { _ in
-                GatewayHTTPChannel(responder: responder, watch: ConnectionWatch(), bodyLimit: Self.bodyLimit)
+                CountingReads(
+                    inner: GatewayHTTPChannel(responder: responder, watch: ConnectionWatch(), bodyLimit: Self.bodyLimit),
+                    count: bytesRead)
             },
             configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in try await test(client.port!) }
@@ -45,6 +59,30 @@ import Testing
             let answer = await socket.receive { $0.components(separatedBy: "HTTP/1.1 200").count == 3 && $0.hasSuffix("second") }
             let first = try #require(answer.range(of: "first")), second = try #require(answer.range(of: "second"))
             #expect(first.upperBound <= second.lowerBound)
+        }
+    }
+
+    /// A client that pipelines cannot make the server queue requests without end: while one
+    /// waits behind an answer, nothing more is read from its socket.
+    @Test func aPipelinedRequestWaitingBehindAnAnswerHoldsFurtherReads() async throws {
+        let bytesRead = ByteCount(), gate = Gate()
+        try await withServer(bytesRead: bytesRead, gate: gate) { port in
+            let socket = try RawSocket(port: port)
+            let first = "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"
+            let second = "GET /echo/second HTTP/1.1\r\nHost: x\r\n\r\n"
+            let third = "GET /echo/third HTTP/1.1\r\nHost: x\r\n\r\n"
+            try socket.send(first)
+            try await waitUntil { gate.entered.withLock { $0 } }
+            try socket.send(second)
+            try await waitUntil { bytesRead.total == first.utf8.count + second.utf8.count }
+            try socket.send(third)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(bytesRead.total == first.utf8.count + second.utf8.count, "the third request stays unread")
+            gate.isOpen.withLock { $0 = true }
+            let answer = await socket.receive { $0.hasSuffix("third") }
+            let order = ["waited", "second", "third"].map { answer.range(of: "\r\n\r\n\($0)")?.lowerBound }
+            #expect(order.allSatisfy { $0 != nil } && order == order.sorted { $0! < $1! }, "\(answer)")
+            #expect(bytesRead.total == first.utf8.count + second.utf8.count + third.utf8.count)
         }
     }
 
@@ -107,6 +145,47 @@ import Testing
             let second = await socket.receive { $0.hasSuffix("two") }
             #expect(second.lowercased().contains("connection: close"))
             #expect(await socket.closedByPeer(), "closed after the answer to a request without keep-alive")
+        }
+    }
+}
+
+/// Opens the test route `/wait`.
+final class Gate: Sendable {
+    let entered = Mutex(false)
+    let isOpen = Mutex(false)
+}
+
+/// Bytes read from client sockets, counted in front of the server's pipeline.
+final class ByteCount: Sendable {
+    private let count = Mutex(0)
+    var total: Int { count.withLock { $0 } }
+    func add(_ bytes: Int) { count.withLock { $0 += bytes } }
+}
+
+/// A server channel with a handler first in each connection's pipeline that counts what it reads.
+struct CountingReads<Inner: ServerChildChannel>: ServerChildChannel {
+    let inner: Inner
+    let count: ByteCount
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            try channel.pipeline.syncOperations.addHandler(Counter(count: count), position: .first)
+            return value
+        }
+    }
+
+    func handle(value: Inner.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+
+    private final class Counter: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let count: ByteCount
+        init(count: ByteCount) { self.count = count }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            count.add(unwrapInboundIn(data).readableBytes)
+            context.fireChannelRead(data)
         }
     }
 }

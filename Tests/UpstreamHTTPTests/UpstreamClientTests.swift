@@ -2,8 +2,10 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import NIOPosix
 import Testing
-import UpstreamHTTP
+
+@testable import UpstreamHTTP
 
 /// flowgate's upstream HTTP client against scripted servers: pooling, framing, every
 /// timeout, cancellation, back-pressure's end, TLS and the proxy tunnel.
@@ -65,6 +67,33 @@ import UpstreamHTTP
         try await waitUntil { client.idleConnections == 0 }
         #expect(String(buffer: try await client.collect(Self.post(url, "again"), maxBytes: 1024).body) == "fine")
         #expect(server.connections == 3)
+        await server.stop()
+    }
+
+    /// The upstream may close a kept-alive connection just as it is taken for a request: found
+    /// closed with nothing sent, it is replaced once, and the request goes out on a new one.
+    @Test func aPooledConnectionClosedBeforeItsRequestIsSentIsReplaced() async throws {
+        let server = try await ScriptedServer { request in .ok("answer to \(request.body)") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = UpstreamClient(configuration: .init(), group: group)
+        let url = "http://127.0.0.1:\(server.port)/"
+        _ = try await client.collect(Self.post(url, "one"), maxBytes: 1024)
+        let pooled = try #require(client.pool.take(try UpstreamURL(url).origin, preferring: nil))
+        client.pool.put(pooled)
+        // The connection's only thread is held until the next request has taken the connection from
+        // the pool, then closes it: that request's start, queued on the thread, finds it closed.
+        group.next().execute {
+            let deadline = NIODeadline.now() + .seconds(5)
+            while client.idleConnections > 0, NIODeadline.now() < deadline { usleep(1000) }
+            usleep(50_000)
+            pooled.closeIfIdle()
+        }
+        let answer = try await client.collect(Self.post(url, "two"), maxBytes: 1024)
+        #expect(String(buffer: answer.body) == "answer to two")
+        #expect(server.connections == 2)
+        #expect(server.requests.map(\.body) == ["one", "two"], "nothing was sent on the closed connection")
+        client.shutdown()
+        try await group.shutdownGracefully()
         await server.stop()
     }
 
