@@ -7,14 +7,14 @@ import Synchronization
 
 /// Moves a provider's chunk stream to the client: a producer task reads the
 /// upstream and has the dialect's encoder turn each network read into SSE bytes, a timer adds
-/// `: keep-alive` while the upstream is silent. The handler waits for the first
+/// `: keep-alive` while the upstream is silent (`KeepAliveTimer`). The handler waits for the first
 /// event, so a failure before any output is still a real HTTP status. The producer
 /// stays at most a few events ahead of the client (`RelayWindow`): a client that
 /// stops reading stops the upstream read, instead of filling memory.
 final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
     let events: AsyncThrowingStream<StreamRelayEvent, any Error>
     private let producer: Task<Void, Never>
-    private let timer: Task<Void, Never>?
+    private let timer: KeepAliveTimer?
     private let continuation: AsyncThrowingStream<StreamRelayEvent, any Error>.Continuation
     private let window: RelayWindow
     private let final: FinalEncoder<Encoder>
@@ -32,28 +32,18 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
         self.continuation = continuation
         let window = RelayWindow(limit: Self.windowSize)
         self.window = window
-        let lastActivity = LastActivity()
         let final = FinalEncoder<Encoder>(encoder)
         self.final = final
-        let timer: Task<Void, Never>? = keepAlive.map { interval in
-            Task {
-                while !Task.isCancelled {
-                    let due = lastActivity.instant.withLock { $0 } + interval
-                    do { try await Task.sleep(until: due) } catch { return }
-                    let silent = lastActivity.instant.withLock { last in
-                        guard ContinuousClock.now - last >= interval else { return false }
-                        last = .now
-                        return true
-                    }
-                    if silent && window.isDrained { continuation.yield(.keepAlive) }
-                }
-            }
-        }
         // The producer runs on the caller's event loop when it is on one (the connection's, where
         // the upstream's reads usually arrive too): handing a read to the writer then wakes no
         // other thread. On the global executor each read cost two wake-ups (docs/performance.md).
-        let executor = MultiThreadedEventLoopGroup.currentEventLoop.map(EventLoopTaskExecutor.init)
-        let producer = Task(executorPreference: executor) {
+        let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop
+        let timer = keepAlive.map { interval in
+            KeepAliveTimer(interval: interval, on: eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()) {
+                if window.isDrained { continuation.yield(.keepAlive) }
+            }
+        }
+        let producer = Task(executorPreference: eventLoop.map(EventLoopTaskExecutor.init)) {
             defer {
                 timer?.cancel()
                 onEnd()
@@ -82,7 +72,7 @@ final class StreamRelay<Encoder: ChatStreamEncoder>: RelayedStream {
                         }
                     }
                     if out.readableBytes > 0 {
-                        lastActivity.instant.withLock { $0 = .now }
+                        timer?.activity()
                         continuation.yield(.bytes(out))
                         await window.sent()
                     }
@@ -139,11 +129,6 @@ enum StreamRelayEvent: Sendable {
 /// A stream a shutdown can end (OpenStreams), whatever its dialect.
 protocol RelayedStream: AnyObject, Sendable {
     func abort(with error: GatewayError)
-}
-
-/// When the relay last sent something, shared by the producer and the keep-alive timer.
-private final class LastActivity: Sendable {
-    let instant = Mutex(ContinuousClock.now)
 }
 
 /// The encoder's last state, set by the producer when the stream ends.

@@ -1,0 +1,61 @@
+import NIOCore
+import Synchronization
+
+/// Calls `fire` whenever a stream has been silent for `interval`, as one timer on an event
+/// loop (the stream's producer's). A task sleeping on the global executor did the same at
+/// the cost of a task, a Dispatch timer and two thread wake-ups a stream
+/// (docs/performance.md, "A new connection's first stream event").
+final class KeepAliveTimer: Sendable {
+    private struct State {
+        var scheduled: Scheduled<Void>?
+        var cancelled = false
+    }
+
+    private let interval: Duration
+    private let eventLoop: any EventLoop
+    private let lastActivity: Mutex<ContinuousClock.Instant>
+    private let fire: @Sendable () -> Void
+    private let state = Mutex(State())
+
+    init(interval: Duration, on eventLoop: any EventLoop, fire: @escaping @Sendable () -> Void) {
+        self.interval = interval
+        self.eventLoop = eventLoop
+        self.lastActivity = Mutex(.now)
+        self.fire = fire
+        arm(after: interval)
+    }
+
+    /// The stream sent something: the silence starts again.
+    func activity() {
+        lastActivity.withLock { $0 = .now }
+    }
+
+    func cancel() {
+        let scheduled = state.withLock { state -> Scheduled<Void>? in
+            state.cancelled = true
+            defer { state.scheduled = nil }
+            return state.scheduled
+        }
+        scheduled?.cancel()
+    }
+
+    private func arm(after delay: Duration) {
+        let nanoseconds = Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+        state.withLock { state in
+            guard !state.cancelled else { return }
+            state.scheduled = eventLoop.scheduleTask(in: .nanoseconds(max(0, nanoseconds))) { [self] in check() }
+        }
+    }
+
+    /// Fires when the stream was silent for the whole interval, then waits for the next one.
+    private func check() {
+        let silentFor = lastActivity.withLock { last -> Duration? in
+            let now = ContinuousClock.now
+            guard now - last >= interval else { return now - last }
+            last = now
+            return nil
+        }
+        if silentFor == nil { fire() }
+        arm(after: interval - (silentFor ?? .zero))
+    }
+}
