@@ -5,6 +5,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,9 @@ WORK = tempfile.mkdtemp(prefix="flowgate-bench-")
 # Its own directory under /tmp: the cluster runs as the postgres user, who cannot enter WORK.
 PG_DIR = tempfile.mkdtemp(prefix="flowgate-bench-pg-")
 os.chmod(WORK, 0o755)  # nginx workers run as another user
-SHORT = os.environ.get("BENCH_SECONDS", "10")
+SHORT = os.environ.get("BENCH_SECONDS", "5")
+# The rows SPEC 7's targets compare run in alternated rounds (measure_rounds).
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLIENT_KEY = "bench-client-key"
 UPSTREAM_KEY = "sk-bench-upstream"
 processes = []
@@ -298,6 +301,29 @@ def measure(name, plain_url, stream_url, key=CLIENT_KEY, procs=(), dialect="open
     return row
 
 
+def measure_rounds(targets):
+    """`targets`: measure()'s arguments, one dict each. Every round measures every target once, in
+    turn; each figure is the median over the rounds, RSS the reading after the last. A single
+    window per target, each at another moment, differed by up to 30 % on the 2-core machine
+    between runs; in alternation its slow and fast moments fall on every target alike."""
+    runs = {t["name"]: [] for t in targets}
+    for n in range(ROUNDS):
+        print(f"-- round {n + 1} of {ROUNDS}", flush=True)
+        for t in targets:
+            runs[t["name"]].append(measure(**t))
+    rows = []
+    for t in targets:
+        done = runs[t["name"]]
+        row = {"name": t["name"], "rss": done[-1]["rss"], "rounds": len(done)}
+        for key in ("p50", "p99_1", "rps", "p99", "streams"):
+            values = [r[key] for r in done if r[key] is not None]
+            row[key] = statistics.median(values) if values else None
+        for key in ("non2xx", "errors"):
+            row[key] = sum(r[key] for r in done)
+        rows.append(row)
+    return rows
+
+
 def main():
     write_upstream_files()
     upstream_port, proxy_port = free_port(), free_port()
@@ -310,47 +336,50 @@ def main():
     up = f"http://127.0.0.1:{upstream_port}"
     rows = []
     try:
-        rows.append(measure("direct", up + "/json/v1/chat/completions", up + "/sse/v1/chat/completions"))
         px = f"http://127.0.0.1:{proxy_port}"
-        rows.append(measure("nginx proxy", px + "/json/v1/chat/completions", px + "/sse/v1/chat/completions"))
-
+        targets = [dict(name="direct", plain_url=up + "/json/v1/chat/completions", stream_url=up + "/sse/v1/chat/completions"),
+                   dict(name="nginx proxy", plain_url=px + "/json/v1/chat/completions", stream_url=px + "/sse/v1/chat/completions")]
         # BENCH_BASELINE=path/to/flowgate: an earlier build measured in the same run (before/after a change).
         baseline = os.environ.get("BENCH_BASELINE")
+        started = []
         if baseline:
             p1, u1 = start_flowgate(up + "/json/v1", baseline)
             p2, u2 = start_flowgate(up + "/sse/v1", baseline)
-            rows.append(measure("flowgate (baseline)", u1, u2, procs=[p1]))
-            stop(p1), stop(p2)
+            targets.append(dict(name="flowgate (baseline)", plain_url=u1, stream_url=u2, procs=[p1]))
+            started += [p1, p2]
         plain, plain_url = start_flowgate(up + "/json/v1")
         sse, sse_url = start_flowgate(up + "/sse/v1")
-        flowgate = measure("flowgate", plain_url, sse_url, procs=[plain])
+        # The same gateway and upstream, spoken to in the Anthropic Messages and OpenAI Responses dialects.
+        for name, path, dialect in (("flowgate", "/chat/completions", "openai"),
+                                    ("flowgate, Anthropic Messages", "/messages", "anthropic"),
+                                    ("flowgate, OpenAI Responses", "/responses", "responses")):
+            targets.append(dict(name=name, plain_url=plain_url.replace("/chat/completions", path),
+                                stream_url=sse_url.replace("/chat/completions", path), procs=[plain], dialect=dialect))
+        # The defaults' price: usage and metrics off (docs/configuration.md, "Metrics"); and two
+        # accounts taking turns. Both against the "flowgate" row, so in the same rounds.
+        for name, options in (("flowgate, usage and metrics off",
+                               dict(extra_env={"FLOWGATE_METRICS": "off", "FLOWGATE_USAGE": "off"})),
+                              ("flowgate, two accounts", dict(keys=f"{UPSTREAM_KEY},{UPSTREAM_KEY}-2"))):
+            p1, u1 = start_flowgate(up + "/json/v1", **options)
+            p2, u2 = start_flowgate(up + "/sse/v1", **options)
+            targets.append(dict(name=name, plain_url=u1, stream_url=u2, procs=[p1]))
+            started += [p1, p2]
+        rows += measure_rounds(targets)
+        flowgate = next(r for r in rows if r["name"] == "flowgate")
         flowgate["rss_stream"] = rss_mb(sse.pid)
-        rows.append(flowgate)
-        # The same gateway and upstream, spoken to in the Anthropic Messages dialect.
-        anthropic = measure("flowgate, Anthropic Messages", plain_url.replace("/chat/completions", "/messages"),
-                            sse_url.replace("/chat/completions", "/messages"), procs=[plain], dialect="anthropic")
-        responses = measure("flowgate, OpenAI Responses", plain_url.replace("/chat/completions", "/responses"),
-                            sse_url.replace("/chat/completions", "/responses"), procs=[plain], dialect="responses")
+        for p in started:
+            stop(p)
         stop(plain), stop(sse)
         flowgate["ttfb_added"] = added_first_byte()
         flowgate["many_streams"] = many_streams()
-        rows += [anthropic, responses]
         if "--soak" in sys.argv:
             flowgate["soak"] = soak(up + "/json/v1", flowgate["rps"] / 2)
-        # The defaults' price: usage and metrics off (docs/configuration.md, "Metrics").
-        off = {"FLOWGATE_METRICS": "off", "FLOWGATE_USAGE": "off"}
-        p1, u1 = start_flowgate(up + "/json/v1", extra_env=off)
-        p2, u2 = start_flowgate(up + "/sse/v1", extra_env=off)
-        rows.append(measure("flowgate, usage and metrics off", u1, u2, procs=[p1]))
+        # Every request's first attempt rate-limited (Retry-After: 0, so the account never stays
+        # cool) and answered by the second account.
+        p1, u1 = start_flowgate(up + "/json/v1", keys=f"bench-bad,{UPSTREAM_KEY}", fill_first=True)
+        p2, u2 = start_flowgate(up + "/sse/v1", keys=f"bench-bad,{UPSTREAM_KEY}", fill_first=True)
+        rows.append(measure("flowgate, failover (1st account 429)", u1, u2, procs=[p1]))
         stop(p1), stop(p2)
-        # Two accounts taking turns; then every request's first attempt rate-limited (Retry-After: 0,
-        # so the account never stays cool) and answered by the second account.
-        for label, keys, first in (("flowgate, two accounts", f"{UPSTREAM_KEY},{UPSTREAM_KEY}-2", False),
-                                   ("flowgate, failover (1st account 429)", f"bench-bad,{UPSTREAM_KEY}", True)):
-            p1, u1 = start_flowgate(up + "/json/v1", keys=keys, fill_first=first)
-            p2, u2 = start_flowgate(up + "/sse/v1", keys=keys, fill_first=first)
-            rows.append(measure(label, u1, u2, procs=[p1]))
-            stop(p1), stop(p2)
 
         # The state store on PostgreSQL instead of the SQLite default (a throwaway cluster), with a
         # limit above wrk's 32 connections: every request then holds a slot in the store (shared
@@ -542,7 +571,7 @@ def report(rows):
         return None if r.get(key) is None or direct.get(key) is None else r[key] - direct[key]
 
     def within(value, limit):
-        # Below zero the direct call's own sample was the slower one (one noisy 10 s run): nothing was measured.
+        # Below zero the direct call's own figure was the slower one (a noisy moment): nothing was measured.
         return "not measured (direct was slower)" if value < 0 else value <= limit
 
     for r in rows:
@@ -582,8 +611,11 @@ def report(rows):
         checks.append(("two accounts: plain throughput ≥ 0.9 × one account", two["rps"] / fg["rps"],
                        two["rps"] >= 0.9 * fg["rps"]))
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    text = [f"# Benchmark results\n", f"Run {stamp} on {os.cpu_count()} cores; wrk {SHORT}s per figure; "
-            "upstream: static nginx (one JSON completion; a 1,000-event SSE stream).\n", *lines, ""]
+    alternated = ", ".join(r["name"] for r in rows if "rounds" in r)
+    text = [f"# Benchmark results\n", f"Run {stamp} on {os.cpu_count()} cores; wrk {SHORT} s per figure; "
+            "upstream: static nginx (one JSON completion; a 1,000-event SSE stream). "
+            f"Rows measured in {ROUNDS} alternated rounds, each figure the median: {alternated}; "
+            "the others once.\n", *lines, ""]
     if checks:
         text.append("| target | measured | met |")
         text.append("|---|---|---|")
