@@ -349,12 +349,18 @@ def main():
             started += [p1, p2]
         plain, plain_url = start_flowgate(up + "/json/v1")
         sse, sse_url = start_flowgate(up + "/sse/v1")
-        # The same gateway and upstream, spoken to in the Anthropic Messages and OpenAI Responses dialects.
+        # The same gateway and upstream, spoken to in the Anthropic Messages dialect.
         for name, path, dialect in (("flowgate", "/chat/completions", "openai"),
-                                    ("flowgate, Anthropic Messages", "/messages", "anthropic"),
-                                    ("flowgate, OpenAI Responses", "/responses", "responses")):
+                                    ("flowgate, Anthropic Messages", "/messages", "anthropic")):
             targets.append(dict(name=name, plain_url=plain_url.replace("/chat/completions", path),
                                 stream_url=sse_url.replace("/chat/completions", path), procs=[plain], dialect=dialect))
+        # The Responses dialect stores every answer (its default): a gateway of its own, so that the
+        # other rows are not measured beside its growing database.
+        p1, u1 = start_flowgate(up + "/json/v1")
+        p2, u2 = start_flowgate(up + "/sse/v1")
+        targets.append(dict(name="flowgate, OpenAI Responses", plain_url=u1.replace("/chat/completions", "/responses"),
+                            stream_url=u2.replace("/chat/completions", "/responses"), procs=[p1], dialect="responses"))
+        started += [p1, p2]
         # The defaults' price: usage and metrics off (docs/configuration.md, "Metrics"); and two
         # accounts taking turns. Both against the "flowgate" row, so in the same rounds.
         for name, options in (("flowgate, usage and metrics off",
