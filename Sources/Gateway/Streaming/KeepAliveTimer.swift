@@ -4,7 +4,7 @@ import Synchronization
 /// Calls `fire` whenever a stream has been silent for `interval`, as one timer on an event
 /// loop (the stream's producer's). A task sleeping on the global executor did the same at
 /// the cost of a task, a Dispatch timer and two thread wake-ups a stream
-/// (docs/performance.md, "A new connection's first stream event").
+/// (docs/performance.md, "A stream's keep-alive timer on the event loop").
 final class KeepAliveTimer: Sendable {
     private struct State {
         var scheduled: Scheduled<Void>?
@@ -40,10 +40,9 @@ final class KeepAliveTimer: Sendable {
     }
 
     private func arm(after delay: Duration) {
-        let nanoseconds = Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
         state.withLock { state in
             guard !state.cancelled else { return }
-            state.scheduled = eventLoop.scheduleTask(in: .nanoseconds(max(0, nanoseconds))) { [self] in check() }
+            state.scheduled = eventLoop.scheduleTask(in: TimeAmount(delay)) { [self] in check() }
         }
     }
 
