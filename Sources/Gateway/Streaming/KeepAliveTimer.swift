@@ -7,27 +7,26 @@ import Synchronization
 /// (docs/performance.md, "A stream's keep-alive timer on the event loop").
 final class KeepAliveTimer: Sendable {
     private struct State {
+        var lastActivity = ContinuousClock.now
         var scheduled: Scheduled<Void>?
         var cancelled = false
     }
 
     private let interval: Duration
     private let eventLoop: any EventLoop
-    private let lastActivity: Mutex<ContinuousClock.Instant>
     private let fire: @Sendable () -> Void
     private let state = Mutex(State())
 
     init(interval: Duration, on eventLoop: any EventLoop, fire: @escaping @Sendable () -> Void) {
         self.interval = interval
         self.eventLoop = eventLoop
-        self.lastActivity = Mutex(.now)
         self.fire = fire
         arm(after: interval)
     }
 
     /// The stream sent something: the silence starts again.
     func activity() {
-        lastActivity.withLock { $0 = .now }
+        state.withLock { $0.lastActivity = .now }
     }
 
     func cancel() {
@@ -48,10 +47,10 @@ final class KeepAliveTimer: Sendable {
 
     /// Fires when the stream was silent for the whole interval, then waits for the next one.
     private func check() {
-        let silentFor = lastActivity.withLock { last -> Duration? in
+        let silentFor = state.withLock { state -> Duration? in
             let now = ContinuousClock.now
-            guard now - last >= interval else { return now - last }
-            last = now
+            guard now - state.lastActivity >= interval else { return now - state.lastActivity }
+            state.lastActivity = now
             return nil
         }
         if silentFor == nil { fire() }
