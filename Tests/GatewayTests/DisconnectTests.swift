@@ -52,6 +52,16 @@ import Testing
         }
     }
 
+    /// The upstream sends nothing a client would get for 5 s: the client's leaving is seen on its
+    /// connection, not at the next event written.
+    @Test func clientGoneWhileTheUpstreamIsSilentCancelsUpstreamAtOnce() async throws {
+        let harness = GatewayHarness()
+        try await harness.run { gateway, _ in
+            try await send(request("scenario:stall:5000", stream: true), port: gateway.port!, readChunks: 1)
+            #expect(try await waitForCancellation(harness.mock, within: .seconds(2)))
+        }
+    }
+
     @Test func clientGoneBeforeTheAnswerCancelsUpstream() async throws {
         let harness = GatewayHarness()
         try await harness.run { gateway, _ in

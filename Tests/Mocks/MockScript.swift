@@ -120,6 +120,11 @@ enum MockScript {
         case _ where scenario.hasPrefix("silence:"):
             let millis = Int(scenario.dropFirst("silence:".count)) ?? 1000
             return [.pause(milliseconds: millis)] + hello.map { .data($0) }
+        case _ where scenario.hasPrefix("stall:"):
+            // Two pieces, then N ms of SSE comments only (nothing a client is sent), then the rest.
+            let millis = Int(scenario.dropFirst("stall:".count)) ?? 1000
+            let waiting = Array(repeating: [StreamStep.pause(milliseconds: 50), .data(": waiting\n\n")], count: millis / 50)
+            return hello.prefix(2).map { .data($0) } + waiting.flatMap { $0 } + hello.dropFirst(2).map { .data($0) }
         case _ where scenario == "slow" || scenario.hasPrefix("slow:"):
             // `slow:N`: N pieces 50 ms apart (400 by default).
             let pieces = Int(scenario.dropFirst("slow:".count)) ?? 400

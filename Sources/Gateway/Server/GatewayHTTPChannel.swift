@@ -37,13 +37,20 @@ where Responder.Context == GatewayRequestContext {
     func handle(value connection: HTTPConnection, logger: Logger) async {
         await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
             while let incoming = await connection.next() {
+                let stream = incoming.body.asksForStream()
                 var response =
-                    incoming.body.asksForStream()
+                    stream
                     ? await respondInChildTask(incoming, on: connection.channel, logger: logger)
                     : await respond(incoming, on: connection.channel, logger: logger)
                 response.headers[.date] = HTTPDate.now()
                 do {
-                    try await connection.write(response)
+                    // A client that leaves mid-stream stops the upstream at once, not at the next
+                    // event written (an upstream may be silent for long; docs/protocols/openai-chat.md).
+                    if stream {
+                        try await watch.run(on: connection.channel) { try await connection.write(response) }
+                    } else {
+                        try await connection.write(response)
+                    }
                 } catch {
                     // An answer cut short cannot be ended cleanly: the connection closes.
                     logger.trace("failed to write an answer: \(type(of: error))")
