@@ -111,6 +111,28 @@ import Testing
         }
     }
 
+    /// A client that leaves mid-stream (here by closing its sending side, so that it could still
+    /// read) cancels the stream: it gets no end and no error event, and nothing is stored to
+    /// continue from.
+    @Test func aStreamTheClientLeftIsNotStored() async throws {
+        let harness = Self.harness()
+        try await harness.run { gateway, _ in
+            let body = #"{"model":"glm-4.7","input":"scenario:stall:5000","stream":true}"#
+            let socket = try RawSocket(port: gateway.port!)
+            try socket.send(
+                "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk-client-alice\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let started = await socket.receive { $0.contains("Hello") }
+            let id = try #require(started.firstMatch(of: /"id":"(resp_[^"]+)"/)?.output.1)
+            shutdown(socket.descriptor, Int32(SHUT_WR))
+            let rest = await socket.receive { _ in false }  // until the server closes
+            #expect(!rest.contains("response.completed") && !rest.contains("error"), "\(rest)")
+            try await waitUntil { harness.mock.cancelledStreams == 1 }
+            let fetched = try await gateway.execute(uri: "/v1/responses/\(id)", method: .get, headers: Self.alice)
+            #expect(fetched.status == .notFound)
+        }
+    }
+
     @Test func badInputIsAnOpenAIErrorNamingTheField() async throws {
         try await Self.harness().run { gateway, _ in
             let cases: [(String, String)] = [

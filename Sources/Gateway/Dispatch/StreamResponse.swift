@@ -64,7 +64,7 @@ struct StreamResponse {
                         }
                         next = try await events.next()
                     }
-                } catch let error as GatewayError where !Task.isCancelled {
+                } catch let error as GatewayError {
                     let shown = scrubber.scrub(error)
                     access?.error(code: shown.code ?? shown.type)
                     logger.warning("stream ended by \(shown.code ?? "error"): \(shown.message)")
@@ -72,8 +72,6 @@ struct StreamResponse {
                     relay.finalEncoder.writeError(shown, into: &out)
                     try await writer.write(out)
                 }
-                // The client left (ConnectionWatch cancelled this task): the answer is not complete.
-                try Task.checkCancellation()
                 if let finished { await finished(relay.finalEncoder) }
                 try await writer.finish(nil)
             })
