@@ -339,53 +339,52 @@ def main():
         px = f"http://127.0.0.1:{proxy_port}"
         targets = [dict(name="direct", plain_url=up + "/json/v1/chat/completions", stream_url=up + "/sse/v1/chat/completions"),
                    dict(name="nginx proxy", plain_url=px + "/json/v1/chat/completions", stream_url=px + "/sse/v1/chat/completions")]
-        # BENCH_BASELINE=path/to/flowgate: an earlier build measured in the same run (before/after a change).
-        baseline = os.environ.get("BENCH_BASELINE")
         started = []
-        if baseline:
-            p1, u1 = start_flowgate(up + "/json/v1", baseline)
-            p2, u2 = start_flowgate(up + "/sse/v1", baseline)
-            targets.append(dict(name="flowgate (baseline)", plain_url=u1, stream_url=u2, procs=[p1]))
-            started += [p1, p2]
-        plain, plain_url = start_flowgate(up + "/json/v1")
-        sse, sse_url = start_flowgate(up + "/sse/v1")
-        # The same gateway and upstream, spoken to in the Anthropic Messages dialect.
-        for name, path, dialect in (("flowgate", "/chat/completions", "openai"),
-                                    ("flowgate, Anthropic Messages", "/messages", "anthropic")):
-            targets.append(dict(name=name, plain_url=plain_url.replace("/chat/completions", path),
-                                stream_url=sse_url.replace("/chat/completions", path), procs=[plain], dialect=dialect))
-        # The Responses dialect stores every answer (its default): a gateway of its own, so that the
-        # other rows are not measured beside its growing database.
-        p1, u1 = start_flowgate(up + "/json/v1")
-        p2, u2 = start_flowgate(up + "/sse/v1")
-        targets.append(dict(name="flowgate, OpenAI Responses", plain_url=u1.replace("/chat/completions", "/responses"),
-                            stream_url=u2.replace("/chat/completions", "/responses"), procs=[p1], dialect="responses"))
-        started += [p1, p2]
-        # The defaults' price: usage and metrics off (docs/configuration.md, "Metrics"); and two
-        # accounts taking turns. Both against the "flowgate" row, so in the same rounds.
-        for name, options in (("flowgate, usage and metrics off",
-                               dict(extra_env={"FLOWGATE_METRICS": "off", "FLOWGATE_USAGE": "off"})),
-                              ("flowgate, two accounts", dict(keys=f"{UPSTREAM_KEY},{UPSTREAM_KEY}-2"))):
+
+        def gateway(name, path="/chat/completions", dialect="openai", **options):
+            """Two flowgate processes, against the JSON and the SSE upstream, as one row: measure()'s
+            arguments. `options`: start_flowgate's."""
             p1, u1 = start_flowgate(up + "/json/v1", **options)
             p2, u2 = start_flowgate(up + "/sse/v1", **options)
-            targets.append(dict(name=name, plain_url=u1, stream_url=u2, procs=[p1]))
-            started += [p1, p2]
+            started.extend([p1, p2])
+            return dict(name=name, plain_url=u1.replace("/chat/completions", path),
+                        stream_url=u2.replace("/chat/completions", path), procs=[p1], dialect=dialect)
+
+        def stop_started():
+            while started:
+                stop(started.pop())
+
+        # BENCH_BASELINE=path/to/flowgate: an earlier build measured in the same run (before/after a change).
+        baseline = os.environ.get("BENCH_BASELINE")
+        if baseline:
+            targets.append(gateway("flowgate (baseline)", binary=baseline))
+        openai = gateway("flowgate")
+        sse = started[-1]
+        # The same gateway and upstream, spoken to in the Anthropic Messages dialect.
+        targets += [openai, dict(openai, name="flowgate, Anthropic Messages", dialect="anthropic",
+                                 plain_url=openai["plain_url"].replace("/chat/completions", "/messages"),
+                                 stream_url=openai["stream_url"].replace("/chat/completions", "/messages"))]
+        # The Responses dialect stores every answer (its default): a gateway of its own, so that the
+        # other rows are not measured beside its growing database.
+        targets.append(gateway("flowgate, OpenAI Responses", "/responses", "responses"))
+        # The defaults' price: usage and metrics off (docs/configuration.md, "Metrics"); and two
+        # accounts taking turns. Both against the "flowgate" row, so in the same rounds.
+        targets.append(gateway("flowgate, usage and metrics off",
+                               extra_env={"FLOWGATE_METRICS": "off", "FLOWGATE_USAGE": "off"}))
+        targets.append(gateway("flowgate, two accounts", keys=f"{UPSTREAM_KEY},{UPSTREAM_KEY}-2"))
         rows += measure_rounds(targets)
         flowgate = next(r for r in rows if r["name"] == "flowgate")
         flowgate["rss_stream"] = rss_mb(sse.pid)
-        for p in started:
-            stop(p)
-        stop(plain), stop(sse)
+        stop_started()
         flowgate["ttfb_added"] = added_first_byte()
         flowgate["many_streams"] = many_streams()
         if "--soak" in sys.argv:
             flowgate["soak"] = soak(up + "/json/v1", flowgate["rps"] / 2)
         # Every request's first attempt rate-limited (Retry-After: 0, so the account never stays
         # cool) and answered by the second account.
-        p1, u1 = start_flowgate(up + "/json/v1", keys=f"bench-bad,{UPSTREAM_KEY}", fill_first=True)
-        p2, u2 = start_flowgate(up + "/sse/v1", keys=f"bench-bad,{UPSTREAM_KEY}", fill_first=True)
-        rows.append(measure("flowgate, failover (1st account 429)", u1, u2, procs=[p1]))
-        stop(p1), stop(p2)
+        rows.append(measure(**gateway("flowgate, failover (1st account 429)", keys=f"bench-bad,{UPSTREAM_KEY}",
+                                      fill_first=True)))
+        stop_started()
 
         # The state store on PostgreSQL instead of the SQLite default (a throwaway cluster), with a
         # limit above wrk's 32 connections: every request then holds a slot in the store (shared
@@ -394,10 +393,9 @@ def main():
         if postgres:
             builds = ((" (baseline)", baseline),) if baseline else ()
             for suffix, binary in builds + (("", None),):
-                p1, u1 = start_flowgate(up + "/json/v1", binary, store=postgres, limit=64)
-                p2, u2 = start_flowgate(up + "/sse/v1", binary, store=postgres, limit=64)
-                rows.append(measure(f"flowgate{suffix}, PostgreSQL store, limit 64", u1, u2, procs=[p1]))
-                stop(p1), stop(p2)
+                rows.append(measure(**gateway(f"flowgate{suffix}, PostgreSQL store, limit 64", binary=binary,
+                                              store=postgres, limit=64)))
+                stop_started()
             subprocess.run([os.path.join(ROOT, "scripts", "throwaway-postgres"), "stop", PG_DIR])
 
         if os.environ.get("BENCH_SKIP_PEERS") != "1":
