@@ -1,30 +1,34 @@
-import NIOPosix
+import NIOEmbedded
 import Synchronization
 import Testing
 
 @testable import Gateway
 
-/// The stream's keep-alive timer: it fires only after a whole interval of silence, again
-/// after each further interval, and never once cancelled.
+/// The stream's keep-alive timer, on an embedded event loop whose time the test moves: it fires
+/// only after a whole interval of silence, again after each further interval, and never once
+/// cancelled.
 @Suite struct KeepAliveTimerTests {
-    @Test func firesAfterSilenceOnlyAndStopsWhenCancelled() async throws {
+    @Test func firesAfterSilenceOnlyAndStopsWhenCancelled() {
+        let loop = EmbeddedEventLoop()
         let fired = Mutex(0)
-        let timer = KeepAliveTimer(interval: .milliseconds(300), on: MultiThreadedEventLoopGroup.singleton.next()) {
-            fired.withLock { $0 += 1 }
-        }
-        // Activity every 20 ms: never silent for an interval.
+        let timer = KeepAliveTimer(interval: .milliseconds(300), on: loop) { fired.withLock { $0 += 1 } }
+        // Activity every 20 ms for 400 ms: never silent for an interval.
         for _ in 0..<20 {
+            loop.advanceTime(by: .milliseconds(20))
             timer.activity()
-            try await Task.sleep(for: .milliseconds(20))
         }
+        loop.advanceTime(by: .milliseconds(299))
         #expect(fired.withLock { $0 } == 0)
-        // Silent: once per interval (at about 300, 600 and 900 ms).
-        try await Task.sleep(for: .milliseconds(1000))
-        let count = fired.withLock { $0 }
-        #expect((2...4).contains(count), "\(count)")
+        // 300 ms after the last activity, then every 300 ms.
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(fired.withLock { $0 } == 1)
+        loop.advanceTime(by: .milliseconds(600))
+        #expect(fired.withLock { $0 } == 3)
+        timer.activity()
+        loop.advanceTime(by: .milliseconds(299))
+        #expect(fired.withLock { $0 } == 3)
         timer.cancel()
-        let atCancel = fired.withLock { $0 }
-        try await Task.sleep(for: .milliseconds(700))
-        #expect(fired.withLock { $0 } == atCancel)
+        loop.advanceTime(by: .seconds(5))
+        #expect(fired.withLock { $0 } == 3)
     }
 }

@@ -7,26 +7,29 @@ import Synchronization
 /// (docs/performance.md, "A stream's keep-alive timer on the event loop").
 final class KeepAliveTimer: Sendable {
     private struct State {
-        var lastActivity = ContinuousClock.now
+        var lastActivity: NIODeadline
         var scheduled: Scheduled<Void>?
         var cancelled = false
     }
 
-    private let interval: Duration
+    private let interval: TimeAmount
     private let eventLoop: any EventLoop
     private let fire: @Sendable () -> Void
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
+    /// Times are the event loop's (`now`), so a test can drive them.
     init(interval: Duration, on eventLoop: any EventLoop, fire: @escaping @Sendable () -> Void) {
-        self.interval = interval
+        self.interval = TimeAmount(interval)
         self.eventLoop = eventLoop
         self.fire = fire
-        arm(after: interval)
+        state = Mutex(State(lastActivity: eventLoop.now))
+        arm(after: self.interval)
     }
 
     /// The stream sent something: the silence starts again.
     func activity() {
-        state.withLock { $0.lastActivity = .now }
+        let now = eventLoop.now
+        state.withLock { $0.lastActivity = now }
     }
 
     func cancel() {
@@ -38,17 +41,17 @@ final class KeepAliveTimer: Sendable {
         scheduled?.cancel()
     }
 
-    private func arm(after delay: Duration) {
+    private func arm(after delay: TimeAmount) {
         state.withLock { state in
             guard !state.cancelled else { return }
-            state.scheduled = eventLoop.scheduleTask(in: TimeAmount(delay)) { [self] in check() }
+            state.scheduled = eventLoop.scheduleTask(in: delay) { [self] in check() }
         }
     }
 
     /// Fires when the stream was silent for the whole interval, then waits for the next one.
     private func check() {
-        let silentFor = state.withLock { state -> Duration? in
-            let now = ContinuousClock.now
+        let now = eventLoop.now
+        let silentFor = state.withLock { state -> TimeAmount? in
             guard now - state.lastActivity >= interval else { return now - state.lastActivity }
             state.lastActivity = now
             return nil
