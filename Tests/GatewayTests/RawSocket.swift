@@ -1,7 +1,8 @@
 import Foundation
 
-/// A TCP client for bytes no HTTP library sends. Its waits run on Dispatch's threads, not
-/// on the tasks' few threads, which the server under test needs.
+/// A TCP client for bytes no HTTP library sends. Each wait runs on a thread of its own: on
+/// Linux, Dispatch's global queue is the pool Swift's tasks run on (one thread per core), and
+/// waits there starved the server under test and the tests running beside it.
 final class RawSocket: @unchecked Sendable {
     let descriptor: Int32
 
@@ -50,7 +51,7 @@ final class RawSocket: @unchecked Sendable {
 
     private func offThePool<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+            Thread { continuation.resume(returning: work()) }.start()
         }
     }
 
