@@ -20,7 +20,7 @@ struct ChatCompletionsRoute: Sendable {
 
     func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         // Cancels the work (and so the upstream request) when the client disconnects
-        // before the answer starts; once streaming, a failed write stops the relay.
+        // before the answer starts; once streaming, GatewayHTTPChannel watches the write.
         try await connections.run(on: context.channel) {
             try await answer(request.body, session: SessionHeader.value(in: request.headers), logger: context.logger)
         }

@@ -46,6 +46,7 @@ where Responder.Context == GatewayRequestContext {
                 do {
                     // A client that leaves mid-stream stops the upstream at once, not at the next
                     // event written (an upstream may be silent for long; docs/protocols/openai-chat.md).
+                    // Only streams `StreamHint` saw (nearly all): a watch costs a lock and an entry.
                     if stream {
                         try await watch.run(on: connection.channel) { try await connection.write(response) }
                     } else {
